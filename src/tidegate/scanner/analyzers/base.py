@@ -1,0 +1,72 @@
+"""The analyzer plugin seam: analyzers declare the files they need and turn each into packages.
+
+The inventory builder walks each layer once; for every regular file it asks each registered
+analyzer whether it is `required`, keeps only those files (spooled to scratch space), and then
+calls `analyze` with an `AnalyzerInput`. Analyzers never walk the filesystem themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, ClassVar, Protocol, TypeVar
+
+from tidegate.scanner.model import Package
+
+
+class AnalyzerError(Exception):
+    """An analyzer could not read one file; recorded as a `ScanWarning`, the scan goes on."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """What the walk knows about a file before reading it."""
+
+    size: int
+    mode: int = 0o644
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzerInput:
+    """One required file handed to an analyzer.
+
+    `path` is relative to the image root (no leading "/"). `open` returns a fresh seekable
+    binary stream each call; `local_path` materialises the file in scratch space for readers
+    that need a real path (SQLite, BerkeleyDB).
+    """
+
+    path: PurePosixPath
+    info: FileInfo
+    open: Callable[[], BinaryIO]
+    local_path: Callable[[], Path]
+
+
+class Analyzer(Protocol):
+    """Turns required files into packages. Registered with `register`, stored with results."""
+
+    name: ClassVar[str]  # path-like: "os/dpkg", "lang/python"
+    version: ClassVar[int]  # bump to invalidate cached layer results of this analyzer
+    max_file_size: ClassVar[int]  # larger files are skipped with a warning
+
+    def required(self, path: PurePosixPath, info: FileInfo) -> bool:
+        """Whether the walk should keep this file for `analyze`; must be cheap."""
+        ...
+
+    def analyze(self, file: AnalyzerInput) -> Iterable[Package]:
+        """Packages declared by the file; raises `AnalyzerError` for unreadable content."""
+        ...
+
+
+ANALYZERS: dict[str, type[Analyzer]] = {}
+
+A = TypeVar("A", bound=type[Analyzer])
+
+
+def register(cls: A) -> A:
+    """Add an analyzer class to `ANALYZERS`; a duplicate name is a programming error."""
+    if cls.name in ANALYZERS:
+        msg = f"analyzer {cls.name!r} registered twice"
+        raise RuntimeError(msg)
+    ANALYZERS[cls.name] = cls
+    return cls

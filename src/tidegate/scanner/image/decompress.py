@@ -1,0 +1,145 @@
+"""Turn a layer blob stream into a bounded stream of tar bytes, whatever its compression.
+
+The compression is sniffed from the first bytes rather than trusted from the media type,
+because registries and `docker save` disagree on media types while the magic never lies.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from typing import BinaryIO
+
+import zstandard
+
+from tidegate.scanner.image.errors import ScanFailed
+from tidegate.scanner.image.limits import Limits
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_CHUNK = 1 << 20
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts compressed bytes read so the bomb check can compute a ratio."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.count += n
+        return n
+
+
+class _GzipReader(io.RawIOBase):
+    """Multi-member gzip decoder over zlib that reports corruption as `ScanFailed`.
+
+    Output per call is capped (`max_length`) so a bomb never inflates in one gulp.
+    """
+
+    def __init__(self, raw: io.BufferedReader[_CountingReader]) -> None:
+        self._raw = raw
+        self._z = zlib.decompressobj(wbits=31)
+        self._tail = b""
+        self._pending = b""
+        self._in_member = True
+
+    def readable(self) -> bool:
+        return True
+
+    def _step(self) -> bool:
+        data = self._tail or self._raw.read(_CHUNK)
+        if not data:
+            if self._in_member:
+                raise ScanFailed("truncated gzip stream")
+            return False
+        try:
+            self._pending = self._z.decompress(data, _CHUNK)
+        except zlib.error as exc:
+            raise ScanFailed(f"corrupt gzip stream: {exc}") from exc
+        self._tail = self._z.unconsumed_tail
+        if self._z.eof:
+            rest = self._z.unused_data
+            self._z = zlib.decompressobj(wbits=31)
+            # Bytes after the last member that are not another member are padding.
+            self._in_member = rest.startswith(_GZIP_MAGIC)
+            self._tail = rest if self._in_member else b""
+            if not self._in_member and not rest:
+                self._in_member = bool(self._raw.peek(1)[:1])
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            if not self._step():
+                return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+class _ZstdReader(io.RawIOBase):
+    def __init__(self, raw: io.RawIOBase) -> None:
+        self._reader = zstandard.ZstdDecompressor().stream_reader(raw, read_size=_CHUNK)  # type: ignore[arg-type]
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._reader.read(len(buffer))
+        except zstandard.ZstdError as exc:
+            raise ScanFailed(f"corrupt zstd stream: {exc}") from exc
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+
+class _BoundedReader(io.RawIOBase):
+    """Fails the scan once a layer decompresses beyond the limits."""
+
+    def __init__(self, inner: io.RawIOBase, counter: _CountingReader, limits: Limits) -> None:
+        self._inner = inner
+        self._counter = counter
+        self._limits = limits
+        self.produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self._inner.readinto(buffer) or 0
+        self.produced += n
+        lim = self._limits
+        if self.produced > lim.max_layer_bytes:
+            msg = f"layer decompresses beyond {lim.max_layer_bytes} bytes (decompression bomb?)"
+            raise ScanFailed(msg)
+        if self.produced > lim.ratio_after and self.produced > lim.max_ratio * max(
+            self._counter.count, 1
+        ):
+            msg = f"layer compression ratio exceeds {lim.max_ratio}:1 (decompression bomb?)"
+            raise ScanFailed(msg)
+        return n
+
+
+def open_tar_stream(blob: BinaryIO, limits: Limits) -> io.BufferedReader:
+    """A buffered stream of the layer's tar bytes; raises `ScanFailed` on corrupt data."""
+    counter = _CountingReader(blob)
+    head = io.BufferedReader(counter, _CHUNK)
+    magic = head.peek(4)[:4]
+    inner: io.RawIOBase
+    if magic.startswith(_GZIP_MAGIC):
+        inner = _GzipReader(head)
+    elif magic.startswith(_ZSTD_MAGIC):
+        inner = _ZstdReader(head)  # type: ignore[arg-type]
+    else:
+        inner = head  # type: ignore[assignment]
+    return io.BufferedReader(_BoundedReader(inner, counter, limits), _CHUNK)

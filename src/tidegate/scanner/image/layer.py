@@ -1,0 +1,125 @@
+"""Analyze one layer: one streaming walk, then each wanted file handed to its analyzers."""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import struct
+import tempfile
+import zlib
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from tidegate.scanner.analyzers.base import Analyzer, AnalyzerError, AnalyzerInput, FileInfo
+from tidegate.scanner.analyzers.os.release import DISTRO_FILES, MAX_DISTRO_FILE
+from tidegate.scanner.image.decompress import open_tar_stream
+from tidegate.scanner.image.limits import Limits
+from tidegate.scanner.image.results import AnalyzerResult, LayerFacts
+from tidegate.scanner.image.walk import LayerWalk, Selector, walk_layer
+from tidegate.scanner.model import Package, ScanWarning
+
+DISTRO_SELECTOR = "_distro"
+_DISTRO_SET = frozenset(DISTRO_FILES)
+# What a parser may raise on garbage; anything else is a bug and should surface.
+_PARSE_ERRORS = (
+    AnalyzerError,
+    ValueError,
+    KeyError,
+    IndexError,
+    struct.error,
+    sqlite3.Error,
+    zlib.error,
+    OSError,
+    EOFError,
+)
+
+
+def _distro_required(path: PurePosixPath, info: FileInfo) -> bool:
+    return str(path) in _DISTRO_SET
+
+
+def _input(rel: str, spool: Path | bytes, info: FileInfo, scratch: Path) -> AnalyzerInput:
+    if isinstance(spool, Path):
+        local = spool
+
+        def open_() -> BinaryIO:
+            return local.open("rb")
+
+        def local_path() -> Path:
+            return local
+
+        return AnalyzerInput(PurePosixPath(rel), info, open_, local_path)
+    data = spool
+    written: list[Path] = []
+
+    def open_memory() -> BinaryIO:
+        return io.BytesIO(data)
+
+    def materialise() -> Path:
+        # Only readers that need a real path (SQLite) pay for a scratch file.
+        if not written:
+            fd, name = tempfile.mkstemp(dir=scratch)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            written.append(Path(name))
+        return written[0]
+
+    return AnalyzerInput(PurePosixPath(rel), info, open_memory, materialise)
+
+
+def _run(analyzer: Analyzer, walk: LayerWalk, digest: str, scratch: Path) -> AnalyzerResult:
+    files: dict[str, tuple[Package, ...] | None] = {}
+    warnings = []
+    for path, names in walk.wanted.items():
+        if analyzer.name not in names:
+            continue
+        try:
+            files[path] = tuple(
+                analyzer.analyze(_input(path, walk.spooled[path], walk.infos[path], scratch))
+            )
+        except _PARSE_ERRORS as exc:
+            files[path] = None
+            warnings.append(ScanWarning(path, digest, analyzer.name, str(exc) or repr(exc)))
+    for path, selector, reason in walk.warnings:
+        if selector == analyzer.name:
+            files[path] = None
+            warnings.append(ScanWarning(path, digest, analyzer.name, reason))
+    return AnalyzerResult(files, tuple(warnings))
+
+
+def _bytes(spool: Path | bytes) -> bytes:
+    return spool.read_bytes() if isinstance(spool, Path) else spool
+
+
+def analyze_layer(
+    blob: BinaryIO,
+    digest: str,
+    analyzers: Sequence[Analyzer],
+    scratch_root: Path,
+    limits: Limits,
+) -> tuple[LayerFacts, dict[str, AnalyzerResult]]:
+    """Walk the layer blob once; spooled files live only for the duration of this call."""
+    selectors = [Selector(DISTRO_SELECTOR, _distro_required, MAX_DISTRO_FILE)]
+    selectors += [Selector(a.name, a.required, a.max_file_size) for a in analyzers]
+    with tempfile.TemporaryDirectory(prefix="layer-", dir=scratch_root) as tmp:
+        walk = walk_layer(open_tar_stream(blob, limits), selectors, Path(tmp), limits)
+        distro_files = {
+            path: _bytes(walk.spooled[path])
+            for path, names in walk.wanted.items()
+            if DISTRO_SELECTOR in names
+        }
+        results = {a.name: _run(a, walk, digest, Path(tmp)) for a in analyzers}
+    facts = LayerFacts(
+        whiteouts=tuple(walk.whiteouts),
+        opaques=tuple(walk.opaques),
+        symlinks=walk.symlinks,
+        distro_files=distro_files,
+        warnings=tuple(
+            ScanWarning(path, digest, sel, reason)
+            for path, sel, reason in walk.warnings
+            if sel in ("", DISTRO_SELECTOR)
+        ),
+    )
+    return facts, results

@@ -1,0 +1,232 @@
+"""Inventory + vulnerability DB -> findings: one per vulnerability per package, aliases merged.
+
+OS packages are looked up by the distro release and the *source* package name where the
+distro's feed is keyed that way (Debian, Ubuntu, Alpine); RPM distros by binary name.
+Language packages by their ecosystem and normalised name. A version the scheme cannot
+parse gives an UNKNOWN verdict, which is reported (never silently dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from tidegate.scanner.model import Distro, Inventory, Package, PackageManager
+from tidegate.scanner.versions import Verdict, evaluate, scheme_for
+from tidegate.scanner.versions.schemes import UnknownEcosystem
+from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState, normalize_name
+
+
+class AdvisoryLookup(Protocol):
+    """The reads a matcher needs from the vulnerability DB (VulnStore implements them).
+
+    `lookup` returns the lean per-package entries used for matching; `get` the whole record
+    (description, CVSS vectors, references), fetched only for what matched.
+    """
+
+    def lookup(self, namespace: str, name: str) -> list[Advisory]: ...
+
+    def get(self, vuln_id: str) -> Advisory | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MatchTarget:
+    """A package with the advisory key and version it is matched under."""
+
+    namespace: str
+    name: str
+    version: str
+    package: Package
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One vulnerability affecting one package of the image."""
+
+    vuln_id: str
+    aliases: tuple[str, ...]
+    target: MatchTarget
+    advisory: Advisory
+    verdict: Verdict  # AFFECTED or UNKNOWN
+    fix: FixState
+    fixed_in: str
+
+
+def _major(version_id: str) -> str:
+    return version_id.split(".", 1)[0]
+
+
+def distro_namespace(distro: Distro | None) -> str | None:
+    """The advisory namespace of an OS release, or None when Tidegate has no feed for it."""
+    if distro is None or not distro.recognised:
+        return None
+    vid = distro.version_id
+    match distro.id:
+        case "debian":
+            return f"Debian:{_major(vid)}" if vid else None
+        case "ubuntu":
+            return f"Ubuntu:{vid}" if vid else None
+        case "alpine":
+            parts = vid.split(".")
+            return f"Alpine:v{parts[0]}.{parts[1]}" if len(parts) >= 2 else None
+        case "almalinux" | "rhel" | "rocky" | "centos":
+            # RHEL rebuilds are binary-compatible: AlmaLinux's errata stand in for them.
+            return f"AlmaLinux:{_major(vid)}" if vid else None
+        case "amzn":
+            if vid.startswith("20") and len(vid) > 4:
+                return "Amazon Linux:1"
+            return f"Amazon Linux:{vid}" if vid else None
+    return None
+
+
+_SOURCE_KEYED = ("Debian:", "Ubuntu:", "Alpine:")
+
+
+def targets(inventory: Inventory, *, include_language: bool) -> list[MatchTarget]:
+    """Every package of the inventory under the key its advisories are stored with."""
+    os_namespace = distro_namespace(inventory.distro)
+    out: list[MatchTarget] = []
+    for pkg in inventory.packages:
+        if pkg.package_manager is PackageManager.OS:
+            if os_namespace is None:
+                continue
+            if os_namespace.startswith(_SOURCE_KEYED):
+                name = pkg.source_name or pkg.name
+                version = pkg.source_version or pkg.version
+            else:
+                name, version = pkg.name, pkg.version
+            out.append(MatchTarget(os_namespace, name, version, pkg))
+        elif include_language and pkg.version:
+            out.append(
+                MatchTarget(
+                    pkg.ecosystem, normalize_name(pkg.ecosystem, pkg.name), pkg.version, pkg
+                )
+            )
+    return out
+
+
+def _verdict(entry: AffectedPackage, version: str) -> Verdict:
+    try:
+        scheme = scheme_for(entry.namespace)
+    except UnknownEcosystem:
+        return Verdict.UNKNOWN
+    return evaluate(scheme, entry.ranges, entry.versions, version)
+
+
+def _fixed_in(entry: AffectedPackage) -> str:
+    if entry.fixed_version:
+        return entry.fixed_version
+    fixed = [e.fixed for r in entry.ranges for e in r.events if e.fixed]
+    return ", ".join(dict.fromkeys(fixed))
+
+
+def match_target(target: MatchTarget, advisories: Iterable[Advisory]) -> list[Finding]:
+    """Findings for one package, with advisories about the same vulnerability merged."""
+    found: list[Finding] = []
+    for adv in advisories:
+        for entry in adv.affected:
+            if entry.namespace != target.namespace or entry.name != target.name:
+                continue
+            verdict = _verdict(entry, target.version)
+            if verdict is Verdict.NOT_AFFECTED:
+                continue
+            found.append(
+                Finding(
+                    vuln_id=adv.id,
+                    aliases=tuple(a for a in adv.aliases if a != adv.id),
+                    target=target,
+                    advisory=adv,
+                    verdict=verdict,
+                    fix=entry.fix,
+                    fixed_in=_fixed_in(entry),
+                )
+            )
+            break
+    return _merge_aliases(found)
+
+
+def _ids(finding: Finding) -> set[str]:
+    return {finding.vuln_id, *finding.aliases}
+
+
+def _preferred(group: Sequence[Finding]) -> Finding:
+    """CVE ids name findings (what ECR and every distro tracker show), then AFFECTED wins."""
+
+    def rank(f: Finding) -> tuple[int, int, str]:
+        return (
+            0 if f.vuln_id.startswith("CVE-") else 1,
+            0 if f.verdict is Verdict.AFFECTED else 1,
+            f.vuln_id,
+        )
+
+    return sorted(group, key=rank)[0]
+
+
+def _merge_aliases(found: list[Finding]) -> list[Finding]:
+    groups: list[list[Finding]] = []
+    for finding in found:
+        ids = _ids(finding)
+        joined = [g for g in groups if any(ids & _ids(f) for f in g)]
+        merged = [finding] + [f for g in joined for f in g]
+        groups = [g for g in groups if g not in joined] + [merged]
+    # A distro advisory (DSA/DLA/...) that only bundles CVEs already found adds nothing.
+    cves = {i for g in groups for f in g for i in _ids(f) if i.startswith("CVE-")}
+    out: list[Finding] = []
+    for group in groups:
+        best = _preferred(group)
+        related = set(best.advisory.related)
+        if not best.vuln_id.startswith("CVE-") and related and related <= cves:
+            continue
+        ids = {i for f in group for i in _ids(f)}
+        cve_ids = sorted(i for i in ids if i.startswith("CVE-"))
+        # One CVE among the aliases names the finding, as ECR and Inspector show it.
+        vuln_id = cve_ids[0] if len(cve_ids) == 1 else best.vuln_id
+        out.append(
+            Finding(
+                vuln_id, tuple(sorted(ids - {vuln_id})), best.target, best.advisory,
+                best.verdict, best.fix, best.fixed_in,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _enrich(found: list[Finding], store: AdvisoryLookup) -> list[Finding]:
+    """Add the description, CVSS vectors and references of each matched vulnerability."""
+    full: dict[str, Advisory | None] = {}
+    out = []
+    for f in found:
+        if f.advisory.id not in full:
+            full[f.advisory.id] = store.get(f.advisory.id)
+        record = full[f.advisory.id]
+        if record is None:
+            out.append(f)
+            continue
+        advisory = replace(
+            f.advisory,
+            summary=record.summary,
+            details=record.details,
+            severities=record.severities,
+            references=record.references,
+            related=record.related,
+            published=record.published,
+            modified=record.modified,
+        )
+        out.append(replace(f, advisory=advisory))
+    return out
+
+
+def match_targets(targets_: Iterable[MatchTarget], store: AdvisoryLookup) -> list[Finding]:
+    """Findings for many packages, sorted by vulnerability then package."""
+    out: list[Finding] = []
+    for target in targets_:
+        out.extend(match_target(target, store.lookup(target.namespace, target.name)))
+    out.sort(key=lambda f: (f.vuln_id, f.target.name, f.target.version, f.target.package.path))
+    return _enrich(out, store)
+
+
+def match_inventory(
+    inventory: Inventory, store: AdvisoryLookup, *, include_language: bool = True
+) -> list[Finding]:
+    """Findings for the whole image: OS packages, plus language packages when asked."""
+    return match_targets(targets(inventory, include_language=include_language), store)

@@ -1,0 +1,1 @@
+"""Rendering scan results: table, JSON, SARIF, CycloneDX and SPDX."""

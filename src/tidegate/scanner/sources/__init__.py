@@ -1,0 +1,1 @@
+"""Where images come from: OCI layouts, archives, a blob store, a remote registry."""

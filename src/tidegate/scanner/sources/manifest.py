@@ -1,0 +1,103 @@
+"""Parse manifests, indexes and configs into `ImageTarget`s, with platform selection."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from tidegate.scanner.image.errors import ScanFailed
+from tidegate.scanner.sources.base import ImageSource, ImageTarget, LayerRef
+
+INDEX_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    }
+)
+MANIFEST_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    }
+)
+ACCEPT = ", ".join(sorted(INDEX_TYPES | MANIFEST_TYPES))
+_MAX_MANIFEST = 4 << 20
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def load_json(data: bytes, what: str) -> dict[str, Any]:
+    """Parse a JSON object, failing the scan with a clear reason otherwise."""
+    if len(data) > _MAX_MANIFEST:
+        msg = f"{what} larger than {_MAX_MANIFEST} bytes"
+        raise ScanFailed(msg)
+    try:
+        obj = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        msg = f"{what} is not valid JSON: {exc}"
+        raise ScanFailed(msg) from exc
+    if not isinstance(obj, dict):
+        msg = f"{what} is not a JSON object"
+        raise ScanFailed(msg)
+    return obj
+
+
+def _platform_string(p: dict[str, Any]) -> str:
+    parts = [str(p.get("os", "")), str(p.get("architecture", ""))]
+    if p.get("variant"):
+        parts.append(str(p["variant"]))
+    return "/".join(parts)
+
+
+def is_index(doc: dict[str, Any]) -> bool:
+    return doc.get("mediaType") in INDEX_TYPES or ("manifests" in doc and "layers" not in doc)
+
+
+def _target(source: ImageSource, data: bytes, platform: str) -> ImageTarget:
+    doc = load_json(data, "manifest")
+    try:
+        config_digest = str(doc["config"]["digest"])
+        layers = tuple(
+            LayerRef(str(lay["digest"]), str(lay.get("mediaType", "")), int(lay.get("size", 0)))
+            for lay in doc["layers"]
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        msg = f"manifest lacks config or layers: {exc}"
+        raise ScanFailed(msg) from exc
+    with source.open_blob(config_digest) as fh:
+        config = load_json(fh.read(_MAX_MANIFEST + 1), "image config")
+    if not platform and config.get("os"):
+        platform = _platform_string(config)
+    diff_ids = tuple(str(d) for d in config.get("rootfs", {}).get("diff_ids", []))
+    return ImageTarget(digest_of(data), config_digest, platform, layers, diff_ids)
+
+
+def resolve_targets(source: ImageSource, platform: str | None = None) -> list[ImageTarget]:
+    """Every platform image of the reference (or only `platform`), attestations left out."""
+    data = source.root()
+    doc = load_json(data, "manifest")
+    if not is_index(doc):
+        target = _target(source, data, "")
+        if platform and target.platform and target.platform != platform:
+            msg = f"image is {target.platform}, not {platform}"
+            raise ScanFailed(msg)
+        return [target]
+    targets = []
+    for entry in doc.get("manifests", []):
+        plat = _platform_string(entry.get("platform") or {})
+        if plat == "unknown/unknown":  # buildkit attestation manifests
+            continue
+        if platform and plat != platform:
+            continue
+        child = source.manifest(str(entry["digest"]))
+        child_doc = load_json(child, "manifest")
+        if is_index(child_doc):
+            continue
+        targets.append(_target(source, child, plat))
+    if not targets:
+        msg = f"index has no manifest for platform {platform}" if platform else "empty index"
+        raise ScanFailed(msg)
+    return targets

@@ -1,0 +1,1 @@
+"""vulndb package."""

@@ -1,0 +1,165 @@
+"""Compact JSON encodings of advisories as stored in the DB file.
+
+Two shapes: a *header* (the advisory without its packages, for `get`) and an *entry* (one
+vulnerability on one package, several of which make up a package key's blob, for
+`lookup`). Entries are positional arrays because `lookup` decodes them on the hot path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from tidegate.scanner.versions.base import AffectedRange, RangeEvent
+from tidegate.scanner.vulndb.model import (
+    Advisory,
+    AffectedPackage,
+    DistroSeverity,
+    FixState,
+    Rating,
+    Severity,
+)
+
+_EVENT_FIELDS = ("introduced", "fixed", "last_affected", "limit")
+_FIX = {f.value: f for f in FixState}
+_RATING = {r.value: r for r in Rating}
+
+
+def _event(ev: RangeEvent) -> list[Any]:
+    for i, fname in enumerate(_EVENT_FIELDS):
+        value = getattr(ev, fname)
+        if value is not None:
+            return [i, value]
+    return [0, "0"]
+
+
+def encode_ranges(ranges: tuple[AffectedRange, ...]) -> list[Any]:
+    """Ranges as `[[type, [[event index, version], ...]], ...]`."""
+    return [[r.type, [_event(e) for e in r.events]] for r in ranges]
+
+
+def _new_event(index: int, value: str) -> RangeEvent:
+    if index == 0:
+        return RangeEvent(value)
+    if index == 1:
+        return RangeEvent(None, value)
+    if index == 2:
+        return RangeEvent(None, None, value)
+    return RangeEvent(None, None, None, value)
+
+
+# Events are immutable and repeat across thousands of advisories ("introduced 0", the same
+# fixed version for every binary of a source package), so decoding shares them.
+_EVENT_CACHE: dict[tuple[int, str], RangeEvent] = {}
+_CACHE_LIMIT = 200_000
+
+
+def _event_of(index: int, value: str) -> RangeEvent:
+    key = (index, value)
+    ev = _EVENT_CACHE.get(key)
+    if ev is None:
+        if len(_EVENT_CACHE) > _CACHE_LIMIT:
+            _EVENT_CACHE.clear()
+        ev = _EVENT_CACHE[key] = _new_event(index, value)
+    return ev
+
+
+def decode_ranges(raw: list[Any]) -> tuple[AffectedRange, ...]:
+    """Inverse of `encode_ranges`."""
+    return tuple(AffectedRange(t, tuple(_event_of(i, v) for i, v in evs)) for t, evs in raw)
+
+
+def encode_header(adv: Advisory) -> bytes:
+    """The advisory without `affected`."""
+    doc = {
+        "id": adv.id,
+        "source": adv.source,
+        "aliases": adv.aliases,
+        "related": adv.related,
+        "summary": adv.summary,
+        "details": adv.details,
+        "published": adv.published,
+        "modified": adv.modified,
+        "severities": [[s.type, s.vector, s.score] for s in adv.severities],
+        "distro": [adv.distro_severity.raw, adv.distro_severity.rating.value]
+        if adv.distro_severity
+        else None,
+        "references": adv.references,
+        "kev": adv.known_exploited,
+        "severity": adv.severity.value,
+        "score": adv.score,
+        "sources": adv.sources,
+    }
+    return orjson.dumps(doc)
+
+
+def decode_header(blob: bytes) -> Advisory:
+    """Inverse of `encode_header` (with empty `affected`)."""
+    d = orjson.loads(blob)
+    distro = d.get("distro")
+    return Advisory(
+        id=d["id"],
+        source=d["source"],
+        aliases=tuple(d["aliases"]),
+        related=tuple(d["related"]),
+        summary=d["summary"],
+        details=d["details"],
+        published=d["published"],
+        modified=d["modified"],
+        severities=tuple(Severity(t, v, s) for t, v, s in d["severities"]),
+        distro_severity=DistroSeverity(distro[0], _RATING[distro[1]]) if distro else None,
+        references=tuple(d["references"]),
+        known_exploited=d["kev"],
+        severity=_RATING[d["severity"]],
+        score=d["score"],
+        sources=tuple(d["sources"]),
+    )
+
+
+def entry_row(adv: Advisory, pkg: AffectedPackage) -> list[Any]:
+    """One vulnerability on one package, positionally:
+
+    `[id, aliases, ranges, versions, fix, fixed_version, severity, score, kev, distro_raw,
+    sources]`.
+    """
+    distro = adv.distro_severity
+    return [
+        adv.id,
+        list(adv.aliases),
+        encode_ranges(pkg.ranges),
+        list(pkg.versions),
+        pkg.fix.value,
+        pkg.fixed_version,
+        (distro.rating.value if distro else adv.severity.value),
+        adv.score,
+        adv.known_exploited,
+        distro.raw if distro else None,
+        list(adv.sources or (adv.source,)),
+    ]
+
+
+def decode_entry(namespace: str, name: str, row: list[Any]) -> Advisory:
+    """An `entry_row` back as an Advisory whose `affected` is that one package."""
+    vid, aliases, ranges, versions, fix, fixed, sev, score, kev, distro_raw, sources = row
+    rating = _RATING[sev]
+    pkg = AffectedPackage(namespace, name, decode_ranges(ranges), tuple(versions), _FIX[fix], fixed)
+    # Positional construction: this runs once per advisory on every uncached lookup.
+    return Advisory(
+        vid,
+        sources[0] if sources else "",
+        tuple(aliases),
+        (),
+        "",
+        "",
+        "",
+        "",
+        (),
+        DistroSeverity(distro_raw, rating) if distro_raw else None,
+        (pkg,),
+        (),
+        kev,
+        rating,
+        score,
+        tuple(sources),
+    )

@@ -1,0 +1,217 @@
+"""VulnStore: the read-only view of one published DB version.
+
+Version files are immutable once published, so they are opened `immutable=1` (no locking)
+and decoded lookups are cached per key. A long-running process polls `current_version()`
+(one small file read) and calls `reopen()` when a new version appears.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import orjson
+
+from tidegate.errors import NotFound
+from tidegate.scanner.vulndb import layout
+from tidegate.scanner.vulndb.codec import decode_entry, decode_header
+from tidegate.scanner.vulndb.diff import compare_files
+from tidegate.scanner.vulndb.headers import merge_headers
+from tidegate.scanner.vulndb.model import Advisory
+from tidegate.scanner.vulndb.updaters.registry import precedence
+
+
+class NoDatabase(NotFound):
+    """No DB version has been published in this directory; run `tidegate db update`."""
+
+
+class ChangesUnavailable(NotFound):
+    """The version asked for is no longer kept, so its change set is unknown; re-scan all."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """One source as recorded in a version."""
+
+    name: str
+    status: str
+    fingerprint: str
+    records: int
+    skipped: int
+    error: str
+    fetched_at: str
+    data_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """Identity and provenance of a DB version."""
+
+    version: int
+    previous: int | None
+    built_at: str
+    path: Path
+    sources: tuple[SourceStatus, ...]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+
+
+class VulnStore:
+    """Read-only access to the current (or a given) DB version."""
+
+    def __init__(self, root: Path, version: int | None = None, cache_size: int = 65536) -> None:
+        self.root = root
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, str], list[Advisory]] = OrderedDict()
+        self._open(version)
+
+    def _open(self, version: int | None) -> None:
+        chosen = version if version is not None else layout.current_version(self.root)
+        path = layout.version_path(self.root, chosen) if chosen else None
+        if chosen is None or path is None or not path.exists():
+            msg = f"no vulnerability DB in {self.root}; run `tidegate db update`"
+            raise NoDatabase(msg)
+        self.version = chosen
+        self.path = path
+        self._conn = _connect(path)
+        self._cache.clear()
+
+    def close(self) -> None:
+        """Release the file."""
+        self._conn.close()
+
+    def current_version(self) -> int | None:
+        """The version published now (may be newer than the one this store has open)."""
+        return layout.current_version(self.root)
+
+    def reopen(self) -> bool:
+        """Switch to the published version if it is newer; True when it switched."""
+        latest = layout.current_version(self.root)
+        if latest is None or latest == self.version:
+            return False
+        old = self._conn
+        self._open(latest)
+        old.close()
+        return True
+
+    def lookup(self, namespace: str, name: str) -> list[Advisory]:
+        """Advisories for one package key, one per vulnerability (details omitted; see get)."""
+        key = (namespace, name)
+        cache = self._cache
+        hit = cache.get(key)
+        if hit is not None:
+            cache.move_to_end(key)
+            return hit
+        row = self._conn.execute(
+            "SELECT data FROM packages WHERE namespace = ? AND name = ?", key
+        ).fetchone()
+        rows = orjson.loads(zlib.decompress(row[0])) if row else ()
+        result = [decode_entry(namespace, name, r) for r in rows]
+        cache[key] = result
+        if len(cache) > self.cache_size:
+            cache.popitem(last=False)
+        return result
+
+    def get(self, vuln_id: str) -> Advisory | None:
+        """One vulnerability by id or alias, with its header and every affected package."""
+        ids = {vuln_id} | {
+            r[0]
+            for r in self._conn.execute(
+                "SELECT DISTINCT id FROM aliases WHERE alias = ?", (vuln_id,)
+            )
+        }
+        marks = ",".join("?" * len(ids))
+        rows = self._conn.execute(
+            f"SELECT id, source, score, kev, data FROM src_vulns WHERE id IN ({marks})",
+            sorted(ids),
+        ).fetchall()
+        keys = self._conn.execute(
+            f"SELECT DISTINCT namespace, name FROM vuln_keys WHERE id IN ({marks})"
+            " ORDER BY namespace, name",
+            sorted(ids),
+        ).fetchall()
+        affected = [
+            pkg
+            for ns, name in keys
+            for adv in self.lookup(ns, name)
+            if adv.id in ids or vuln_id in adv.aliases
+            for pkg in adv.affected
+        ]
+        if not rows and not affected:
+            return None
+        own = [r for r in rows if r[0] == vuln_id] or rows
+        ranked = sorted(own, key=lambda r: (-precedence(r[1]), r[1]))
+        score = next((r[2] for r in ranked if r[2] is not None), None)
+        if score is None:
+            score = next((r[2] for r in rows if r[2] is not None), None)
+        headers = [decode_header(zlib.decompress(r[4])) for r in rows] or [
+            Advisory(id=vuln_id, source="")
+        ]
+        merged = merge_headers(vuln_id, headers, score, kev=any(r[3] for r in rows))
+        return replace(merged, affected=tuple(affected))
+
+    def version_info(self) -> VersionInfo:
+        """Version, predecessor, build time and per-source status."""
+        meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        sources = tuple(
+            SourceStatus(
+                name=r[0], status=r[1], fingerprint=r[2] or "", records=r[3] or 0,
+                skipped=r[4] or 0, error=r[5] or "", fetched_at=r[6] or "", data_version=r[7],
+            )
+            for r in self._conn.execute("SELECT * FROM sources ORDER BY name")
+        )  # fmt: skip
+        prev = meta.get("previous") or ""
+        return VersionInfo(
+            self.version, int(prev) if prev else None, meta.get("built_at", ""), self.path, sources
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Record counts: package keys, vulnerabilities, advisory records, aliases, changes."""
+        queries = {
+            "packages": "SELECT count(*) FROM packages",
+            "vulnerabilities": "SELECT count(DISTINCT id) FROM vuln_keys",
+            "advisory_records": "SELECT count(*) FROM src_vulns",
+            "aliases": "SELECT count(*) FROM (SELECT DISTINCT alias, id FROM aliases)",
+            "changed_keys": "SELECT count(*) FROM changes",
+        }
+        return {k: int(self._conn.execute(q).fetchone()[0]) for k, q in queries.items()}
+
+    def skips(self, source: str | None = None) -> list[tuple[str, str, str]]:
+        """Recorded skipped records as (source, location, reason)."""
+        sql = "SELECT source, location, reason FROM skips"
+        args: tuple[str, ...] = ()
+        if source:
+            sql, args = sql + " WHERE source = ?", (source,)
+        return [(r[0], r[1], r[2]) for r in self._conn.execute(sql, args)]
+
+    def changes(self, since_version: int) -> set[tuple[str, str]]:
+        """Keys whose advisories changed after `since_version`, up to this store's version.
+
+        Uses the change sets stored in each version while all are kept; otherwise compares
+        with the `since_version` file directly; raises ChangesUnavailable if neither is kept.
+        """
+        if since_version >= self.version:
+            return set()
+        chain = range(since_version + 1, self.version + 1)
+        paths = [layout.version_path(self.root, v) for v in chain]
+        if all(p.exists() for p in paths):
+            out: set[tuple[str, str]] = set()
+            for p in paths:
+                conn = _connect(p)
+                try:
+                    out.update(
+                        (r[0], r[1]) for r in conn.execute("SELECT namespace, name FROM changes")
+                    )
+                finally:
+                    conn.close()
+            return out
+        old = layout.version_path(self.root, since_version)
+        if old.exists():
+            return compare_files(self._conn, str(self.path), str(old))
+        msg = f"version {since_version} is no longer kept; re-evaluate everything"
+        raise ChangesUnavailable(msg)

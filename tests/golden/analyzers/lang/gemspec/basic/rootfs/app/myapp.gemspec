@@ -1,0 +1,4 @@
+Gem::Specification.new do |s|
+  s.name = 'myapp'
+  s.version = MyApp::VERSION
+end

@@ -1,0 +1,4 @@
+Gem::Specification.new do |s|
+  s.name = NAME
+  s.version = VERSION
+end

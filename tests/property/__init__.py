@@ -1,0 +1,1 @@
+"""Property tests: each version scheme against its reference implementation."""
