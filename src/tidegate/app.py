@@ -1,0 +1,73 @@
+"""The ASGI application: `/v2/` (OCI distribution), `/` (ECR JSON API), lifespan wiring."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from tidegate.config import Settings
+from tidegate.db import engine_for, migrate
+from tidegate.ecr.api import ecr_dispatch
+from tidegate.ecr.wiring import install_ecr
+from tidegate.engine import scans
+from tidegate.engine.runtime import ScanEngine
+from tidegate.engine.scheduler import DbUpdateScheduler
+from tidegate.events import wiring as events
+from tidegate.logs import AccessLogMiddleware
+from tidegate.registry.api.routes import dispatch
+from tidegate.registry.service import RegistryService
+from tidegate.registry.storage.filesystem import FilesystemBlobStore
+from tidegate.webapi.routes import ROUTES as api_routes
+
+V2_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def build_registry(settings: Settings) -> RegistryService:
+    """The registry service over the configured metadata DB and blob store, migrated."""
+    engine = engine_for(settings)
+    migrate(engine)
+    store = FilesystemBlobStore(settings.blob_dir)
+    return RegistryService(engine, store, max_manifest_bytes=settings.max_manifest_bytes)
+
+
+def create_app(settings: Settings) -> Starlette:
+    registry = build_registry(settings)
+    event_runtime = events.install(registry, settings)
+    engine = ScanEngine(registry, settings)
+    updates = DbUpdateScheduler(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await events.start(app)
+        if settings.run_workers:
+            engine.start()
+            updates.start()
+        try:
+            yield
+        finally:
+            updates.stop()
+            engine.stop()
+            await events.stop(app)
+            registry.engine.dispose()
+
+    middleware = [Middleware(AccessLogMiddleware)] if settings.access_log else []
+    app = Starlette(
+        routes=[
+            Route("/v2/{path:path}", dispatch, methods=V2_METHODS),
+            Route("/", ecr_dispatch, methods=["POST"]),
+            *api_routes,
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.events = event_runtime
+    app.state.scan_engine = engine
+    install_ecr(app, settings, registry)
+    registry.hooks.on_push.append(scans.on_push)
+    return app

@@ -1,0 +1,118 @@
+"""Authentication use cases shared by the ECR API and `/v2/`: who is calling, and may they."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from tidegate.auth import sigv4
+from tidegate.auth.keys import AccessKey, KeyStore
+from tidegate.auth.secrets_box import SecretBox, load_or_create_master_key
+from tidegate.auth.sigv4 import SignatureProblem
+from tidegate.auth.tokens import TokenIssuer
+from tidegate.errors import Unauthorized
+
+SIGNING_SERVICE = "ecr"
+TOKEN_KEY_PURPOSE = "tidegate registry token v1"  # noqa: S105 (a label, not a secret)
+# /v2/ actions an anonymous caller may take under each `anonymous_access` setting.
+ANONYMOUS_ACTIONS = {
+    "none": frozenset[str](),
+    "pull": frozenset({"base", "pull", "catalog"}),
+    "push": frozenset({"base", "pull", "catalog", "push", "delete"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """What SigV4 verification needs from an HTTP request."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+
+
+class AuthService:
+    """Access keys, registry tokens and the checks both APIs run."""
+
+    def __init__(
+        self, engine: Engine, data_dir: Path, clock: Callable[[], float] = time.time
+    ) -> None:
+        box = SecretBox(load_or_create_master_key(data_dir))
+        self.keys = KeyStore(engine, box, clock)
+        self.tokens = TokenIssuer(box.derive(TOKEN_KEY_PURPOSE), clock)
+        self.clock = clock
+
+    def verify_sigv4(self, request: SignedRequest) -> AccessKey:
+        """The access key that signed `request`; SignatureProblem names the AWS error."""
+        auth = sigv4.parse_authorization(request.headers.get("authorization"))
+        if auth.service != SIGNING_SERVICE:
+            raise SignatureProblem(
+                "InvalidSignatureException",
+                f"Credential should be scoped to correct service: '{SIGNING_SERVICE}'.",
+            )
+        for needed in ("host", "x-amz-date"):
+            if needed not in auth.signed_headers:
+                raise SignatureProblem(
+                    "InvalidSignatureException", f"'{needed}' must be a signed header."
+                )
+        amz_date = request.headers.get("x-amz-date")
+        sigv4.check_time(amz_date, auth.date, self.clock())
+        found = self.keys.active_secret(auth.access_key_id)
+        if found is None:
+            raise SignatureProblem(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            )
+        key, secret = found
+        canonical = sigv4.canonical_request(
+            request.method,
+            request.path,
+            request.query,
+            request.headers,
+            auth.signed_headers,
+            request.body,
+        )
+        sigv4.verify_signature(secret, auth, amz_date or "", canonical)
+        return key
+
+    def verify_basic(self, header: str) -> AccessKey:
+        """`Basic AWS:<token>` or `Basic <key id>:<secret>`; Unauthorized otherwise."""
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            msg = "only Basic authentication is accepted"
+            raise Unauthorized(msg)
+        try:
+            user, sep, password = (
+                base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            )
+        except (binascii.Error, UnicodeDecodeError):
+            user, sep, password = "", "", ""
+        if not sep:
+            msg = "malformed Basic credentials"
+            raise Unauthorized(msg)
+        if user == "AWS":
+            key_id = self.tokens.verify(password)
+            found = self.keys.active_secret(key_id)
+            if found is None:
+                msg = "the access key behind this authorization token was revoked"
+                raise Unauthorized(msg)
+            return found[0]
+        found = self.keys.active_secret(user)
+        if found is None or not hmac.compare_digest(found[1], password):
+            msg = "unknown access key or wrong secret"
+            raise Unauthorized(msg)
+        return found[0]
+
+
+def anonymous_allowed(setting: str, action: str) -> bool:
+    """Whether `anonymous_access` = `setting` lets a caller without credentials do `action`."""
+    return action in ANONYMOUS_ACTIONS.get(setting, frozenset())

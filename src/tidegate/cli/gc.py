@@ -1,0 +1,59 @@
+"""`tidegate gc`: remove blobs and upload sessions nothing references, while the server runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from tidegate.cli.common import add_data_options, settings_from_args
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "gc",
+        help="garbage-collect unreferenced blobs and stale uploads",
+        description="Remove blobs that no manifest references and upload sessions that "
+        "expired. Safe while `tidegate serve` runs: blobs used within the grace period and "
+        "uploads still in progress are never removed.",
+    )
+    add_data_options(parser)
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=3600.0,
+        help="spare blobs and files touched within this many seconds (default 3600)",
+    )
+    parser.add_argument(
+        "--upload-expiry-seconds",
+        type=float,
+        help="remove upload sessions idle this long (default: the upload_expiry_seconds setting)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="report, remove nothing")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tidegate.app import build_registry
+    from tidegate.registry.gc import collect_garbage
+
+    settings = settings_from_args(args)
+    registry = build_registry(settings)
+    expiry = args.upload_expiry_seconds
+    report = collect_garbage(
+        registry.engine,
+        registry.store,
+        grace=args.grace_seconds,
+        upload_expiry=float(settings.upload_expiry_seconds) if expiry is None else expiry,
+        dry_run=args.dry_run,
+    )
+    if args.json:
+        print(json.dumps(report.__dict__, indent=2, sort_keys=True))
+    else:
+        verb = "would remove" if args.dry_run else "removed"
+        print(
+            f"{verb} {len(report.blobs_removed)} blobs ({report.bytes_freed} bytes), "
+            f"{len(report.orphan_files_removed)} orphaned files, "
+            f"{len(report.uploads_removed)} upload sessions"
+        )
+    return 0

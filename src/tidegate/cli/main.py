@@ -1,0 +1,57 @@
+"""`tidegate` command line: argument parsing only; each subcommand lives in its own module.
+
+A subcommand module exposes `add_parser(subparsers)`, which registers its parser and sets
+`func(args) -> int` as the default handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from tidegate import __version__
+from tidegate.errors import TidegateError
+
+# One entry per subcommand module under tidegate.cli; the order is the order in --help.
+COMMAND_MODULES = (
+    "serve",
+    "worker",
+    "db",
+    "scan",
+    "sbom",
+    "keys",
+    "findings",
+    "usage",
+    "events",
+    "gc",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tidegate",
+        description=(
+            "Tidegate: a self-hosted OCI registry with built-in vulnerability scanning "
+            "and an Amazon ECR-compatible management API."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"tidegate {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"tidegate.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except TidegateError as exc:
+        print(f"tidegate: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result

@@ -1,0 +1,91 @@
+"""`tidegate serve`: run the registry, the ECR API and (by default) the scan workers."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+
+from tidegate.cli.common import add_data_options, settings_from_args
+from tidegate.logs import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the registry server",
+        description="Start the OCI registry (/v2/) and the ECR-compatible API (POST /) with "
+        "embedded defaults: SQLite metadata and filesystem blobs under --data-dir. "
+        "SIGTERM stops it cleanly after in-flight requests finish.",
+    )
+    add_data_options(parser)
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 5000)")
+    parser.add_argument("--log-format", choices=["json", "text"], help="log line format")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--vulndb-source",
+        help="mirror (directory or URL, laid out like the shared snapshot) to import the "
+        "vulnerability DB from on first start and on each scheduled update; default: the "
+        "real upstream feeds",
+    )
+    parser.add_argument(
+        "--vulndb-update-interval",
+        type=int,
+        metavar="SECONDS",
+        help="update the vulnerability DB this often while serving (default 0: never; "
+        "`tidegate db update` works any time, the server picks new versions up)",
+    )
+    parser.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="do not run scan workers in this process (run `tidegate worker` instead)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from tidegate.app import create_app
+
+    settings = settings_from_args(
+        args,
+        host=args.host,
+        port=args.port,
+        log_format=args.log_format,
+        log_level=args.log_level,
+        run_workers=False if args.no_workers else None,
+        vulndb_source=args.vulndb_source,
+        vulndb_update_interval_seconds=args.vulndb_update_interval,
+    )
+    configure_logging(settings.log_format, settings.log_level)
+    app = create_app(settings)
+    log.info(
+        "starting",
+        extra={
+            "fields": {
+                "host": settings.host,
+                "port": settings.port,
+                "data_dir": str(settings.data_dir),
+            }
+        },
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        h11_max_incomplete_event_size=1 << 20,
+    )
+    # uvicorn re-raises the signal that stopped it once shutdown is complete; a handler of
+    # our own turns that into a normal exit, so SIGTERM after a clean drain exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    uvicorn.Server(config).run()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,81 @@
+"""Engine factory for SQLite (embedded default) and PostgreSQL, and schema migration."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from tidegate.config import Settings
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # WAL lets readers run beside the single writer; busy_timeout queues writers instead of
+    # failing them; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+READ_ONLY = "tidegate_read_only"
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # Writers take the lock up front with BEGIN IMMEDIATE, so two transactions never
+    # deadlock upgrading a read lock. Readers need no BEGIN at all: in WAL mode every
+    # statement reads a consistent snapshot and never blocks the writer.
+    if not conn.get_execution_options().get(READ_ONLY, False):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, FULL sync, foreign keys and immediate transactions."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_connection: Any, _record: object) -> None:
+            dbapi_connection.isolation_level = None  # let SQLAlchemy events issue BEGIN
+
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def reading(engine: Engine) -> sa.Connection:
+    """A connection for reads only (use as a context manager); never takes SQLite's lock."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
+
+
+def engine_for(settings: Settings) -> Engine:
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return create_engine(settings.sqlalchemy_url)
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; safe to call on every start."""
+    command.upgrade(alembic_config(engine), "head")

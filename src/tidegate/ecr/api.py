@@ -1,0 +1,127 @@
+"""`POST /` with `X-Amz-Target`: AWS JSON 1.1 framing, SigV4, model validation, dispatch."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tidegate.auth.keys import AccessKey
+from tidegate.auth.service import AuthService, SignedRequest
+from tidegate.auth.sigv4 import SignatureProblem
+from tidegate.config import Settings
+from tidegate.ecr.context import EcrContext
+from tidegate.ecr.errors import EcrError, ecr_error_of
+from tidegate.ecr.model import target_prefix, validate_input
+from tidegate.ecr.operations import OPERATIONS
+from tidegate.errors import TidegateError
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+# The largest modeled member is a 4 MiB manifest; JSON escaping can roughly double it.
+MAX_BODY = 10 * 1024 * 1024
+# AWS's status for each authentication failure (botocore keys off __type, not the status).
+_AUTH_STATUS = {
+    "MissingAuthenticationTokenException": 403,
+    "UnrecognizedClientException": 400,
+    "InvalidSignatureException": 403,
+    "IncompleteSignatureException": 400,
+}
+
+
+def _response(
+    payload: dict[str, Any], status: int, request_id: str, error: str | None = None
+) -> Response:
+    headers = {"x-amzn-RequestId": request_id}
+    if error is not None:
+        headers["x-amzn-ErrorType"] = error
+    # orjson: a page of 1,000 enhanced findings is about 2 MB of JSON.
+    return Response(
+        orjson.dumps(payload), status_code=status, media_type=CONTENT_TYPE, headers=headers
+    )
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    """scheme://host[:port] clients use to reach this server (public_url wins)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+
+
+async def _body(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > MAX_BODY:
+            raise EcrError("SerializationException", "request body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _authenticate(auth: AuthService, request: Request, body: bytes) -> AccessKey:
+    signed = SignedRequest(
+        method=request.method,
+        path=request.url.path,
+        query=request.url.query,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+    )
+    try:
+        return auth.verify_sigv4(signed)
+    except SignatureProblem as exc:
+        raise EcrError(exc.kind, exc.message, status=_AUTH_STATUS.get(exc.kind, 400)) from None
+
+
+def _operation(request: Request) -> str:
+    target = request.headers.get("x-amz-target", "")
+    prefix, _, action = target.partition(".")
+    if prefix != target_prefix() or action not in OPERATIONS:
+        raise EcrError("UnknownOperationException", f"Unknown operation {target or '(none)'}")
+    return action
+
+
+def _params(body: bytes) -> dict[str, Any]:
+    try:
+        params = json.loads(body or b"{}")
+    except ValueError:
+        raise EcrError("SerializationException", "the request body is not valid JSON") from None
+    if not isinstance(params, dict):
+        raise EcrError("SerializationException", "the request body must be a JSON object")
+    return params
+
+
+async def ecr_dispatch(request: Request) -> Response:
+    """Handle one ECR API call; every response carries x-amzn-RequestId."""
+    request_id = str(uuid.uuid4())
+    settings: Settings = request.app.state.settings
+    auth: AuthService = request.app.state.auth
+    try:
+        body = await _body(request)
+        caller = None
+        if settings.auth_enabled:
+            caller = await run_in_threadpool(_authenticate, auth, request, body)
+        action = _operation(request)
+        params = _params(body)
+        validate_input(action, params)
+        ctx = EcrContext(
+            settings, request.app.state.registry, auth, caller, base_url(request, settings)
+        )
+        result = await run_in_threadpool(OPERATIONS[action], ctx, params)
+    except TidegateError as exc:
+        type_name, status, message = ecr_error_of(exc, settings.registry_id)
+        if status >= 500:
+            log.error("ECR operation failed", exc_info=exc)
+        return _response({"__type": type_name, "message": message}, status, request_id, type_name)
+    except Exception:
+        log.exception("unexpected error in the ECR API")
+        error = {"__type": "ServerException", "message": "An internal error occurred."}
+        return _response(error, 500, request_id, "ServerException")
+    return _response(result, 200, request_id)

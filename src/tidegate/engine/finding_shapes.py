@@ -1,0 +1,174 @@
+"""Findings rows as ECR wire shapes: BASIC `findings[]` and ENHANCED `enhancedFindings[]`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tidegate.events.model import Origin
+from tidegate.scanner.report.findings import advisory_url
+
+
+def _cvss(details: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in details.get("cvss", []) if c.get("vector")]
+
+
+def _v3(details: Mapping[str, Any]) -> dict[str, Any] | None:
+    for entry in _cvss(details):
+        if entry.get("type") == "CVSS_V3" or str(entry.get("vector", "")).startswith("CVSS:3"):
+            return entry
+    return None
+
+
+def basic_finding(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An `ImageScanFinding` (BASIC): name, uri, severity, package and CVSS attributes."""
+    details = orjson.loads(row["details"])
+    attributes = [
+        {"key": "package_name", "value": row["package_name"]},
+        {"key": "package_version", "value": row["package_version"]},
+    ]
+    for entry in _cvss(details):
+        version = "3" if str(entry["vector"]).startswith("CVSS:3") else "2"
+        if entry.get("type") == "CVSS_V4":
+            continue
+        attributes.append({"key": f"CVSS{version}_VECTOR", "value": entry["vector"]})
+        if entry.get("score") is not None:
+            attributes.append({"key": f"CVSS{version}_SCORE", "value": str(entry["score"])})
+    out: dict[str, Any] = {
+        "name": row["vuln_id"],
+        "uri": advisory_url(row["vuln_id"]),
+        "severity": row["severity"],
+        "attributes": [a for a in attributes if a["value"]][:50],
+    }
+    if details.get("description"):
+        out["description"] = details["description"]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ImageContext:
+    """The image a finding belongs to, as Inspector's resource details describe it."""
+
+    repository_name: str
+    digest: str
+    tags: Sequence[str]
+    pushed_at: float
+    platform: str = ""
+
+
+def _split_version(version: str) -> tuple[int, str, str]:
+    """(epoch, version, release) the way Inspector splits OS package versions."""
+    epoch = 0
+    if ":" in version:
+        head, version = version.split(":", 1)
+        epoch = int(head) if head.isdigit() else 0
+    release = ""
+    if "-" in version:
+        version, release = version.rsplit("-", 1)
+    return epoch, version, release
+
+
+def enhanced_finding(row: Mapping[str, Any], origin: Origin, image: ImageContext) -> dict[str, Any]:
+    """An `EnhancedImageScanFinding` (Inspector-shaped) for DescribeImageScanFindings/events."""
+    details = orjson.loads(row["details"])
+    v3 = _v3(details)
+    epoch, version, release = (
+        _split_version(row["package_version"])
+        if row["package_manager"] == "OS"
+        else (0, row["package_version"], "")
+    )
+    package: dict[str, Any] = {
+        "name": row["package_name"],
+        "version": version,
+        "packageManager": row["package_manager"],
+        "sourceLayerHash": row["layer"],
+    }
+    if release:
+        package["release"] = release
+    if epoch:
+        package["epoch"] = epoch
+    if details.get("arch"):
+        package["arch"] = details["arch"]
+    if row["file_path"]:
+        package["filePath"] = row["file_path"]
+    if row["fixed_in"]:
+        package["fixedInVersion"] = row["fixed_in"]
+    vuln: dict[str, Any] = {
+        "vulnerabilityId": row["vuln_id"],
+        "source": details.get("source") or "TIDEGATE",
+        "sourceUrl": advisory_url(row["vuln_id"]),
+        "referenceUrls": details.get("references", [])[:50],
+        "relatedVulnerabilities": details.get("aliases", []),
+        "vulnerablePackages": [package],
+        "cvss": [
+            {"baseScore": c["score"], "scoringVector": c["vector"], "source": "NVD",
+             "version": "3.1" if str(c["vector"]).startswith("CVSS:3.1") else
+             ("3.0" if str(c["vector"]).startswith("CVSS:3") else "2.0")}
+            for c in _cvss(details) if c.get("score") is not None
+        ],
+    }  # fmt: skip
+    if details.get("vendor_severity"):
+        vuln["vendorSeverity"] = details["vendor_severity"]
+    title = f"{row['vuln_id']} - {row['package_name']}"
+    out: dict[str, Any] = {
+        "awsAccountId": origin.account,
+        "findingArn": origin.finding_arn(row["finding_key"]),
+        "title": title,
+        "description": details.get("description") or title,
+        "type": "PACKAGE_VULNERABILITY",
+        "severity": row["severity"],
+        "status": row["status"],
+        "firstObservedAt": row["first_observed_at"],
+        "lastObservedAt": row["last_observed_at"],
+        "updatedAt": row["updated_at"],
+        "fixAvailable": row["fix_available"],
+        "exploitAvailable": row["exploit_available"],
+        "packageVulnerabilityDetails": vuln,
+        "remediation": {
+            "recommendation": {
+                "url": advisory_url(row["vuln_id"]),
+                "text": (
+                    f"Upgrade {row['package_name']} to {row['fixed_in']} or later."
+                    if row["fixed_in"]
+                    else "No fixed version is available yet."
+                ),
+            }
+        },
+        "resources": [
+            {
+                "id": origin.image_arn(image.repository_name, image.digest),
+                "type": "AWS_ECR_CONTAINER_IMAGE",
+                "details": {
+                    "awsEcrContainerImage": {
+                        "registry": origin.account,
+                        "repositoryName": image.repository_name,
+                        "imageHash": image.digest,
+                        "imageTags": list(image.tags),
+                        "pushedAt": image.pushed_at,
+                        **({"platform": image.platform} if image.platform else {}),
+                        **(
+                            {"architecture": image.platform.split("/")[1]}
+                            if image.platform.count("/") >= 1
+                            else {}
+                        ),
+                    }
+                },
+            }
+        ],
+    }
+    if row["score"] is not None:
+        out["score"] = row["score"]
+    if v3 is not None and v3.get("score") is not None:
+        out["scoreDetails"] = {
+            "cvss": {
+                "score": v3["score"],
+                "scoreSource": "NVD",
+                "scoringVector": v3["vector"],
+                "version": "3.1" if str(v3["vector"]).startswith("CVSS:3.1") else "3.0",
+                "adjustments": [],
+            }
+        }
+    return out

@@ -1,0 +1,284 @@
+"""Persist findings per image and report what changed (new, changed, closed).
+
+Writes are batched: a re-scan of thousands of images reads their ACTIVE findings in a few
+queries, diffs in memory and writes only the rows that changed, with executemany.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tidegate import schema as t
+from tidegate.scanner.match import Finding
+from tidegate.scanner.versions import Verdict
+from tidegate.scanner.vulndb.model import FixState, Rating
+
+# ECR basic findings use FindingSeverity; enhanced (Inspector) ones use Severity.
+BASIC_SEVERITY = {Rating.NONE: "INFORMATIONAL", Rating.UNDEFINED: "UNDEFINED"}
+ENHANCED_SEVERITY = {Rating.NONE: "INFORMATIONAL", Rating.UNDEFINED: "UNTRIAGED"}
+_COMPARED = ("severity", "score", "fixed_in", "fix_available", "exploit_available", "details")
+_BATCH = 500
+
+ImageKey = tuple[int, str]  # (repository id, manifest digest)
+Row = dict[str, Any]  # one findings row
+
+
+@dataclass
+class FindingChanges:
+    """Rows (as dicts) that appeared, changed or closed in this evaluation."""
+
+    new: list[dict[str, object]] = field(default_factory=list)
+    changed: list[dict[str, object]] = field(default_factory=list)
+    closed: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.new or self.changed or self.closed)
+
+
+# What an evaluation covered: advisory key -> the vulnerability ids re-evaluated for it
+# (None: all of them). Only findings inside the scope may close.
+Scope = Mapping[tuple[str, str], frozenset[str] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFindings:
+    """What one evaluation found for one image; `scope` limits what may close."""
+
+    repository_id: int
+    digest: str
+    found: Sequence[Finding]
+    scope: Scope | None = None  # None: the whole image was evaluated
+
+
+def in_scope(scope: Scope | None, namespace: str, match_name: str, vuln_id: str) -> bool:
+    if scope is None:
+        return True
+    if (namespace, match_name) not in scope:
+        return False
+    ids = scope[(namespace, match_name)]
+    return ids is None or vuln_id in ids
+
+
+def severity_of(finding: Finding, scan_type: str) -> str:
+    table = ENHANCED_SEVERITY if scan_type == "ENHANCED" else BASIC_SEVERITY
+    rating = finding.advisory.severity
+    return table.get(rating, rating.value)
+
+
+def finding_key(finding: Finding) -> str:
+    pkg = finding.target.package
+    ident = "\0".join(
+        (finding.vuln_id, finding.target.namespace, finding.target.name, pkg.name, pkg.version,
+         pkg.path)
+    )  # fmt: skip
+    return hashlib.sha256(ident.encode()).hexdigest()[:32]
+
+
+def _details(finding: Finding) -> str:
+    adv = finding.advisory
+    pkg = finding.target.package
+    doc = {
+        "aliases": list(finding.aliases),
+        "title": adv.summary,
+        "description": adv.details or adv.summary,
+        "references": list(adv.references),
+        "source": adv.source,
+        "sources": list(adv.sources),
+        "published": adv.published,
+        "modified": adv.modified,
+        "vendor_severity": adv.distro_severity.raw if adv.distro_severity else "",
+        "cvss": [{"type": s.type, "vector": s.vector, "score": s.score} for s in adv.severities],
+        "fix_state": finding.fix.value,
+        "verdict": finding.verdict.value,
+        "arch": pkg.arch,
+        "purl": pkg.purl,
+        "source_name": pkg.source_name,
+        "source_version": pkg.source_version,
+        "ecosystem": pkg.ecosystem,
+    }
+    return json.dumps(doc, sort_keys=True)
+
+
+def _row(finding: Finding, scan_type: str) -> dict[str, object]:
+    pkg = finding.target.package
+    fixed = finding.fixed_in if finding.fix is FixState.FIXED else ""
+    return {
+        "finding_key": finding_key(finding),
+        "vuln_id": finding.vuln_id,
+        "package_name": pkg.name,
+        "package_version": pkg.version,
+        "package_manager": pkg.package_manager.value,
+        "namespace": finding.target.namespace,
+        "match_name": finding.target.name,
+        "file_path": pkg.path,
+        "layer": pkg.layer,
+        "severity": severity_of(finding, scan_type),
+        "score": finding.advisory.score,
+        "fixed_in": fixed,
+        "fix_available": "YES" if fixed else "NO",
+        "exploit_available": "YES" if finding.advisory.known_exploited else "NO",
+        "details": _details(finding),
+    }
+
+
+def _existing(
+    conn: Connection, images: Sequence[ImageKey], vuln_ids: frozenset[str] | None
+) -> dict[ImageKey, dict[str, Row]]:
+    f = t.findings
+    out: dict[ImageKey, dict[str, Row]] = {key: {} for key in images}
+    digests = sorted({d for _r, d in images})
+    for start in range(0, len(digests), _BATCH):
+        query = sa.select(f).where(f.c.digest.in_(digests[start : start + _BATCH]))
+        if vuln_ids is not None:
+            query = query.where(f.c.vuln_id.in_(sorted(vuln_ids)))
+        for m in conn.execute(query).mappings():
+            key = (m["repository_id"], m["digest"])
+            if key in out:
+                out[key][m["finding_key"]] = dict(m)
+    return out
+
+
+def _diff(
+    item: ImageFindings,
+    old_rows: dict[str, Row],
+    scan_type: str,
+    now: float,
+) -> tuple[FindingChanges, list[dict[str, object]], list[dict[str, object]]]:
+    """(changes, rows to insert, rows to update by id) for one image."""
+    changes = FindingChanges()
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for finding in item.found:
+        if finding.verdict is Verdict.NOT_AFFECTED:
+            continue
+        row = _row(finding, scan_type)
+        key = str(row["finding_key"])
+        if key in seen:
+            continue
+        seen.add(key)
+        old = old_rows.get(key)
+        if old is None:
+            values = {**row, "repository_id": item.repository_id, "digest": item.digest,
+                      "scan_type": scan_type, "status": "ACTIVE", "first_observed_at": now,
+                      "last_observed_at": now, "updated_at": now}  # fmt: skip
+            inserts.append(values)
+            changes.new.append(values)
+            continue
+        reopened = old["status"] != "ACTIVE"
+        differs = (
+            reopened or old["scan_type"] != scan_type or any(old[c] != row[c] for c in _COMPARED)
+        )
+        if not differs:
+            continue  # unchanged: last_observed_at is the scan's completion time
+        values = {**old, **row, "scan_type": scan_type, "status": "ACTIVE",
+                  "last_observed_at": now, "updated_at": now}  # fmt: skip
+        updates.append(values)
+        (changes.new if reopened else changes.changed).append(values)
+    for key, old in old_rows.items():
+        if key in seen or old["status"] != "ACTIVE":
+            continue
+        if not in_scope(item.scope, old["namespace"], old["match_name"], old["vuln_id"]):
+            continue
+        values = {**old, "status": "CLOSED", "updated_at": now}
+        updates.append(values)
+        changes.closed.append(values)
+    return changes, inserts, updates
+
+
+def store_many(
+    conn: Connection,
+    items: Sequence[ImageFindings],
+    scan_type: str,
+    now: float,
+    vuln_ids: frozenset[str] | None = None,
+) -> dict[ImageKey, FindingChanges]:
+    """Upsert findings of many images in a few statements; returns the changes per image.
+
+    `vuln_ids`, when given, is every vulnerability the items' scopes name: only those
+    existing rows are read.
+    """
+    existing = _existing(conn, [(i.repository_id, i.digest) for i in items], vuln_ids)
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    out: dict[ImageKey, FindingChanges] = {}
+    for item in items:
+        key = (item.repository_id, item.digest)
+        changes, ins, upd = _diff(item, existing[key], scan_type, now)
+        out[key] = changes
+        inserts += ins
+        updates += upd
+    if inserts:
+        conn.execute(sa.insert(t.findings), inserts)
+    whole = [{"_repo": i.repository_id, "_digest": i.digest} for i in items if i.scope is None]
+    if whole:
+        f = t.findings
+        conn.execute(
+            sa.update(f)
+            .where(
+                f.c.repository_id == sa.bindparam("_repo"),
+                f.c.digest == sa.bindparam("_digest"),
+                f.c.status == "ACTIVE",
+            )
+            .values(last_observed_at=now),
+            whole,
+        )
+    if updates:
+        f = t.findings
+        columns = [c.name for c in f.columns if c.name != "id"]
+        stmt = (
+            sa.update(f)
+            .where(f.c.id == sa.bindparam("_id"))
+            .values({c: sa.bindparam(c) for c in columns})
+        )
+        conn.execute(stmt, [{**{c: u[c] for c in columns}, "_id": u["id"]} for u in updates])
+    return out
+
+
+def store_findings(
+    conn: Connection,
+    repository_id: int,
+    digest: str,
+    scan_type: str,
+    found: Iterable[Finding],
+    now: float,
+    scope: set[tuple[str, str]] | None = None,
+) -> FindingChanges:
+    """Upsert one image's findings; ACTIVE ones not found again (within `scope`) close."""
+    item = ImageFindings(
+        repository_id, digest, list(found), dict.fromkeys(scope) if scope is not None else None
+    )
+    return store_many(conn, [item], scan_type, now)[(repository_id, digest)]
+
+
+def severity_counts_many(
+    conn: Connection, images: Sequence[ImageKey]
+) -> dict[ImageKey, dict[str, int]]:
+    """ACTIVE findings per severity for many images (only non-zero severities)."""
+    f = t.findings
+    counts: dict[ImageKey, Counter[str]] = {key: Counter() for key in images}
+    digests = sorted({d for _r, d in images})
+    for start in range(0, len(digests), _BATCH):
+        rows = conn.execute(
+            sa.select(f.c.repository_id, f.c.digest, f.c.severity, sa.func.count())
+            .where(f.c.digest.in_(digests[start : start + _BATCH]), f.c.status == "ACTIVE")
+            .group_by(f.c.repository_id, f.c.digest, f.c.severity)
+        )
+        for repo_id, digest, severity, n in rows:
+            if (repo_id, digest) in counts:
+                counts[(repo_id, digest)][severity] = int(n)
+    return {key: dict(sorted(c.items())) for key, c in counts.items()}
+
+
+def severity_counts(conn: Connection, repository_id: int, digest: str) -> dict[str, int]:
+    """ACTIVE findings per severity, only severities with a count (as ECR reports them)."""
+    return severity_counts_many(conn, [(repository_id, digest)])[(repository_id, digest)]

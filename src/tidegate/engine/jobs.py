@@ -1,0 +1,203 @@
+"""The durable scan-job queue in the metadata DB: leases, retries, at-least-once.
+
+A job's life:
+
+    queued ──claim──> running ──complete──> done
+      ▲                 │  │
+      │   fail(retry)   │  └──fail(no retries left)──> failed
+      └─────────────────┘
+      ▲                 │
+      └──lease expired──┘   (a worker died: another worker claims it again)
+
+Jobs are enqueued inside the caller's transaction (a push and its scan job commit together).
+Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL so workers on many hosts never take the
+same job; SQLite serialises writers anyway. Scans are idempotent, so running a job twice
+after a lost lease is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from tidegate import schema as t
+from tidegate.db import reading
+
+ACTIVE_STATES = ("queued", "running")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str  # scan
+    repository_id: int | None
+    digest: str | None
+    scan_type: str  # BASIC | ENHANCED
+    reason: str  # push | manual | rescan
+    attempts: int
+    max_attempts: int
+    payload: dict[str, object]
+    lease_owner: str
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    kind: str,
+    repository_id: int | None,
+    digest: str | None,
+    scan_type: str,
+    reason: str,
+    now: float,
+    payload: dict[str, object] | None = None,
+    max_attempts: int = 5,
+) -> int | None:
+    """Add a job unless an identical one is still queued or running; returns its id."""
+    dedupe_key = f"{kind}:{repository_id}:{digest}:{scan_type}"
+    existing = conn.execute(
+        sa.select(t.scan_jobs.c.id).where(
+            t.scan_jobs.c.dedupe_key == dedupe_key,
+            t.scan_jobs.c.state == "queued",
+        )
+    ).first()
+    if existing is not None:
+        return None
+    result = conn.execute(
+        sa.insert(t.scan_jobs).values(
+            kind=kind,
+            repository_id=repository_id,
+            digest=digest,
+            scan_type=scan_type,
+            reason=reason,
+            state="queued",
+            dedupe_key=dedupe_key,
+            attempts=0,
+            max_attempts=max_attempts,
+            run_after=now,
+            payload=json.dumps(payload or {}),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    key = result.inserted_primary_key
+    return int(key[0]) if key else None
+
+
+def _claimable(now: float) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        sa.and_(t.scan_jobs.c.state == "queued", t.scan_jobs.c.run_after <= now),
+        sa.and_(t.scan_jobs.c.state == "running", t.scan_jobs.c.lease_expires < now),
+    )
+
+
+class JobQueue:
+    """Claim, renew, complete and fail jobs; safe across threads and processes."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def claim(self, worker_id: str, lease_seconds: float) -> Job | None:
+        now = self.clock()
+        with self.engine.begin() as conn:
+            pick = (
+                sa.select(t.scan_jobs.c.id)
+                .where(_claimable(now))
+                .order_by(t.scan_jobs.c.run_after, t.scan_jobs.c.id)
+                .limit(1)
+            )
+            if self._postgres:
+                pick = pick.with_for_update(skip_locked=True)
+            row = conn.execute(pick).first()
+            if row is None:
+                return None
+            conn.execute(
+                sa.update(t.scan_jobs)
+                .where(t.scan_jobs.c.id == row[0])
+                .values(
+                    state="running",
+                    lease_owner=worker_id,
+                    lease_expires=now + lease_seconds,
+                    attempts=t.scan_jobs.c.attempts + 1,
+                    updated_at=now,
+                )
+            )
+            job = conn.execute(sa.select(t.scan_jobs).where(t.scan_jobs.c.id == row[0])).one()
+        m = job._mapping
+        return Job(
+            id=m["id"],
+            kind=m["kind"],
+            repository_id=m["repository_id"],
+            digest=m["digest"],
+            scan_type=m["scan_type"],
+            reason=m["reason"],
+            attempts=m["attempts"],
+            max_attempts=m["max_attempts"],
+            payload=json.loads(m["payload"]),
+            lease_owner=worker_id,
+        )
+
+    def _owned(self, job: Job) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            t.scan_jobs.c.id == job.id,
+            t.scan_jobs.c.state == "running",
+            t.scan_jobs.c.lease_owner == job.lease_owner,
+        )
+
+    def renew(self, job: Job, lease_seconds: float) -> bool:
+        """Extend the lease; False when the job was taken over (our lease had expired)."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                sa.update(t.scan_jobs)
+                .where(self._owned(job))
+                .values(lease_expires=now + lease_seconds, updated_at=now)
+            )
+        return updated.rowcount == 1
+
+    def complete(self, job: Job, conn: Connection | None = None) -> None:
+        """Mark done; pass `conn` to commit it with the job's results."""
+        stmt = (
+            sa.update(t.scan_jobs)
+            .where(self._owned(job))
+            .values(state="done", lease_owner=None, lease_expires=None, updated_at=self.clock())
+        )
+        if conn is not None:
+            conn.execute(stmt)
+            return
+        with self.engine.begin() as own:
+            own.execute(stmt)
+
+    def fail(self, job: Job, error: str) -> bool:
+        """Retry with exponential backoff, or give up; True when the job will run again."""
+        now = self.clock()
+        retry = job.attempts < job.max_attempts
+        delay = min(2.0**job.attempts, 300.0) * (0.5 + random.random())  # jitter
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(t.scan_jobs)
+                .where(self._owned(job))
+                .values(
+                    state="queued" if retry else "failed",
+                    run_after=now + delay if retry else now,
+                    lease_owner=None,
+                    lease_expires=None,
+                    last_error=error[:4000],
+                    updated_at=now,
+                )
+            )
+        return retry
+
+    def counts(self) -> dict[str, int]:
+        with reading(self.engine) as conn:
+            rows = conn.execute(
+                sa.select(t.scan_jobs.c.state, sa.func.count()).group_by(t.scan_jobs.c.state)
+            ).all()
+        return {state: int(n) for state, n in rows}

@@ -1,0 +1,94 @@
+"""Events a scan produces, written to the outbox in the scan's own transaction."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Connection
+
+from tidegate.engine.finding_shapes import ImageContext, enhanced_finding
+from tidegate.engine.findings import FindingChanges
+from tidegate.events import model
+from tidegate.events.outbox import emit, emit_many
+from tidegate.registry import metadata
+from tidegate.registry.metadata import ManifestRow, RepoRow
+
+if TYPE_CHECKING:
+    from tidegate.engine.runtime import ScanEngine
+
+
+def image_context(
+    conn: Connection, repo: RepoRow, row: ManifestRow, platform: str = ""
+) -> ImageContext:
+    return ImageContext(
+        repo.name, row.digest, metadata.tags_of(conn, row.id), row.pushed_at, platform
+    )
+
+
+def finding_events(
+    rt: ScanEngine, conn: Connection, repo: RepoRow, row: ManifestRow, changes: FindingChanges
+) -> int:
+    """One `Inspector2 Finding` per new, changed or closed finding; returns how many."""
+    events = _finding_events(rt, repo, row, image_context(conn, repo, row), changes)
+    emit_many(conn, events)
+    return len(events)
+
+
+def finding_events_many(
+    rt: ScanEngine,
+    conn: Connection,
+    changed: list[tuple[RepoRow, ManifestRow, FindingChanges]],
+) -> int:
+    """Finding events for many images with their tags read in one query."""
+    tags = metadata.tags_of_many(conn, [row.id for _repo, row, _c in changed])
+    events = [
+        event
+        for repo, row, changes in changed
+        for event in _finding_events(
+            rt, repo, row, ImageContext(repo.name, row.digest, tags[row.id], row.pushed_at),
+            changes,
+        )
+    ]  # fmt: skip
+    emit_many(conn, events)
+    return len(events)
+
+
+def _finding_events(
+    rt: ScanEngine, repo: RepoRow, row: ManifestRow, image: ImageContext, changes: FindingChanges
+) -> list[model.Event]:
+    return [
+        model.inspector_finding(
+            rt.origin, enhanced_finding(changed, rt.origin, image),
+            repository_name=repo.name, image_digest=row.digest,
+        )
+        for changed in (*changes.new, *changes.changed, *changes.closed)
+    ]  # fmt: skip
+
+
+def scan_completed(
+    rt: ScanEngine,
+    conn: Connection,
+    repo: RepoRow,
+    row: ManifestRow,
+    scan_type: str,
+    counts: dict[str, int],
+    changes: FindingChanges,
+    *,
+    initial: bool,
+) -> None:
+    tags = metadata.tags_of(conn, row.id)
+    if scan_type == "BASIC":
+        emit(conn, model.image_scan(rt.origin, repository_name=repo.name, image_digest=row.digest,
+                                    image_tags=tags, severity_counts=counts))  # fmt: skip
+        return
+    if initial:
+        emit(conn, model.inspector_scan(rt.origin, repository_name=repo.name,
+                                        image_digest=row.digest, image_tags=tags,
+                                        severity_counts=counts))  # fmt: skip
+    finding_events(rt, conn, repo, row, changes)
+
+
+def basic_scan_failed(rt: ScanEngine, conn: Connection, repo: RepoRow, row: ManifestRow) -> None:
+    emit(conn, model.image_scan(rt.origin, repository_name=repo.name, image_digest=row.digest,
+                                image_tags=metadata.tags_of(conn, row.id), severity_counts={},
+                                scan_status="FAILED"))  # fmt: skip

@@ -1,0 +1,272 @@
+"""Continuous re-scan: a new vulnerability-DB version re-evaluates only the images it touches.
+
+The DB's change set names (namespace, package) keys; the inventory index maps each key to
+the images containing it and the exact packages to re-match. Layers and whole inventories
+are never read again. Findings that changed produce events; each image re-evaluated counts
+as one re-scan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from tidegate import schema as t
+from tidegate.db import reading
+from tidegate.engine import findings as store
+from tidegate.engine import inventories, notify, usage
+from tidegate.engine.jobs import Job, enqueue
+from tidegate.registry import metadata
+from tidegate.scanner.match import Finding, MatchTarget, match_targets
+from tidegate.scanner.vulndb.model import Advisory
+from tidegate.scanner.vulndb.store import ChangesUnavailable, NoDatabase, VulnStore
+
+if TYPE_CHECKING:
+    from tidegate.engine.runtime import ScanEngine
+
+log = logging.getLogger(__name__)
+
+PROCESSED_SETTING = "vulndb_rescanned_version"
+BATCH = 1000  # images per round of reads and writes
+
+
+@dataclass(frozen=True, slots=True)
+class RescanReport:
+    version: int
+    changed_keys: int
+    images: int
+    images_changed: int
+    events: int
+
+
+def processed_version(conn: sa.Connection) -> int | None:
+    raw = conn.execute(
+        sa.select(t.registry_settings.c.value).where(
+            t.registry_settings.c.name == PROCESSED_SETTING
+        )
+    ).scalar()
+    return None if raw is None else int(json.loads(raw))
+
+
+def claim_new_version(rt: ScanEngine, current: int) -> bool:
+    """Compare-and-set the processed version; the winner enqueues the re-scan job."""
+    now = rt.clock()
+    with rt.registry.engine.begin() as conn:
+        seen = processed_version(conn)
+        if seen == current:
+            return False
+        if seen is None:
+            conn.execute(
+                sa.insert(t.registry_settings).values(
+                    name=PROCESSED_SETTING, value=json.dumps(current), updated_at=now
+                )
+            )
+            return False  # first DB: images scanned from now on already use it
+        updated = conn.execute(
+            sa.update(t.registry_settings)
+            .where(
+                t.registry_settings.c.name == PROCESSED_SETTING,
+                t.registry_settings.c.value == json.dumps(seen),
+            )
+            .values(value=json.dumps(current), updated_at=now)
+        )
+        if updated.rowcount != 1:
+            return False
+        enqueue(
+            conn, kind="rescan", repository_id=None, digest=f"vulndb-{current}",
+            scan_type="ENHANCED", reason="rescan", now=now,
+            payload={"since": seen, "version": current},
+        )  # fmt: skip
+    return True
+
+
+EXPIRED_DESCRIPTION = (
+    "Continuous scanning ended: the image was pushed longer ago than the configured "
+    "re-scan duration."
+)
+
+
+def expire_images(conn: sa.Connection, pushed_before: float) -> int:
+    """Stop monitoring continuous images pushed before the cutoff; returns how many."""
+    s, m = t.image_scans, t.manifests
+    old = (
+        sa.select(m.c.id)
+        .where(
+            m.c.repository_id == s.c.repository_id,
+            m.c.digest == s.c.digest,
+            m.c.pushed_at < pushed_before,
+        )
+        .exists()
+    )
+    result = conn.execute(
+        sa.update(s)
+        .where(s.c.frequency == "CONTINUOUS_SCAN", s.c.status == "ACTIVE", old)
+        .values(status="SCAN_ELIGIBILITY_EXPIRED", description=EXPIRED_DESCRIPTION)
+    )
+    return int(result.rowcount)
+
+
+def _continuous_images(conn: sa.Connection, digests: list[str]) -> list[tuple[int, str]]:
+    s = t.image_scans
+    out: list[tuple[int, str]] = []
+    for start in range(0, len(digests), 500):
+        rows = conn.execute(
+            sa.select(s.c.repository_id, s.c.digest).where(
+                s.c.digest.in_(digests[start : start + 500]),
+                s.c.scan_type == "ENHANCED",
+                s.c.frequency == "CONTINUOUS_SCAN",
+                s.c.status == "ACTIVE",
+            )
+        )
+        out.extend((int(r), str(d)) for r, d in rows)
+    return sorted(out)
+
+
+def run_rescan(rt: ScanEngine, job: Job) -> RescanReport:
+    """Re-match the images the DB change touches; completes `job` with the last batch."""
+    since = int(job.payload["since"])  # type: ignore[call-overload]
+    version = int(job.payload["version"])  # type: ignore[call-overload]
+    vulns = VulnStore(rt.settings.vulndb_dir, version=version)
+    try:
+        return _rescan(rt, job, vulns, since)
+    finally:
+        vulns.close()
+
+
+class _ChangedOnly:
+    """The new DB version seen through the change: per key, only advisories that changed."""
+
+    def __init__(self, vulns: VulnStore, changed: dict[tuple[str, str], frozenset[str] | None]):
+        self.vulns = vulns
+        self.changed = changed
+
+    def lookup(self, namespace: str, name: str) -> list[Advisory]:
+        ids = self.changed.get((namespace, name), frozenset())
+        found = self.vulns.lookup(namespace, name)
+        return found if ids is None else [a for a in found if a.id in ids]
+
+    def get(self, vuln_id: str) -> Advisory | None:
+        return self.vulns.get(vuln_id)
+
+
+def _ids(advisory: Advisory) -> set[str]:
+    return {advisory.id, *advisory.aliases}
+
+
+def changed_advisories(
+    vulns: VulnStore, since: int, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], frozenset[str] | None]:
+    """Per changed key, the vulnerability ids (with aliases) whose entries differ between the
+    versions; None for a key when the older version is gone (everything is re-evaluated)."""
+    try:
+        old = VulnStore(vulns.root, version=since)
+    except NoDatabase:
+        return dict.fromkeys(keys)
+    try:
+        out: dict[tuple[str, str], frozenset[str] | None] = {}
+        for key in keys:
+            before = {a.id: a for a in old.lookup(*key)}
+            after = {a.id: a for a in vulns.lookup(*key)}
+            ids: set[str] = set()
+            for vid in before.keys() | after.keys():
+                if before.get(vid) != after.get(vid):
+                    for adv in (before.get(vid), after.get(vid)):
+                        if adv is not None:
+                            ids |= _ids(adv)
+            if ids:
+                out[key] = frozenset(ids)
+        return out
+    finally:
+        old.close()
+
+
+def _match_cached(
+    targets_: list[MatchTarget],
+    vulns: _ChangedOnly,
+    memo: dict[tuple[str, str, str], list[Finding]],
+) -> list[Finding]:
+    """Match packages, evaluating each (namespace, name, version) once across all images."""
+    out: list[Finding] = []
+    for target in targets_:
+        key = (target.namespace, target.name, target.version)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = match_targets([target], vulns)
+        out.extend(replace(f, target=target) for f in found)
+    return out
+
+
+def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanReport:
+    try:
+        keys = vulns.changes(since)
+    except ChangesUnavailable:
+        # The older version is gone: treat every indexed key as changed.
+        with reading(rt.registry.engine) as conn:
+            rows = conn.execute(
+                sa.select(t.inventory_packages.c.namespace, t.inventory_packages.c.name).distinct()
+            )
+            keys = {(str(n), str(m)) for n, m in rows}
+    days = rt.settings.continuous_scan_duration_days
+    if days > 0:
+        with rt.registry.engine.begin() as conn:
+            expire_images(conn, rt.clock() - days * 86400)
+    changed = changed_advisories(vulns, since, keys)
+    view = _ChangedOnly(vulns, changed)
+    all_ids: frozenset[str] | None = None
+    if all(ids is not None for ids in changed.values()):
+        all_ids = frozenset(i for ids in changed.values() if ids is not None for i in ids)
+    with reading(rt.registry.engine) as conn:
+        by_digest = inventories.indexed_targets(conn, set(changed))
+        images = _continuous_images(conn, sorted(by_digest))
+        repos = {r.id: r for r in metadata.list_repos(conn, after=None, limit=None)}
+    now = rt.clock()
+    updated_at = rt.vulndb_info(vulns)
+    memo: dict[tuple[str, str, str], list[Finding]] = {}
+    changed_images = events = 0
+    with rt.registry.engine.begin() as conn:
+        for start in range(0, len(images), BATCH):
+            batch = images[start : start + BATCH]
+            items = []
+            for repo_id, digest in batch:
+                targets_ = by_digest[digest]
+                scope = {(tg.namespace, tg.name): changed[(tg.namespace, tg.name)]
+                         for tg in targets_}  # fmt: skip
+                found = _match_cached(targets_, view, memo)
+                items.append(store.ImageFindings(repo_id, digest, found, scope))
+            changes = store.store_many(conn, items, "ENHANCED", now, all_ids)
+            counts = store.severity_counts_many(conn, batch)
+            conn.execute(
+                sa.update(t.image_scans)
+                .where(
+                    t.image_scans.c.repository_id == sa.bindparam("_repo"),
+                    t.image_scans.c.digest == sa.bindparam("_digest"),
+                )
+                .values(severity_counts=sa.bindparam("_counts"), completed_at=now),
+                [{"_repo": r, "_digest": d, "_counts": json.dumps(counts[(r, d)])}
+                 for r, d in batch],
+            )  # fmt: skip
+            touched = [key for key, change in changes.items() if change.any and key[0] in repos]
+            manifests = metadata.find_manifests(conn, touched)
+            tell = [(repos[k[0]], manifests[k], changes[k]) for k in touched if k in manifests]
+            changed_images += len(tell)
+            events += notify.finding_events_many(rt, conn, tell)
+            usage.record_many(
+                conn,
+                [(repos[r].name, d) for r, d in batch if r in repos],
+                "rescan",
+                now,
+            )
+        conn.execute(
+            sa.update(t.image_scans)
+            .where(t.image_scans.c.frequency == "CONTINUOUS_SCAN",
+                   t.image_scans.c.status == "ACTIVE")
+            .values(vulndb_version=vulns.version, vulndb_updated_at=updated_at)
+        )  # fmt: skip
+        rt.queue.complete(job, conn)
+    report = RescanReport(vulns.version, len(keys), len(images), changed_images, events)
+    log.info("rescan complete", extra={"fields": asdict(report)})
+    return report

@@ -1,0 +1,68 @@
+"""The server's own vulnerability-DB updates: on first start, then on a schedule.
+
+Updates run `scanner.vulndb.manager.update` in a background thread; the running engine's
+watcher notices the new version and starts the continuous re-scan, exactly as it does after
+a `tidegate db update` from the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from tidegate.config import Settings
+from tidegate.scanner.vulndb import layout, manager
+from tidegate.scanner.vulndb.layout import UpdateInProgress
+
+log = logging.getLogger(__name__)
+
+
+class DbUpdateScheduler:
+    """Import the DB when there is none; refresh it every `interval` seconds if set."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        first = (
+            self.settings.vulndb_import_on_start
+            and layout.current_version(self.settings.vulndb_dir) is None
+        )
+        if not first and self.settings.vulndb_update_interval_seconds <= 0:
+            return
+        self._thread = threading.Thread(
+            target=self._run, args=(first,), name="vulndb-updates", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self, first: bool) -> None:
+        if first:
+            self.update_now()
+        interval = self.settings.vulndb_update_interval_seconds
+        while interval > 0 and not self._stop.wait(interval):
+            self.update_now()
+
+    def update_now(self) -> None:
+        source = self.settings.vulndb_source or None
+        log.info(
+            "vulnerability DB update starting", extra={"fields": {"source": source or "upstream"}}
+        )
+        try:
+            result = manager.update(self.settings.vulndb_dir, mirror=source)
+        except UpdateInProgress:
+            log.info("another vulnerability DB update is running; skipped")
+            return
+        except Exception:
+            log.exception("vulnerability DB update failed")
+            return
+        failed = [r.name for r in result.sources if r.status == "failed"]
+        log.info(
+            "vulnerability DB update finished",
+            extra={"fields": {"version": result.version, "published": result.published,
+                              "failed_sources": failed}},
+        )  # fmt: skip

@@ -1,0 +1,133 @@
+"""The transactional outbox: events are rows written in the same transaction as the change.
+
+An event exists exactly when the push, delete or scan result that caused it committed;
+the dispatcher later copies it to the event log and the webhooks. Committing a
+transaction that emitted events calls the listeners registered with `notify_on_commit`,
+so delivery starts at once instead of at the next poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection, Engine
+
+from tidegate.events.model import Event
+from tidegate.schema import events_outbox
+
+# Set on a connection that emitted events in its current transaction.
+_PENDING = "tidegate_events_pending"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An outbox row: the envelope JSON exactly as it is logged and sent."""
+
+    id: int
+    event_id: str
+    detail_type: str
+    body: str
+    created_at: float
+    logged_at: float | None
+
+
+def emit(conn: Connection, event: Event) -> None:
+    """Add `event` to the outbox inside the caller's transaction (it commits or rolls back)."""
+    emit_many(conn, [event])
+
+
+def emit_many(conn: Connection, events: Sequence[Event]) -> None:
+    """Add many events in one statement (a re-scan may change thousands of findings)."""
+    if not events:
+        return
+    conn.execute(
+        events_outbox.insert(),
+        [
+            {
+                "event_id": event.id,
+                "detail_type": event.detail_type,
+                "body": event.body(),
+                "created_at": event.at,
+                "logged_at": None,
+            }
+            for event in events
+        ],
+    )
+    conn.info[_PENDING] = True
+
+
+def notify_on_commit(engine: Engine, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` when a transaction that emitted events commits; returns an undo.
+
+    SQLAlchemy fires `commit` just before the DBAPI commit. On SQLite the committing
+    writer still holds the lock then, and the dispatcher reads under BEGIN IMMEDIATE, so
+    it waits for the commit and sees the rows; elsewhere the poll interval is the backstop.
+    """
+
+    def on_commit(conn: Connection) -> None:
+        if conn.info.pop(_PENDING, False):
+            callback()
+
+    def on_rollback(conn: Connection) -> None:
+        # connection.info outlives the transaction (it belongs to the pooled connection).
+        conn.info.pop(_PENDING, None)
+
+    sa_event.listen(engine, "commit", on_commit)
+    sa_event.listen(engine, "rollback", on_rollback)
+
+    def undo() -> None:
+        sa_event.remove(engine, "commit", on_commit)
+        sa_event.remove(engine, "rollback", on_rollback)
+
+    return undo
+
+
+def _stored(row: sa.Row[tuple[object, ...]]) -> StoredEvent:
+    m = row._mapping
+    return StoredEvent(
+        id=m["id"],
+        event_id=m["event_id"],
+        detail_type=m["detail_type"],
+        body=m["body"],
+        created_at=m["created_at"],
+        logged_at=m["logged_at"],
+    )
+
+
+def unlogged(conn: Connection, limit: int) -> list[StoredEvent]:
+    """The oldest events not yet in the event log."""
+    query = (
+        sa.select(events_outbox)
+        .where(events_outbox.c.logged_at.is_(None))
+        .order_by(events_outbox.c.id)
+        .limit(limit)
+    )
+    return [_stored(row) for row in conn.execute(query)]
+
+
+def mark_logged(conn: Connection, ids: list[int], now: float) -> None:
+    """Record that these events are durably in the event log."""
+    conn.execute(
+        events_outbox.update()
+        .where(events_outbox.c.id.in_(ids), events_outbox.c.logged_at.is_(None))
+        .values(logged_at=now)
+    )
+
+
+def list_events(
+    conn: Connection, *, limit: int = 50, detail_type: str | None = None
+) -> list[StoredEvent]:
+    """The newest events first, optionally of one detail-type."""
+    query = sa.select(events_outbox).order_by(events_outbox.c.id.desc()).limit(limit)
+    if detail_type is not None:
+        query = query.where(events_outbox.c.detail_type == detail_type)
+    return [_stored(row) for row in conn.execute(query)]
+
+
+def find_event(conn: Connection, event_id: str) -> StoredEvent | None:
+    """The outbox row of one event id, if it exists."""
+    row = conn.execute(sa.select(events_outbox).where(events_outbox.c.event_id == event_id)).first()
+    return None if row is None else _stored(row)

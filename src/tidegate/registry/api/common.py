@@ -1,0 +1,66 @@
+"""Helpers shared by the `/v2/` handlers: service access, auth hook, body reading, URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from tidegate.errors import SizeInvalid
+
+if TYPE_CHECKING:
+    from tidegate.registry.service import RegistryService
+
+T = TypeVar("T")
+
+API_VERSION_HEADER = {"Docker-Distribution-API-Version": "registry/2.0"}
+
+# (request, repository name or None for registry-wide, action "pull"|"push"|"delete"|"catalog")
+Authorizer = Callable[[Request, str | None, str], Awaitable[None]]
+
+
+def service(request: Request) -> RegistryService:
+    registry: RegistryService = request.app.state.registry
+    return registry
+
+
+async def authorize(request: Request, name: str | None, action: str) -> None:
+    """Ask the configured authorizer; it raises Unauthorized/Denied to refuse."""
+    authorizer: Authorizer | None = getattr(request.app.state, "v2_authorizer", None)
+    if authorizer is not None:
+        await authorizer(request, name, action)
+
+
+async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a synchronous service call off the event loop."""
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing more than `limit` bytes without buffering them."""
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            from tidegate.errors import ManifestTooLarge
+
+            msg = f"body exceeds the {limit}-byte limit"
+            raise ManifestTooLarge(msg)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) != len(body):
+        msg = f"Content-Length says {declared} bytes but {len(body)} arrived"
+        raise SizeInvalid(msg)
+    return body
+
+
+def upload_location(name: str, upload_id: str) -> str:
+    return f"/v2/{name}/blobs/uploads/{upload_id}"
+
+
+def range_header(offset: int) -> str:
+    return f"0-{max(offset - 1, 0)}"

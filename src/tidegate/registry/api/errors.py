@@ -1,0 +1,73 @@
+"""ErrorCode → OCI error code and HTTP status, and the `{"errors": [...]}` envelope."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tidegate.errors import ErrorCode, TidegateError
+
+log = logging.getLogger(__name__)
+
+OCI_ERRORS: dict[ErrorCode, tuple[str, int]] = {
+    ErrorCode.NAME_UNKNOWN: ("NAME_UNKNOWN", 404),
+    ErrorCode.NAME_INVALID: ("NAME_INVALID", 400),
+    ErrorCode.TAG_INVALID: ("TAG_INVALID", 400),
+    ErrorCode.MANIFEST_UNKNOWN: ("MANIFEST_UNKNOWN", 404),
+    ErrorCode.MANIFEST_INVALID: ("MANIFEST_INVALID", 400),
+    ErrorCode.MANIFEST_BLOB_UNKNOWN: ("MANIFEST_BLOB_UNKNOWN", 400),
+    ErrorCode.MANIFEST_TOO_LARGE: ("SIZE_INVALID", 413),
+    ErrorCode.BLOB_UNKNOWN: ("BLOB_UNKNOWN", 404),
+    ErrorCode.BLOB_UPLOAD_UNKNOWN: ("BLOB_UPLOAD_UNKNOWN", 404),
+    ErrorCode.BLOB_UPLOAD_INVALID: ("BLOB_UPLOAD_INVALID", 416),
+    ErrorCode.RANGE_INVALID: ("RANGE_INVALID", 416),
+    ErrorCode.DIGEST_INVALID: ("DIGEST_INVALID", 400),
+    ErrorCode.SIZE_INVALID: ("SIZE_INVALID", 400),
+    # ECR answers an overwrite of an immutable tag on /v2/ with TAG_INVALID; clients show it.
+    ErrorCode.TAG_IMMUTABLE: ("TAG_INVALID", 400),
+    ErrorCode.REFERENCED_BY_INDEX: ("DENIED", 409),
+    ErrorCode.UNSUPPORTED: ("UNSUPPORTED", 405),
+    ErrorCode.UNAUTHORIZED: ("UNAUTHORIZED", 401),
+    ErrorCode.DENIED: ("DENIED", 403),
+    ErrorCode.RATE_LIMITED: ("TOOMANYREQUESTS", 429),
+    ErrorCode.INVALID_PARAMETER: ("UNSUPPORTED", 400),
+    ErrorCode.NOT_FOUND: ("NAME_UNKNOWN", 404),
+    ErrorCode.SCAN_NOT_FOUND: ("NAME_UNKNOWN", 404),
+    ErrorCode.STORAGE: ("UNKNOWN", 500),
+}
+
+
+def error_response(
+    code: str,
+    message: str,
+    status: int,
+    detail: object = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    entry: dict[str, object] = {"code": code, "message": message}
+    if detail is not None:
+        entry["detail"] = detail
+    return Response(
+        json.dumps({"errors": [entry]}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def render(exc: TidegateError, headers: dict[str, str] | None = None) -> Response:
+    code, status = OCI_ERRORS[exc.code]
+    if status >= 500:
+        log.exception("internal error", exc_info=exc)
+        return error_response(code, "internal error", status, headers=headers)
+    return error_response(code, exc.message, status, exc.detail, headers)
+
+
+async def handle(request: Request, exc: Exception) -> Response:
+    """Starlette exception handler for `TidegateError` raised under `/v2/`."""
+    assert isinstance(exc, TidegateError)
+    extra = getattr(exc, "headers", None)
+    return render(exc, extra if isinstance(extra, dict) else None)

@@ -1,0 +1,86 @@
+"""The `/v2/` route table: it reads like the distribution spec's endpoint list."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tidegate.errors import NameUnknown, TidegateError, Unsupported
+from tidegate.registry.api import blobs, listing, manifests, uploads
+from tidegate.registry.api.common import API_VERSION_HEADER, authorize
+from tidegate.registry.api.errors import render
+
+Handler = Callable[..., Awaitable[Response]]
+
+_NAME = r"(?P<name>.+?)"
+_REF = r"(?P<reference>[^/]+)"
+_DIGEST = r"(?P<digest>[^/]+)"
+_UUID = r"(?P<upload_id>[^/]+)"
+
+ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+    (re.compile(r"^_catalog$"), {"GET": listing.catalog}),
+    (re.compile(rf"^{_NAME}/tags/list$"), {"GET": listing.list_tags}),
+    (re.compile(rf"^{_NAME}/referrers/{_DIGEST}$"), {"GET": listing.referrers}),
+    (
+        re.compile(rf"^{_NAME}/manifests/{_REF}$"),
+        {
+            "GET": manifests.get_manifest,
+            "HEAD": manifests.get_manifest,
+            "PUT": manifests.put_manifest,
+            "DELETE": manifests.delete_manifest,
+        },
+    ),
+    (re.compile(rf"^{_NAME}/blobs/uploads/?$"), {"POST": uploads.start_upload}),
+    (
+        re.compile(rf"^{_NAME}/blobs/uploads/{_UUID}$"),
+        {
+            "GET": uploads.get_upload,
+            "PATCH": uploads.patch_upload,
+            "PUT": uploads.put_upload,
+            "DELETE": uploads.delete_upload,
+        },
+    ),
+    (
+        re.compile(rf"^{_NAME}/blobs/{_DIGEST}$"),
+        {"GET": blobs.get_blob, "HEAD": blobs.get_blob, "DELETE": blobs.delete_blob},
+    ),
+]
+
+
+async def base(request: Request) -> Response:
+    """`GET /v2/`: the API version check, and where clients learn how to authenticate."""
+    await authorize(request, None, "base")
+    return Response("{}", media_type="application/json", headers=API_VERSION_HEADER)
+
+
+def _match(path: str, method: str) -> tuple[Handler, dict[str, Any]]:
+    for pattern, handlers in ROUTES:
+        match = pattern.match(path)
+        if match is None:
+            continue
+        handler = handlers.get(method)
+        if handler is None:
+            msg = f"{method} is not supported on this endpoint"
+            raise Unsupported(msg)
+        return handler, match.groupdict()
+    raise NameUnknown(f"no endpoint at /v2/{path}")
+
+
+async def dispatch(request: Request) -> Response:
+    """Route everything below `/v2/`, rendering errors as the spec's envelope."""
+    try:
+        path = request.path_params["path"]
+        if path == "":
+            response = await base(request)
+        else:
+            handler, params = _match(path, request.method)
+            response = await handler(request, **params)
+    except TidegateError as exc:
+        extra = getattr(exc, "headers", None)
+        response = render(exc, extra if isinstance(extra, dict) else None)
+    response.headers.update(API_VERSION_HEADER)
+    return response

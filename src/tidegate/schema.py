@@ -1,0 +1,339 @@
+"""Every metadata table in one place (SQLAlchemy Core), portable between SQLite and PostgreSQL.
+
+Blobs live in the blob store; these tables hold relationships:
+
+    repositories ─┬─< repository_blobs >── blobs          (which repo may see which blob)
+                  ├─< manifests ─< manifest_refs          (config/layers/children of a manifest)
+                  ├─< tags >── manifests
+                  ├─< uploads                             (in-progress blob uploads)
+                  └─< repository_resource_tags            (ECR TagResource key/values)
+    registry_settings                                     (registry-wide JSON documents)
+    access_keys                                           (ECR/registry credentials)
+
+Timestamps are float epoch seconds (what the ECR wire format wants, and sortable everywhere).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+DIGEST = String(150)
+
+repositories = Table(
+    "repositories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("tag_mutability", String(32), nullable=False, default="MUTABLE"),
+    Column("mutability_exclusions", Text, nullable=False, default="[]"),  # JSON list
+    Column("scan_on_push", Boolean, nullable=False, default=False),
+    Column("encryption_type", String(16), nullable=False, default="AES256"),
+    Column("kms_key", String(2048), nullable=True),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("digest", DIGEST, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+    # Bumped whenever something new starts to depend on the blob; GC spares recent ones.
+    Column("last_used_at", Float, nullable=False),
+)
+
+repository_blobs = Table(
+    "repository_blobs",
+    metadata,
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("digest", DIGEST, ForeignKey("blobs.digest", ondelete="CASCADE"), primary_key=True),
+    Column("linked_at", Float, nullable=False),
+)
+
+manifests = Table(
+    "manifests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "repository_id", Integer, ForeignKey("repositories.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("digest", DIGEST, nullable=False),
+    Column("media_type", String(255), nullable=False),
+    Column("artifact_type", String(255), nullable=False, default=""),
+    Column("size", BigInteger, nullable=False),
+    Column("image_size", BigInteger, nullable=False),  # config + layers (indexes: largest child)
+    Column("config_digest", DIGEST, nullable=True),
+    Column("subject_digest", DIGEST, nullable=True),
+    Column("annotations", Text, nullable=False, default="{}"),  # JSON object
+    Column("pushed_at", Float, nullable=False),
+    Column("last_pulled_at", Float, nullable=True),
+    UniqueConstraint("repository_id", "digest", name="uq_manifests_repo_digest"),
+)
+Index("ix_manifests_subject", manifests.c.repository_id, manifests.c.subject_digest)
+
+manifest_refs = Table(
+    "manifest_refs",
+    metadata,
+    Column(
+        "manifest_id", Integer, ForeignKey("manifests.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # config | layer | manifest
+    Column("digest", DIGEST, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(255), nullable=False),
+    Column("platform", String(64), nullable=False, default=""),
+)
+Index("ix_manifest_refs_digest", manifest_refs.c.digest)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("name", String(300), primary_key=True),
+    Column("manifest_id", Integer, ForeignKey("manifests.id", ondelete="CASCADE"), nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_tags_manifest", tags.c.manifest_id)
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "repository_id", Integer, ForeignKey("repositories.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("offset", BigInteger, nullable=False, default=0),  # bytes acknowledged (fsynced)
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+repository_resource_tags = Table(
+    "repository_resource_tags",
+    metadata,
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+registry_settings = Table(
+    "registry_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON document
+    Column("updated_at", Float, nullable=False),
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", String(32), primary_key=True),
+    # The SigV4 verifier needs the secret itself, so it is encrypted, not hashed.
+    Column("secret_ciphertext", LargeBinary, nullable=False),
+    Column("principal", String(128), nullable=False),
+    Column("description", String(256), nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float, nullable=True),
+    Column("revoked_at", Float, nullable=True),
+)
+
+# Scan state per image as the ECR API reports it (imageScanStatus). Until the scanning engine
+# runs, a requested scan stays PENDING; `requested_at` enforces the basic 24 h quota.
+image_scans = Table(
+    "image_scans",
+    metadata,
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("digest", DIGEST, primary_key=True),
+    Column("scan_type", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("description", String(512), nullable=False, default=""),
+    Column("requested_at", Float, nullable=False),
+    Column("completed_at", Float, nullable=True),
+)
+
+# --- scanning engine --------------------------------------------------------------------
+# image_scans gains: what the last scan found (summary JSON for DescribeImages), which
+# vulnerability-DB version it used, the effective frequency and when the last BASIC scan ran.
+image_scans.append_column(Column("vulndb_version", Integer, nullable=True))
+image_scans.append_column(Column("vulndb_updated_at", Float, nullable=True))
+image_scans.append_column(
+    Column("severity_counts", Text, nullable=False, default="{}", server_default="{}")
+)
+image_scans.append_column(
+    Column("frequency", String(32), nullable=False, default="MANUAL", server_default="MANUAL")
+)
+image_scans.append_column(Column("last_basic_scan_at", Float, nullable=True))
+image_scans.append_column(Column("started_at", Float, nullable=True))
+
+# Durable job queue (see engine/jobs.py for the state diagram).
+scan_jobs = Table(
+    "scan_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # scan | rematch
+    Column(
+        "repository_id", Integer, ForeignKey("repositories.id", ondelete="CASCADE"), nullable=True
+    ),
+    Column("digest", DIGEST, nullable=True),
+    Column("scan_type", String(16), nullable=False),  # BASIC | ENHANCED
+    Column("reason", String(16), nullable=False),  # push | manual | rescan
+    Column("state", String(16), nullable=False),  # queued | running | done | failed
+    Column("dedupe_key", String(400), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False, default=5),
+    Column("run_after", Float, nullable=False),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("payload", Text, nullable=False, default="{}"),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_scan_jobs_claim", scan_jobs.c.state, scan_jobs.c.run_after)
+Index("ix_scan_jobs_dedupe", scan_jobs.c.dedupe_key, scan_jobs.c.state)
+
+# The analyzed inventory of one manifest (content-addressed: shared by every repository that
+# holds the digest), kept so re-scans re-match without reading layers again.
+image_inventories = Table(
+    "image_inventories",
+    metadata,
+    Column("digest", DIGEST, primary_key=True),
+    Column("inventory", LargeBinary, nullable=False),  # zlib-compressed JSON
+    Column("analyzer_key", String(512), nullable=False),
+    Column("analyzed_at", Float, nullable=False),
+)
+
+# One row per (package, image): the re-scan index. A DB change set names (namespace, name)
+# keys; their rows give the affected images AND the packages to re-match, so a re-scan reads
+# neither layers nor whole inventories.
+inventory_packages = Table(
+    "inventory_packages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("namespace", String(64), nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("digest", DIGEST, nullable=False),
+    Column("package", Text, nullable=False),  # JSON of scanner.model.Package + match version
+)
+Index("ix_inventory_packages_key", inventory_packages.c.namespace, inventory_packages.c.name)
+Index("ix_inventory_packages_digest", inventory_packages.c.digest)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "repository_id", Integer, ForeignKey("repositories.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("digest", DIGEST, nullable=False),
+    Column("scan_type", String(16), nullable=False),
+    Column("finding_key", String(64), nullable=False),  # sha256 of vuln id + package identity
+    Column("vuln_id", String(128), nullable=False),
+    Column("package_name", String(512), nullable=False),
+    Column("package_version", String(256), nullable=False),
+    Column("package_manager", String(32), nullable=False),
+    Column("namespace", String(64), nullable=False),
+    Column("match_name", String(512), nullable=False),  # the advisory key's package name
+    Column("file_path", String(1024), nullable=False, default=""),
+    Column("layer", DIGEST, nullable=False, default=""),
+    Column("severity", String(16), nullable=False),
+    Column("score", Float, nullable=True),
+    Column("fixed_in", String(256), nullable=False, default=""),
+    Column("fix_available", String(8), nullable=False),  # YES | NO | PARTIAL
+    Column("exploit_available", String(8), nullable=False),  # YES | NO
+    Column("status", String(16), nullable=False),  # ACTIVE | CLOSED
+    Column("details", Text, nullable=False, default="{}"),  # JSON: description, cvss, aliases...
+    Column("first_observed_at", Float, nullable=False),
+    Column("last_observed_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("repository_id", "digest", "finding_key", name="uq_findings_image_key"),
+)
+Index("ix_findings_image", findings.c.repository_id, findings.c.digest, findings.c.status)
+Index("ix_findings_vuln", findings.c.vuln_id)
+# Batched re-scans read findings of a thousand images at a time by digest: SQLite cannot
+# use ix_findings_image for a (repository_id, digest) IN list, so digest leads here.
+Index("ix_findings_digest", findings.c.digest, findings.c.status)
+
+# Transactional outbox: events are rows written in the same transaction as the change.
+events_outbox = Table(
+    "events_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("detail_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # the whole EventBridge envelope as JSON
+    Column("created_at", Float, nullable=False),
+    Column("logged_at", Float, nullable=True),  # written to the JSON-lines event log
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(36), nullable=False),
+    Column("endpoint", String(1024), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", Float, nullable=True),
+    UniqueConstraint("event_id", "endpoint", name="uq_webhook_deliveries_event_endpoint"),
+)
+Index("ix_webhook_deliveries_due", webhook_deliveries.c.state, webhook_deliveries.c.next_attempt_at)
+
+# Metering: one row per enhanced scan (initial on push, or a re-scan after a DB change).
+scan_usage = Table(
+    "scan_usage",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repository_name", String(256), nullable=False),
+    Column("digest", DIGEST, nullable=False),
+    Column("kind", String(16), nullable=False),  # initial | rescan
+    Column("month", String(7), nullable=False),  # YYYY-MM (UTC)
+    Column("scanned_at", Float, nullable=False),
+)
+Index("ix_scan_usage_month", scan_usage.c.month, scan_usage.c.repository_name)

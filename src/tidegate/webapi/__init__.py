@@ -1,0 +1,1 @@
+"""The `/api/` JSON API: findings aggregations, usage and engine status."""

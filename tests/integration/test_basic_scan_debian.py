@@ -1,0 +1,101 @@
+"""BASIC scan on push of a real Debian image against the real Debian OSV data.
+
+The image is debootstrap'd bookworm plus `hello` in a second layer and `hello` purged in a
+third (tests.support.debian_image); the DB holds only the debian-osv source.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import subprocess
+import sys
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.support import debian_image
+from tests.support.paths import VULNDATA
+from tests.support.server import TidegateServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    data = tmp_path_factory.mktemp("basic") / "data"
+    subprocess.run(
+        [sys.executable, "-m", "tidegate", "db", "update", "--source", str(VULNDATA),
+         "--only", "debian-osv", "--data-dir", str(data)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as srv:
+        yield srv
+
+
+def ecr_client(server: TidegateServer) -> Any:
+    creds = configparser.ConfigParser()
+    creds.read(server.data_dir / "credentials")
+    return boto3.client(
+        "ecr", endpoint_url=server.url, region_name="us-east-1",
+        aws_access_key_id=creds["default"]["aws_access_key_id"],
+        aws_secret_access_key=creds["default"]["aws_secret_access_key"],
+        config=Config(retries={"max_attempts": 1}),
+    )  # fmt: skip
+
+
+def test_basic_scan_on_push_of_a_debian_image(server: TidegateServer) -> None:
+    layout, _ = debian_image.debian_layout()
+    ecr = ecr_client(server)
+    ecr.create_repository(
+        repositoryName="debian/base", imageScanningConfiguration={"scanOnPush": True}
+    )
+    copy = subprocess.run(
+        ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:three",
+         f"docker://{server.host}/debian/base:bookworm"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert copy.returncode == 0, copy.stderr
+    image = {"imageTag": "bookworm"}
+    ecr.get_waiter("image_scan_complete").wait(
+        repositoryName="debian/base", imageId=image, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    pages = ecr.get_paginator("describe_image_scan_findings").paginate(
+        repositoryName="debian/base", imageId=image, PaginationConfig={"PageSize": 7}
+    )
+    findings: list[dict[str, Any]] = []
+    for page in pages:
+        assert page["imageScanStatus"]["status"] == "COMPLETE"
+        counts = page["imageScanFindings"]["findingSeverityCounts"]
+        findings += page["imageScanFindings"]["findings"]
+    assert len(findings) == sum(counts.values()) > 20
+    assert "enhancedFindings" not in page["imageScanFindings"]
+    installed = {name for name, _v, _a in debian_image.dpkg_truth(debian_image.stages()[2])}
+    by_package: dict[str, set[str]] = {}
+    for f in findings:
+        attrs = {a["key"]: a["value"] for a in f["attributes"]}
+        assert attrs["package_name"] in installed  # nothing from the purged `hello` layer
+        by_package.setdefault(attrs["package_name"], set()).add(f["name"])
+        assert f["severity"] in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+        assert f["uri"].startswith("https://")
+    # bookworm's zlib 1:1.2.13.dfsg-1 carries the minizip overflow that Debian never fixed.
+    assert "CVE-2023-45853" in by_package["zlib1g"]
+    assert any(a["key"] == "CVSS3_SCORE" for f in findings for a in f["attributes"])
+    detail = ecr.describe_images(repositoryName="debian/base", imageIds=[image])["imageDetails"][0]
+    assert detail["imageScanStatus"]["status"] == "COMPLETE"
+    assert detail["imageScanFindingsSummary"]["findingSeverityCounts"] == counts
+    # The on-push scan used this image's one basic scan for the next 24 hours.
+    with pytest.raises(ecr.exceptions.LimitExceededException):
+        ecr.start_image_scan(repositoryName="debian/base", imageId=image)
+    events = subprocess.run(
+        [sys.executable, "-m", "tidegate", "events", "list", "--detail-type", "ECR Image Scan",
+         "--data-dir", str(server.data_dir)],
+        check=True, capture_output=True, text=True,
+    ).stdout.splitlines()  # fmt: skip
+    (event,) = [json.loads(e) for e in events]
+    assert event["detail"]["repository-name"] == "debian/base"
+    assert event["detail"]["scan-status"] == "COMPLETE"
+    assert event["detail"]["image-tags"] == ["bookworm"]
+    assert event["detail"]["finding-severity-counts"] == counts

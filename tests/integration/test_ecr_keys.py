@@ -1,0 +1,75 @@
+"""`tidegate keys` against the data directory of a running server: create, use, revoke."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import configparser
+import io
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.support.server import TidegateServer
+from tidegate.cli import keys
+from tidegate.errors import NotFound
+
+pytestmark = [pytest.mark.integration]
+
+
+def run_keys(*argv: str) -> str:
+    """Run `tidegate keys ...` through its real argument parser."""
+    parser = argparse.ArgumentParser(prog="tidegate")
+    keys.add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["keys", *argv])
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert args.func(args) == 0
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidegateServer]:
+    with TidegateServer(tmp_path_factory.mktemp("keys") / "data") as srv:
+        yield srv
+
+
+def client(server: TidegateServer, key: str, secret: str) -> Any:
+    return boto3.client(
+        "ecr", endpoint_url=server.url, region_name="us-east-1",
+        aws_access_key_id=key, aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}),
+    )  # fmt: skip
+
+
+def test_create_use_list_revoke(server: TidegateServer) -> None:
+    data = str(server.data_dir)
+    parser = configparser.ConfigParser()
+    parser.read_string(run_keys("create", "--data-dir", data, "--principal", "ci"))
+    key = parser["default"]["aws_access_key_id"]
+    secret = parser["default"]["aws_secret_access_key"]
+    ecr = client(server, key, secret)
+    token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    password = base64.b64decode(token).decode().split(":")[1]
+    assert httpx.get(server.url + "/v2/", auth=("AWS", password)).status_code == 200
+    listing = run_keys("list", "--data-dir", data)
+    assert key in listing
+    assert "ci" in listing
+    assert secret not in listing
+    for stored in server.data_dir.glob("meta.db*"):  # the database and its WAL
+        assert secret.encode() not in stored.read_bytes()
+    assert run_keys("revoke", "--data-dir", data, key) == f"revoked {key}\n"
+    with pytest.raises(ClientError) as info:
+        ecr.describe_registry()
+    assert info.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    assert httpx.get(server.url + "/v2/", auth=("AWS", password)).status_code == 401
+    assert httpx.get(server.url + "/v2/", auth=(key, secret)).status_code == 401
+    with pytest.raises(NotFound):
+        run_keys("revoke", "--data-dir", data, key)
+    assert '"revoked_at": null' in run_keys("list", "--data-dir", data, "--json")

@@ -1,0 +1,150 @@
+"""Continuous re-scan semantics: new, changed and withdrawn advisories; unchanged ones quiet.
+
+Two DB versions are built from hand-written GHSA records (a directory laid out like the
+mirror's `ghsa/ghsa-npm.tar.xz`); an image with lodash 4.17.15 and minimist 1.2.0 is pushed
+to a CONTINUOUS_SCAN repository of a real server, which re-evaluates it when the second
+version is published.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from tests.support import oci_build as ob
+from tests.support.server import TidegateServer
+
+pytestmark = pytest.mark.integration
+
+
+def advisory(vid: str, cve: str, name: str, fixed: str) -> dict[str, Any]:
+    return {
+        "schema_version": "1.4.0",
+        "id": vid,
+        "modified": "2024-01-01T00:00:00Z",
+        "aliases": [cve],
+        "summary": f"{cve} in {name}",
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+        "affected": [
+            {
+                "package": {"ecosystem": "npm", "name": name},
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}
+                ],
+            }
+        ],
+    }
+
+
+def mirror(root: Path, records: list[dict[str, Any]]) -> Path:
+    folder = root / "ghsa" / "ghsa-npm.tar.xz"  # a directory source where the archive would be
+    folder.mkdir(parents=True)
+    for record in records:
+        (folder / f"{record['id']}.json").write_text(json.dumps(record))
+    return root
+
+
+def db_update(data: Path, source: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "tidegate", "db", "update", "--source", str(source),
+         "--only", "ghsa-npm", "--data-dir", str(data)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+
+
+def findings(ecr: Any) -> dict[str, dict[str, Any]]:
+    out = ecr.describe_image_scan_findings(repositoryName="live/app", imageId={"imageTag": "v1"})
+    assert out["imageScanStatus"]["status"] in ("PENDING", "IN_PROGRESS", "ACTIVE")
+    return {
+        f["packageVulnerabilityDetails"]["vulnerabilityId"]: f
+        for f in out["imageScanFindings"].get("enhancedFindings", [])
+    }
+
+
+def events(data: Path) -> list[dict[str, Any]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "tidegate", "events", "list", "--limit", "500",
+         "--detail-type", "Inspector2 Finding", "--data-dir", str(data)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_new_changed_withdrawn_and_unchanged(tmp_path: Path) -> None:
+    keep = advisory("GHSA-aaaa-aaaa-aaaa", "CVE-2020-0001", "lodash", "4.17.19")
+    moved = advisory("GHSA-bbbb-bbbb-bbbb", "CVE-2020-0002", "lodash", "4.17.21")
+    gone = advisory("GHSA-cccc-cccc-cccc", "CVE-2020-0003", "minimist", "1.2.6")
+    new = advisory("GHSA-dddd-dddd-dddd", "CVE-2020-0004", "lodash", "4.17.20")
+    moved_v2 = advisory("GHSA-bbbb-bbbb-bbbb", "CVE-2020-0002", "lodash", "4.17.22")
+    data = tmp_path / "data"
+    db_update(data, mirror(tmp_path / "v1", [keep, moved, gone]))
+    layer = ob.Layer([
+        ob.file("app/node_modules/lodash/package.json", b'{"name":"lodash","version":"4.17.15"}'),
+        ob.file("app/node_modules/minimist/package.json", b'{"name":"minimist","version":"1.2.0"}'),
+    ])  # fmt: skip
+    ob.build_oci_layout(tmp_path / "layout", [layer], tag="v1")
+    with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as server:
+        creds = configparser.ConfigParser()
+        creds.read(data / "credentials")
+        ecr = boto3.client(
+            "ecr", endpoint_url=server.url, region_name="us-east-1",
+            aws_access_key_id=creds["default"]["aws_access_key_id"],
+            aws_secret_access_key=creds["default"]["aws_secret_access_key"],
+        )  # fmt: skip
+        ecr.put_registry_scanning_configuration(scanType="ENHANCED")
+        copy = subprocess.run(
+            ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{tmp_path / 'layout'}:v1",
+             f"docker://{server.host}/live/app:v1"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert copy.returncode == 0, copy.stderr
+        deadline = time.monotonic() + 60
+        while set(findings(ecr)) != {"CVE-2020-0001", "CVE-2020-0002", "CVE-2020-0003"}:
+            assert time.monotonic() < deadline, findings(ecr)
+            time.sleep(0.3)
+        before = findings(ecr)
+        assert (
+            before["CVE-2020-0002"]["packageVulnerabilityDetails"]["vulnerablePackages"][0][
+                "fixedInVersion"
+            ]
+            == "4.17.21"
+        )
+        initial_events = len(events(data))
+
+        db_update(data, mirror(tmp_path / "v2", [keep, moved_v2, new]))
+        deadline = time.monotonic() + 60
+        while set(findings(ecr)) != {"CVE-2020-0001", "CVE-2020-0002", "CVE-2020-0004"}:
+            assert time.monotonic() < deadline, findings(ecr)
+            time.sleep(0.3)
+        after = findings(ecr)
+        package = after["CVE-2020-0002"]["packageVulnerabilityDetails"]["vulnerablePackages"][0]
+        assert package["fixedInVersion"] == "4.17.22"
+        # The unchanged advisory's finding was left alone.
+        assert after["CVE-2020-0001"]["updatedAt"] == before["CVE-2020-0001"]["updatedAt"]
+        # One event each for the new, the changed and the closed finding; none for the rest.
+        deadline = time.monotonic() + 30
+        while len(events(data)) < initial_events + 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        latest = events(data)[: len(events(data)) - initial_events]
+        by_id = {
+            e["detail"]["packageVulnerabilityDetails"]["vulnerabilityId"]: e["detail"]["status"]
+            for e in latest
+        }
+        assert by_id == {"CVE-2020-0004": "ACTIVE", "CVE-2020-0002": "ACTIVE",
+                         "CVE-2020-0003": "CLOSED"}  # fmt: skip
+        usage = httpx.get(
+            f"{server.url}/api/usage",
+            auth=(creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"]),
+        ).json()
+        assert usage["total"]["initialScans"] == 1
+        assert usage["total"]["rescans"] == 1
