@@ -38,6 +38,8 @@ from tests.support import debian_image  # noqa: E402
 from tests.support.server import TidegateServer  # noqa: E402
 from tidegate import schema as t  # noqa: E402
 from tidegate.db import create_engine  # noqa: E402
+from tidegate.engine.finding_shapes import render_static_part  # noqa: E402
+from tidegate.engine.findings import details_id  # noqa: E402
 
 VULNDATA = REPO_ROOT.parent / "shared" / "vulndata"
 TARGET = "AmazonEC2ContainerRegistry_V20150921."
@@ -107,36 +109,43 @@ def seed_findings(data: Path, count: int) -> None:
                 ],
             }
         )
-        conn.execute(
-            sa.insert(t.findings),
-            [
-                {
-                    "repository_id": repo_id,
-                    "digest": digest,
-                    "scan_type": "ENHANCED",
-                    "finding_key": f"{i:032x}",
-                    "vuln_id": f"CVE-2024-{i:05d}",
-                    "package_name": f"pkg{i % 200}",
-                    "package_version": "1.2.3-1",
-                    "package_manager": "OS",
-                    "namespace": "Debian:12",
-                    "match_name": f"pkg{i % 200}",
-                    "file_path": "var/lib/dpkg/status",
-                    "layer": "sha256:" + "a" * 64,
-                    "severity": "HIGH",
-                    "score": 7.5,
-                    "fixed_in": "1.2.4-1",
-                    "fix_available": "YES",
-                    "exploit_available": "NO",
-                    "status": "ACTIVE",
-                    "details": details,
-                    "first_observed_at": now,
-                    "last_observed_at": now,
-                    "updated_at": now,
-                }
-                for i in range(count)
-            ],
-        )
+        rows = [
+            {
+                "repository_id": repo_id,
+                "digest": digest,
+                "scan_type": "ENHANCED",
+                "finding_key": f"{i:032x}",
+                "vuln_id": f"CVE-2024-{i:05d}",
+                "package_name": f"pkg{i % 200}",
+                "package_version": "1.2.3-1",
+                "package_manager": "OS",
+                "namespace": "Debian:12",
+                "match_name": f"pkg{i % 200}",
+                "file_path": "var/lib/dpkg/status",
+                "layer": "sha256:" + "a" * 64,
+                "severity": "HIGH",
+                "score": 7.5,
+                "fixed_in": "1.2.4-1",
+                "fix_available": "YES",
+                "exploit_available": "NO",
+                "status": "ACTIVE",
+                "details": details,
+                "first_observed_at": now,
+                "last_observed_at": now,
+                "updated_at": now,
+            }
+            for i in range(count)
+        ]
+        # As the scan's write path stores them (engine.findings._row): the long text once
+        # per distinct content in finding_details.
+        texts = {}
+        for row in rows:
+            shape = render_static_part(row)
+            row["details_id"] = details_id(details, shape)
+            texts[row["details_id"]] = {"id": row["details_id"], "details": details, "shape": shape}
+            del row["details"]
+        conn.execute(sa.insert(t.finding_details), list(texts.values()))
+        conn.execute(sa.insert(t.findings), rows)
     engine.dispose()
 
 

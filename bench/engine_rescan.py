@@ -13,6 +13,7 @@ Every image is CONTINUOUS_SCAN and ACTIVE; they are first evaluated against vers
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
 import json
 import random
@@ -143,6 +144,7 @@ def current_versions(data: Path, names: list[str]) -> dict[str, str]:
 def seed_images(
     rt: ScanEngine, count: int, base: list[Package], pool: list[str], versions: dict[str, str]
 ) -> None:
+    """Rows as a scan on push leaves them, written in bulk (the seeding is not measured)."""
     rng = random.Random(7)
     now = time.time()
     key = rt.analyzer.key
@@ -153,43 +155,44 @@ def seed_images(
                 sa.insert(t.repositories).values(name=f"team{r}/app", created_at=now)
             )
             repo_ids.append(int(result.inserted_primary_key[0]))  # type: ignore[index]
-        for i in range(count):
-            digest = "sha256:" + hashlib.sha256(f"image-{i}".encode()).hexdigest()
-            repo_id = repo_ids[i % len(repo_ids)]
-            conn.execute(
-                sa.insert(t.manifests).values(
-                    repository_id=repo_id,
-                    digest=digest,
-                    media_type="application/vnd.oci.image.manifest.v1+json",
-                    size=1000,
-                    image_size=50_000_000,
-                    pushed_at=now,
-                )
-            )
-            conn.execute(
-                sa.insert(t.image_scans).values(
-                    repository_id=repo_id,
-                    digest=digest,
-                    scan_type="ENHANCED",
-                    status="ACTIVE",
-                    description="",
-                    requested_at=now,
-                    frequency="CONTINUOUS_SCAN",
-                )
-            )
-            extra = [
-                Package(
-                    name, versions[name], "Debian", PackageManager.OS, source_name=name,
-                    source_version=versions[name], path="var/lib/dpkg/status",
-                    layer="sha256:" + "b" * 64,
-                )
-                for name in rng.sample(pool, 20)
-            ]  # fmt: skip
-            inv = Inventory(Distro("debian", "12", "bookworm"), tuple(base + extra))
-            inventories.save_inventory(conn, digest, inv, key, now)
+        for start in range(0, count, 1000):
+            manifests, scans, stored, index = [], [], [], []
+            for i in range(start, min(count, start + 1000)):
+                digest = "sha256:" + hashlib.sha256(f"image-{i}".encode()).hexdigest()
+                repo_id = repo_ids[i % len(repo_ids)]
+                manifests.append(
+                    {"repository_id": repo_id, "digest": digest, "size": 1000,
+                     "media_type": "application/vnd.oci.image.manifest.v1+json",
+                     "image_size": 50_000_000, "pushed_at": now}
+                )  # fmt: skip
+                scans.append(
+                    {"repository_id": repo_id, "digest": digest, "scan_type": "ENHANCED",
+                     "status": "ACTIVE", "description": "", "requested_at": now,
+                     "frequency": "CONTINUOUS_SCAN"}
+                )  # fmt: skip
+                extra = [
+                    Package(
+                        name, versions[name], "Debian", PackageManager.OS, source_name=name,
+                        source_version=versions[name], path="var/lib/dpkg/status",
+                        layer="sha256:" + "b" * 64,
+                    )
+                    for name in rng.sample(pool, 20)
+                ]  # fmt: skip
+                inv = Inventory(Distro("debian", "12", "bookworm"), tuple(base + extra))
+                stored.append(
+                    {"digest": digest, "inventory": inventories.encode_inventory(inv),
+                     "analyzer_key": key, "analyzed_at": now}
+                )  # fmt: skip
+                index.append((digest, inv))
+            conn.execute(sa.insert(t.manifests), manifests)
+            conn.execute(sa.insert(t.image_scans), scans)
+            conn.execute(sa.insert(t.image_inventories), stored)
+            inventories.index_inventories(conn, index)
 
 
-def run_job(rt: ScanEngine, since: int, version: int) -> tuple[float, rescan.RescanReport]:
+def run_job(
+    rt: ScanEngine, since: int, version: int, profile: Path | None = None
+) -> tuple[float, rescan.RescanReport]:
     with rt.registry.engine.begin() as conn:
         jobs.enqueue(
             conn,
@@ -203,15 +206,23 @@ def run_job(rt: ScanEngine, since: int, version: int) -> tuple[float, rescan.Res
         )
     job = rt.queue.claim("bench", 3600)
     assert job is not None
+    profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
+    if profiler:
+        profiler.enable()
     report = rescan.run_rescan(rt, job)
-    return time.perf_counter() - started, report
+    seconds = time.perf_counter() - started
+    if profiler and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    return seconds, report
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--keys", type=int, default=100)
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of the re-scan here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tidegate-rescan-") as tmp:
         root = Path(tmp)
@@ -244,13 +255,13 @@ def main() -> int:
         print(f"seeded {args.images} images in {time.perf_counter() - started:.1f}s")
         # Seeding state, not the measured path: in production these findings come from each
         # image's own scan on push, whose events are long delivered. Skip their events here.
-        emit_findings = rescan.notify.finding_events
-        rescan.notify.finding_events = lambda *_args, **_kw: 0  # type: ignore[assignment]
+        emit_findings = rescan.notify.finding_events_many
+        rescan.notify.finding_events_many = lambda *_args, **_kw: 0  # type: ignore[assignment]
         seconds, report = run_job(rt, 0, 1)
-        rescan.notify.finding_events = emit_findings  # type: ignore[assignment]
+        rescan.notify.finding_events_many = emit_findings  # type: ignore[assignment]
         print(f"initial evaluation (untimed target): {seconds:.1f}s, {report.images} images")
         db_update(data, full)
-        seconds, report = run_job(rt, 1, 2)
+        seconds, report = run_job(rt, 1, 2, args.profile)
         print(
             f"re-scan after a change of {report.changed_keys} package keys: {report.images} "
             f"images re-evaluated, {report.images_changed} changed, {report.events} finding "

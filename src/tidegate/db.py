@@ -79,3 +79,22 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe to call on every start."""
     command.upgrade(alembic_config(engine), "head")
+
+
+def insert_ignoring_conflicts(
+    conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: str
+) -> None:
+    """Insert rows, skipping those whose unique `key` already exists (SQLite or PostgreSQL).
+
+    For content-addressed rows: a conflict means another writer stored the same content.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=[key]), rows)

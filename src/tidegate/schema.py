@@ -246,20 +246,45 @@ image_inventories = Table(
     Column("analyzed_at", Float, nullable=False),
 )
 
-# One row per (package, image): the re-scan index. A DB change set names (namespace, name)
-# keys; their rows give the affected images AND the packages to re-match, so a re-scan reads
-# neither layers nor whole inventories.
-inventory_packages = Table(
-    "inventory_packages",
+# The re-scan index, in two tables. `indexed_packages` holds each distinct package (with the
+# advisory key and version it is matched under) once: images built on one base share most of
+# theirs. `inventory_packages` maps package -> image digest in narrow rows, so the images a DB
+# change set touches come from one covering-index range scan, not from re-reading inventories.
+indexed_packages = Table(
+    "indexed_packages",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("namespace", String(64), nullable=False),
     Column("name", String(512), nullable=False),
-    Column("digest", DIGEST, nullable=False),
+    Column("package_hash", String(64), nullable=False, unique=True),  # sha256 of `package`
     Column("package", Text, nullable=False),  # JSON of scanner.model.Package + match version
 )
-Index("ix_inventory_packages_key", inventory_packages.c.namespace, inventory_packages.c.name)
+Index("ix_indexed_packages_key", indexed_packages.c.namespace, indexed_packages.c.name)
+
+inventory_packages = Table(
+    "inventory_packages",
+    metadata,
+    Column(
+        "package_id",
+        Integer,
+        ForeignKey("indexed_packages.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("digest", DIGEST, primary_key=True),
+)
 Index("ix_inventory_packages_digest", inventory_packages.c.digest)
+
+# The long, image-independent text of findings, stored once however many images share it
+# (a base image's vulnerabilities repeat in every image built on it): the advisory details
+# and the enhanced finding's rendered static members. Content-addressed by sha256.
+finding_details = Table(
+    "finding_details",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("details", Text, nullable=False),  # JSON: description, cvss, aliases...
+    # engine.finding_shapes.static_part as JSON; NULL for rows migrated from before it.
+    Column("shape", Text, nullable=True),
+)
 
 findings = Table(
     "findings",
@@ -285,7 +310,7 @@ findings = Table(
     Column("fix_available", String(8), nullable=False),  # YES | NO | PARTIAL
     Column("exploit_available", String(8), nullable=False),  # YES | NO
     Column("status", String(16), nullable=False),  # ACTIVE | CLOSED
-    Column("details", Text, nullable=False, default="{}"),  # JSON: description, cvss, aliases...
+    Column("details_id", String(64), ForeignKey("finding_details.id"), nullable=False),
     Column("first_observed_at", Float, nullable=False),
     Column("last_observed_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.db import insert_ignoring_conflicts
+from tidegate.engine.finding_shapes import render_static_part
 from tidegate.scanner.match import Finding
 from tidegate.scanner.versions import Verdict
 from tidegate.scanner.vulndb.model import FixState, Rating
@@ -38,6 +40,9 @@ class FindingChanges:
     new: list[dict[str, object]] = field(default_factory=list)
     changed: list[dict[str, object]] = field(default_factory=list)
     closed: list[dict[str, object]] = field(default_factory=list)
+    # ACTIVE findings gained (+) or lost (-) per severity: lets a re-scan update an image's
+    # severity counts without counting all of its findings again.
+    severity_delta: Counter[str] = field(default_factory=Counter)
 
     @property
     def any(self) -> bool:
@@ -111,7 +116,7 @@ def _details(finding: Finding) -> str:
 def _row(finding: Finding, scan_type: str) -> dict[str, object]:
     pkg = finding.target.package
     fixed = finding.fixed_in if finding.fix is FixState.FIXED else ""
-    return {
+    row: dict[str, object] = {
         "finding_key": finding_key(finding),
         "vuln_id": finding.vuln_id,
         "package_name": pkg.name,
@@ -128,6 +133,36 @@ def _row(finding: Finding, scan_type: str) -> dict[str, object]:
         "exploit_available": "YES" if finding.advisory.known_exploited else "NO",
         "details": _details(finding),
     }
+    row["shape"] = shape = render_static_part(row)
+    row["details_id"] = details_id(str(row["details"]), shape)
+    return row
+
+
+def details_id(details: str, shape: str | None) -> str:
+    """The content address of a finding_details row."""
+    return hashlib.sha256(((shape or "") + "\0" + details).encode()).hexdigest()
+
+
+_FINDING_COLUMNS = frozenset(c.name for c in t.findings.columns)
+
+
+def _stored(row: Row) -> Row:
+    return {k: v for k, v in row.items() if k in _FINDING_COLUMNS}
+
+
+def _with_details() -> sa.Select[Any]:
+    f, d = t.findings, t.finding_details
+    return sa.select(f, d.c.details, d.c.shape).join(d, d.c.id == f.c.details_id)
+
+
+def _store_details(conn: Connection, rows: Iterable[Row]) -> None:
+    texts = {str(r["details_id"]): r for r in rows}
+    insert_ignoring_conflicts(
+        conn,
+        t.finding_details,
+        [{"id": k, "details": r["details"], "shape": r["shape"]} for k, r in texts.items()],
+        "id",
+    )
 
 
 def _existing(
@@ -137,7 +172,7 @@ def _existing(
     out: dict[ImageKey, dict[str, Row]] = {key: {} for key in images}
     digests = sorted({d for _r, d in images})
     for start in range(0, len(digests), _BATCH):
-        query = sa.select(f).where(f.c.digest.in_(digests[start : start + _BATCH]))
+        query = _with_details().where(f.c.digest.in_(digests[start : start + _BATCH]))
         if vuln_ids is not None:
             query = query.where(f.c.vuln_id.in_(sorted(vuln_ids)))
         for m in conn.execute(query).mappings():
@@ -147,21 +182,56 @@ def _existing(
     return out
 
 
+def rows_of_vulnerabilities(
+    conn: Connection, vuln_ids: frozenset[str], images: set[ImageKey]
+) -> dict[ImageKey, dict[str, Row]]:
+    """Stored findings (any status) of these vulnerabilities in these images.
+
+    A re-scan after a small DB change names a few hundred vulnerabilities: reading their
+    rows through the vuln_id index costs what it returns, where reading the images' rows
+    would cost every finding of every image.
+    """
+    f = t.findings
+    out: dict[ImageKey, dict[str, Row]] = {}
+    ids = sorted(vuln_ids)
+    for start in range(0, len(ids), _BATCH):
+        query = _with_details().where(f.c.vuln_id.in_(ids[start : start + _BATCH]))
+        for m in conn.execute(query):
+            key = (m.repository_id, m.digest)
+            if key in images:
+                out.setdefault(key, {})[m.finding_key] = dict(m._mapping)
+    return out
+
+
+RowCache = dict[int, Row]  # id(Finding) -> its row; valid while the Finding objects live
+
+
+def _row_of(finding: Finding, scan_type: str, cache: RowCache | None) -> Row:
+    if cache is None:
+        return _row(finding, scan_type)
+    row = cache.get(id(finding))
+    if row is None:
+        row = cache[id(finding)] = _row(finding, scan_type)
+    return row
+
+
 def _diff(
     item: ImageFindings,
     old_rows: dict[str, Row],
     scan_type: str,
     now: float,
+    cache: RowCache | None = None,
 ) -> tuple[FindingChanges, list[dict[str, object]], list[dict[str, object]]]:
     """(changes, rows to insert, rows to update by id) for one image."""
     changes = FindingChanges()
+    delta = changes.severity_delta
     inserts: list[dict[str, object]] = []
     updates: list[dict[str, object]] = []
     seen: set[str] = set()
     for finding in item.found:
         if finding.verdict is Verdict.NOT_AFFECTED:
             continue
-        row = _row(finding, scan_type)
+        row = _row_of(finding, scan_type, cache)
         key = str(row["finding_key"])
         if key in seen:
             continue
@@ -173,6 +243,7 @@ def _diff(
                       "last_observed_at": now, "updated_at": now}  # fmt: skip
             inserts.append(values)
             changes.new.append(values)
+            delta[str(row["severity"])] += 1
             continue
         reopened = old["status"] != "ACTIVE"
         differs = (
@@ -184,6 +255,9 @@ def _diff(
                   "last_observed_at": now, "updated_at": now}  # fmt: skip
         updates.append(values)
         (changes.new if reopened else changes.changed).append(values)
+        if not reopened:
+            delta[str(old["severity"])] -= 1
+        delta[str(row["severity"])] += 1
     for key, old in old_rows.items():
         if key in seen or old["status"] != "ACTIVE":
             continue
@@ -192,6 +266,7 @@ def _diff(
         values = {**old, "status": "CLOSED", "updated_at": now}
         updates.append(values)
         changes.closed.append(values)
+        delta[str(old["severity"])] -= 1
     return changes, inserts, updates
 
 
@@ -201,24 +276,30 @@ def store_many(
     scan_type: str,
     now: float,
     vuln_ids: frozenset[str] | None = None,
+    *,
+    existing: dict[ImageKey, dict[str, Row]] | None = None,
+    row_cache: RowCache | None = None,
 ) -> dict[ImageKey, FindingChanges]:
     """Upsert findings of many images in a few statements; returns the changes per image.
 
     `vuln_ids`, when given, is every vulnerability the items' scopes name: only those
-    existing rows are read.
+    existing rows are read. `existing`, when given, are those rows already read (images
+    absent from it have none).
     """
-    existing = _existing(conn, [(i.repository_id, i.digest) for i in items], vuln_ids)
+    if existing is None:
+        existing = _existing(conn, [(i.repository_id, i.digest) for i in items], vuln_ids)
     inserts: list[dict[str, object]] = []
     updates: list[dict[str, object]] = []
     out: dict[ImageKey, FindingChanges] = {}
     for item in items:
         key = (item.repository_id, item.digest)
-        changes, ins, upd = _diff(item, existing[key], scan_type, now)
+        changes, ins, upd = _diff(item, existing.get(key, {}), scan_type, now, row_cache)
         out[key] = changes
         inserts += ins
         updates += upd
+    _store_details(conn, [*inserts, *updates])
     if inserts:
-        conn.execute(sa.insert(t.findings), inserts)
+        conn.execute(sa.insert(t.findings), [_stored(r) for r in inserts])
     whole = [{"_repo": i.repository_id, "_digest": i.digest} for i in items if i.scope is None]
     if whole:
         f = t.findings
@@ -282,3 +363,39 @@ def severity_counts_many(
 def severity_counts(conn: Connection, repository_id: int, digest: str) -> dict[str, int]:
     """ACTIVE findings per severity, only severities with a count (as ECR reports them)."""
     return severity_counts_many(conn, [(repository_id, digest)])[(repository_id, digest)]
+
+
+def apply_severity_deltas(conn: Connection, changes: Mapping[ImageKey, FindingChanges]) -> None:
+    """Add each image's severity delta to its stored counts (images whose findings changed)."""
+    moved = {key: c.severity_delta for key, c in changes.items() if any(c.severity_delta.values())}
+    if not moved:
+        return
+    s = t.image_scans
+    stored: dict[ImageKey, str] = {}
+    digests = sorted({d for _r, d in moved})
+    for start in range(0, len(digests), _BATCH):
+        rows = conn.execute(
+            sa.select(s.c.repository_id, s.c.digest, s.c.severity_counts).where(
+                s.c.digest.in_(digests[start : start + _BATCH])
+            )
+        )
+        stored.update(((int(r), str(d)), str(c or "{}")) for r, d, c in rows)
+    params = []
+    for key, delta in moved.items():
+        if key not in stored:
+            continue
+        counts = Counter(json.loads(stored[key]))
+        counts.update(delta)
+        params.append(
+            {"_repo": key[0], "_digest": key[1],
+             "_counts": json.dumps({k: n for k, n in sorted(counts.items()) if n > 0})}
+        )  # fmt: skip
+    if params:
+        conn.execute(
+            sa.update(s)
+            .where(
+                s.c.repository_id == sa.bindparam("_repo"), s.c.digest == sa.bindparam("_digest")
+            )
+            .values(severity_counts=sa.bindparam("_counts")),
+            params,
+        )

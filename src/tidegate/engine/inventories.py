@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from dataclasses import asdict
@@ -10,8 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.db import insert_ignoring_conflicts
 from tidegate.scanner.match import MatchTarget, targets
 from tidegate.scanner.model import Distro, Inventory, Package, PackageManager, ScanWarning
+
+_CHUNK = 500  # bound parameters per IN list
 
 
 def package_to_dict(pkg: Package) -> dict[str, object]:
@@ -69,55 +73,118 @@ def save_inventory(
 ) -> None:
     """Store the inventory and index every package under its advisory key."""
     conn.execute(sa.delete(t.image_inventories).where(t.image_inventories.c.digest == digest))
-    conn.execute(sa.delete(t.inventory_packages).where(t.inventory_packages.c.digest == digest))
     conn.execute(
         sa.insert(t.image_inventories).values(
             digest=digest, inventory=encode_inventory(inv), analyzer_key=analyzer_key,
             analyzed_at=now,
         )
     )  # fmt: skip
-    rows = [
-        {
-            "namespace": target.namespace,
-            "name": target.name,
-            "digest": digest,
-            "package": json.dumps(
-                {"version": target.version, "package": package_to_dict(target.package)}
-            ),
-        }
-        for target in targets(inv, include_language=True)
-    ]
-    if rows:
-        conn.execute(sa.insert(t.inventory_packages), rows)
+    index_inventories(conn, [(digest, inv)])
+
+
+def _indexed_doc(target: MatchTarget) -> str:
+    return json.dumps(
+        {"version": target.version, "package": package_to_dict(target.package)}, sort_keys=True
+    )
+
+
+def _package_ids(conn: Connection, docs: dict[str, MatchTarget]) -> dict[str, int]:
+    """package hash -> indexed_packages.id, inserting the packages not indexed yet."""
+    table = t.indexed_packages
+    ids: dict[str, int] = {}
+
+    def look(hashes: list[str]) -> None:
+        for start in range(0, len(hashes), _CHUNK):
+            rows = conn.execute(
+                sa.select(table.c.package_hash, table.c.id).where(
+                    table.c.package_hash.in_(hashes[start : start + _CHUNK])
+                )
+            )
+            ids.update((str(h), int(i)) for h, i in rows)
+
+    look(sorted(docs))
+    missing = [h for h in sorted(docs) if h not in ids]
+    if missing:
+        # Two workers may index images sharing a package at once (PostgreSQL).
+        insert_ignoring_conflicts(
+            conn,
+            table,
+            [
+                {"namespace": docs[h].namespace, "name": docs[h].name, "package_hash": h,
+                 "package": _indexed_doc(docs[h])}
+                for h in missing
+            ],
+            "package_hash",
+        )  # fmt: skip
+        look(missing)
+    return ids
+
+
+def index_inventories(conn: Connection, items: list[tuple[str, Inventory]]) -> None:
+    """(Re)build the re-scan index rows of many inventories (by manifest digest)."""
+    digests = sorted({digest for digest, _inv in items})
+    for start in range(0, len(digests), _CHUNK):
+        conn.execute(
+            sa.delete(t.inventory_packages).where(
+                t.inventory_packages.c.digest.in_(digests[start : start + _CHUNK])
+            )
+        )
+    docs: dict[str, MatchTarget] = {}
+    links: set[tuple[str, str]] = set()
+    for digest, inv in items:
+        for target in targets(inv, include_language=True):
+            doc = _indexed_doc(target)
+            package_hash = hashlib.sha256(doc.encode()).hexdigest()
+            docs.setdefault(package_hash, target)
+            links.add((package_hash, digest))
+    if not links:
+        return
+    ids = _package_ids(conn, docs)
+    conn.execute(
+        sa.insert(t.inventory_packages),
+        [{"package_id": ids[h], "digest": d} for h, d in sorted(links)],
+    )
 
 
 def indexed_targets(conn: Connection, keys: set[tuple[str, str]]) -> dict[str, list[MatchTarget]]:
-    """For changed advisory keys: image digest -> the packages under those keys."""
-    out: dict[str, list[MatchTarget]] = {}
-    # Images built on one base share identical rows: decode each distinct row once.
-    decoded: dict[str, MatchTarget] = {}
+    """For changed advisory keys: image digest -> the packages under those keys.
+
+    Each distinct package is decoded once and the same MatchTarget object is shared by
+    every image holding it, so callers may memoize per object.
+    """
+    packages = t.indexed_packages
+    by_id: dict[int, MatchTarget] = {}
     by_namespace: dict[str, list[str]] = {}
     for namespace, name in keys:
         by_namespace.setdefault(namespace, []).append(name)
     for namespace, names in by_namespace.items():
-        for start in range(0, len(names), 500):
+        names.sort()
+        for start in range(0, len(names), _CHUNK):
             rows = conn.execute(
-                sa.select(
-                    t.inventory_packages.c.digest,
-                    t.inventory_packages.c.name,
-                    t.inventory_packages.c.package,
-                ).where(
-                    t.inventory_packages.c.namespace == namespace,
-                    t.inventory_packages.c.name.in_(names[start : start + 500]),
+                sa.select(packages.c.id, packages.c.name, packages.c.package).where(
+                    packages.c.namespace == namespace,
+                    packages.c.name.in_(names[start : start + _CHUNK]),
                 )
             )
-            for digest, name, raw in rows:
-                target = decoded.get(raw)
-                if target is None:
-                    doc = json.loads(raw)
-                    target = MatchTarget(
-                        namespace, name, doc["version"], package_from_dict(doc["package"])
-                    )
-                    decoded[raw] = target
-                out.setdefault(digest, []).append(target)
+            for package_id, name, raw in rows:
+                doc = json.loads(raw)
+                by_id[int(package_id)] = MatchTarget(
+                    namespace, str(name), doc["version"], package_from_dict(doc["package"])
+                )
+    out: dict[str, list[MatchTarget]] = {}
+    ids = sorted(by_id)
+    links = t.inventory_packages
+    for start in range(0, len(ids), _CHUNK):
+        pairs = conn.execute(
+            sa.select(links.c.package_id, links.c.digest).where(
+                links.c.package_id.in_(ids[start : start + _CHUNK])
+            )
+        )
+        for package_id, digest in pairs.tuples():
+            target = by_id[package_id]
+            found = out.get(digest)
+            if found is None:
+                out[digest] = [target]
+            else:
+                found.append(target)
     return out

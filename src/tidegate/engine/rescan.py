@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -185,18 +185,19 @@ def changed_advisories(
 
 
 def _match_cached(
-    targets_: list[MatchTarget],
-    vulns: _ChangedOnly,
-    memo: dict[tuple[str, str, str], list[Finding]],
+    targets_: list[MatchTarget], vulns: _ChangedOnly, memo: dict[int, list[Finding]]
 ) -> list[Finding]:
-    """Match packages, evaluating each (namespace, name, version) once across all images."""
+    """Match packages, evaluating each package once across all images.
+
+    `indexed_targets` shares one MatchTarget object among the images holding that package,
+    so the memo is keyed by object identity and the findings (and their rows) are shared.
+    """
     out: list[Finding] = []
     for target in targets_:
-        key = (target.namespace, target.name, target.version)
-        found = memo.get(key)
+        found = memo.get(id(target))
         if found is None:
-            found = memo[key] = match_targets([target], vulns)
-        out.extend(replace(f, target=target) for f in found)
+            found = memo[id(target)] = match_targets([target], vulns)
+        out.extend(found)
     return out
 
 
@@ -207,7 +208,7 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
         # The older version is gone: treat every indexed key as changed.
         with reading(rt.registry.engine) as conn:
             rows = conn.execute(
-                sa.select(t.inventory_packages.c.namespace, t.inventory_packages.c.name).distinct()
+                sa.select(t.indexed_packages.c.namespace, t.indexed_packages.c.name).distinct()
             )
             keys = {(str(n), str(m)) for n, m in rows}
     days = rt.settings.continuous_scan_duration_days
@@ -225,30 +226,39 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
         repos = {r.id: r for r in metadata.list_repos(conn, after=None, limit=None)}
     now = rt.clock()
     updated_at = rt.vulndb_info(vulns)
-    memo: dict[tuple[str, str, str], list[Finding]] = {}
+    memo: dict[int, list[Finding]] = {}
+    row_cache: store.RowCache = {}
     changed_images = events = 0
     with rt.registry.engine.begin() as conn:
+        existing = (
+            store.rows_of_vulnerabilities(conn, all_ids, set(images))
+            if all_ids is not None
+            else None
+        )
         for start in range(0, len(images), BATCH):
             batch = images[start : start + BATCH]
-            items = []
-            for repo_id, digest in batch:
-                targets_ = by_digest[digest]
-                scope = {(tg.namespace, tg.name): changed[(tg.namespace, tg.name)]
-                         for tg in targets_}  # fmt: skip
-                found = _match_cached(targets_, view, memo)
-                items.append(store.ImageFindings(repo_id, digest, found, scope))
-            changes = store.store_many(conn, items, "ENHANCED", now, all_ids)
-            counts = store.severity_counts_many(conn, batch)
+            # `changed` is a superset of each image's scope: an image only has rows for
+            # the keys it holds.
+            items = [
+                store.ImageFindings(
+                    repo_id, digest, _match_cached(by_digest[digest], view, memo), changed
+                )
+                for repo_id, digest in batch
+            ]
+            changes = store.store_many(
+                conn, items, "ENHANCED", now, all_ids,
+                existing=existing, row_cache=row_cache,
+            )  # fmt: skip
+            store.apply_severity_deltas(conn, changes)
             conn.execute(
                 sa.update(t.image_scans)
                 .where(
                     t.image_scans.c.repository_id == sa.bindparam("_repo"),
                     t.image_scans.c.digest == sa.bindparam("_digest"),
                 )
-                .values(severity_counts=sa.bindparam("_counts"), completed_at=now),
-                [{"_repo": r, "_digest": d, "_counts": json.dumps(counts[(r, d)])}
-                 for r, d in batch],
-            )  # fmt: skip
+                .values(completed_at=now),
+                [{"_repo": r, "_digest": d} for r, d in batch],
+            )
             touched = [key for key, change in changes.items() if change.any and key[0] in repos]
             manifests = metadata.find_manifests(conn, touched)
             tell = [(repos[k[0]], manifests[k], changes[k]) for k in touched if k in manifests]

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+@lru_cache(maxsize=4096)
 def inspector_time(at: float) -> str:
     """`Wed Sep 04 16:55:38.411 UTC 2024`: how Inspector2 Finding events render timestamps.
 
     Day and month names come from fixed tables, not strftime, so the locale cannot change them.
+    Cached: a re-scan renders the same few instants (its own time, each image's push time)
+    into thousands of events.
     """
     dt = datetime.fromtimestamp(at, UTC)
     millis = dt.microsecond // 1000

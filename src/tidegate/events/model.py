@@ -7,13 +7,14 @@ detail fields, in the documented order.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from tidegate.errors import InvalidParameter
 from tidegate.events.inspector import to_inspector_finding
@@ -103,7 +104,9 @@ class Event:
 
     def body(self) -> str:
         """The envelope as compact JSON: the exact bytes stored, logged and signed."""
-        return json.dumps(self.envelope(), separators=(",", ":"), ensure_ascii=False)
+        # orjson writes the same compact UTF-8 JSON as json.dumps(separators=(",", ":"),
+        # ensure_ascii=False), several times faster: a re-scan may emit thousands.
+        return orjson.dumps(self.envelope()).decode()
 
 
 def iso_time(at: float) -> str:
