@@ -193,9 +193,20 @@ def _dynamic_part(
     }
 
 
-def enhanced_finding(row: Mapping[str, Any], origin: Origin, image: ImageContext) -> dict[str, Any]:
-    """An `EnhancedImageScanFinding` (Inspector-shaped) for DescribeImageScanFindings/events."""
-    return {**_dynamic_part(row, origin, image_resources(origin, image)), **static_part(row)}
+def enhanced_finding(
+    row: Mapping[str, Any],
+    origin: Origin,
+    image: ImageContext,
+    static: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An `EnhancedImageScanFinding` (Inspector-shaped) for DescribeImageScanFindings/events.
+
+    `static`, when given, is the row's `static_part` (shared by callers rendering many
+    findings of the same content); it is not modified.
+    """
+    if static is None:
+        static = static_part(row)
+    return {**_dynamic_part(row, origin, image_resources(origin, image)), **static}
 
 
 def enhanced_finding_json(

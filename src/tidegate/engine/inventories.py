@@ -173,18 +173,23 @@ def indexed_targets(conn: Connection, keys: set[tuple[str, str]]) -> dict[str, l
                 )
     out: dict[str, list[MatchTarget]] = {}
     ids = sorted(by_id)
-    links = t.inventory_packages
-    for start in range(0, len(ids), _CHUNK):
-        pairs = conn.execute(
-            sa.select(links.c.package_id, links.c.digest).where(
-                links.c.package_id.in_(ids[start : start + _CHUNK])
+    # The pairs are the bulk of a re-scan's reads (one per package per image: 10,000 images
+    # sharing a base give a few hundred thousand), so they skip SQLAlchemy's per-row result
+    # processing. The ids are integers from the database, written into the SQL as literals.
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for start in range(0, len(ids), _CHUNK):
+            listed = ",".join(str(int(i)) for i in ids[start : start + _CHUNK])
+            cursor.execute(
+                f"SELECT package_id, digest FROM inventory_packages WHERE package_id IN ({listed})"
             )
-        )
-        for package_id, digest in pairs.tuples():
-            target = by_id[package_id]
-            found = out.get(digest)
-            if found is None:
-                out[digest] = [target]
-            else:
-                found.append(target)
+            for package_id, digest in cursor.fetchall():
+                target = by_id[package_id]
+                found = out.get(digest)
+                if found is None:
+                    out[digest] = [target]
+                else:
+                    found.append(target)
+    finally:
+        cursor.close()
     return out

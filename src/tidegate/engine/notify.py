@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy.engine import Connection
 
-from tidegate.engine.finding_shapes import ImageContext, enhanced_finding
+from tidegate.engine.finding_shapes import ImageContext, enhanced_finding, static_part
 from tidegate.engine.findings import FindingChanges
 from tidegate.events import model
 from tidegate.events.outbox import emit, emit_many
@@ -41,24 +42,47 @@ def finding_events_many(
 ) -> int:
     """Finding events for many images with their tags read in one query."""
     tags = metadata.tags_of_many(conn, [row.id for _repo, row, _c in changed])
+    statics: Statics = {}
     events = [
         event
         for repo, row, changes in changed
         for event in _finding_events(
             rt, repo, row, ImageContext(repo.name, row.digest, tags[row.id], row.pushed_at),
-            changes,
+            changes, statics,
         )
     ]  # fmt: skip
     emit_many(conn, events)
     return len(events)
 
 
+Statics = dict[str, dict[str, Any]]  # finding_details id -> static_part
+
+
+def _static(finding: dict[str, object], statics: Statics) -> dict[str, Any]:
+    # One re-scan reports the same new vulnerability in thousands of images: render the
+    # image-independent part once per content.
+    key = str(finding.get("details_id") or "")
+    static = statics.get(key) if key else None
+    if static is None:
+        shape = finding.get("shape")
+        static = orjson.loads(str(shape)) if shape else static_part(finding)
+        if key:
+            statics[key] = static
+    return static
+
+
 def _finding_events(
-    rt: ScanEngine, repo: RepoRow, row: ManifestRow, image: ImageContext, changes: FindingChanges
+    rt: ScanEngine,
+    repo: RepoRow,
+    row: ManifestRow,
+    image: ImageContext,
+    changes: FindingChanges,
+    statics: Statics | None = None,
 ) -> list[model.Event]:
+    shared: Statics = {} if statics is None else statics
     return [
         model.inspector_finding(
-            rt.origin, enhanced_finding(changed, rt.origin, image),
+            rt.origin, enhanced_finding(changed, rt.origin, image, _static(changed, shared)),
             repository_name=repo.name, image_digest=row.digest,
         )
         for changed in (*changes.new, *changes.changed, *changes.closed)

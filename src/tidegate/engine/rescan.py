@@ -250,15 +250,17 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
                 existing=existing, row_cache=row_cache,
             )  # fmt: skip
             store.apply_severity_deltas(conn, changes)
+            s = t.image_scans
             conn.execute(
-                sa.update(t.image_scans)
+                sa.update(s)
                 .where(
-                    t.image_scans.c.repository_id == sa.bindparam("_repo"),
-                    t.image_scans.c.digest == sa.bindparam("_digest"),
+                    s.c.digest.in_(sorted({d for _r, d in batch})),
+                    s.c.scan_type == "ENHANCED",
+                    s.c.frequency == "CONTINUOUS_SCAN",
+                    s.c.status == "ACTIVE",
                 )
-                .values(completed_at=now),
-                [{"_repo": r, "_digest": d} for r, d in batch],
-            )
+                .values(completed_at=now)
+            )  # exactly the batch: _continuous_images chose every such row of these digests
             touched = [key for key, change in changes.items() if change.any and key[0] in repos]
             manifests = metadata.find_manifests(conn, touched)
             tell = [(repos[k[0]], manifests[k], changes[k]) for k in touched if k in manifests]

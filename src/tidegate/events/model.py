@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -111,7 +112,13 @@ class Event:
 
 def iso_time(at: float) -> str:
     """`2019-10-29T02:36:48Z`."""
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_second(int(at))
+
+
+@lru_cache(maxsize=1024)
+def _iso_second(second: int) -> str:
+    # Cached: the thousands of events of one re-scan fall within a few seconds.
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _event(

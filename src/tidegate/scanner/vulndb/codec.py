@@ -67,7 +67,18 @@ def _event_of(index: int, value: str) -> RangeEvent:
 
 def decode_ranges(raw: list[Any]) -> tuple[AffectedRange, ...]:
     """Inverse of `encode_ranges`."""
-    return tuple(AffectedRange(t, tuple(_event_of(i, v) for i, v in evs)) for t, evs in raw)
+    # List comprehensions, not generators: this is the innermost loop of an uncached lookup.
+    cache = _EVENT_CACHE
+    out = []
+    for kind, evs in raw:
+        events = []
+        for i, v in evs:
+            ev = cache.get((i, v))
+            if ev is None:
+                ev = _event_of(i, v)
+            events.append(ev)
+        out.append(AffectedRange(kind, tuple(events)))
+    return tuple(out)
 
 
 def encode_header(adv: Advisory) -> bytes:

@@ -58,7 +58,11 @@ class VersionInfo:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    # The file never changes once published: mapping it saves a read() copy per page on
+    # every lookup (about a third of an uncached lookup's SQLite time).
+    conn.execute("PRAGMA mmap_size=4294967296")
+    return conn
 
 
 class VulnStore:
