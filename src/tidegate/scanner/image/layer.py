@@ -12,16 +12,24 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from tidegate.scanner.analyzers.base import Analyzer, AnalyzerError, AnalyzerInput, FileInfo
+from tidegate.scanner.analyzers.base import (
+    Analyzer,
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+)
 from tidegate.scanner.analyzers.os.release import DISTRO_FILES, MAX_DISTRO_FILE
 from tidegate.scanner.image.decompress import open_tar_stream
 from tidegate.scanner.image.limits import Limits
 from tidegate.scanner.image.results import AnalyzerResult, LayerFacts
-from tidegate.scanner.image.walk import LayerWalk, Selector, walk_layer
+from tidegate.scanner.image.selection import Selector
+from tidegate.scanner.image.walk import LayerWalk, walk_layer
 from tidegate.scanner.model import Package, ScanWarning
 
 DISTRO_SELECTOR = "_distro"
 _DISTRO_SET = frozenset(DISTRO_FILES)
+_DISTRO_PREFILTER = Prefilter(paths=_DISTRO_SET)
 # What a parser may raise on garbage; anything else is a bug and should surface.
 _PARSE_ERRORS = (
     AnalyzerError,
@@ -93,6 +101,13 @@ def _bytes(spool: Path | bytes) -> bytes:
     return spool.read_bytes() if isinstance(spool, Path) else spool
 
 
+def selectors_for(analyzers: Sequence[Analyzer]) -> list[Selector]:
+    """The distro-file selector every walk needs, then one selector per analyzer."""
+    selectors = [Selector(DISTRO_SELECTOR, _distro_required, MAX_DISTRO_FILE, _DISTRO_PREFILTER)]
+    selectors += [Selector(a.name, a.required, a.max_file_size, a.prefilter) for a in analyzers]
+    return selectors
+
+
 def analyze_layer(
     blob: BinaryIO,
     digest: str,
@@ -101,8 +116,7 @@ def analyze_layer(
     limits: Limits,
 ) -> tuple[LayerFacts, dict[str, AnalyzerResult]]:
     """Walk the layer blob once; spooled files live only for the duration of this call."""
-    selectors = [Selector(DISTRO_SELECTOR, _distro_required, MAX_DISTRO_FILE)]
-    selectors += [Selector(a.name, a.required, a.max_file_size) for a in analyzers]
+    selectors = selectors_for(analyzers)
     with tempfile.TemporaryDirectory(prefix="layer-", dir=scratch_root) as tmp:
         walk = walk_layer(open_tar_stream(blob, limits), selectors, Path(tmp), limits)
         distro_files = {
