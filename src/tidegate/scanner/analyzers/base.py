@@ -11,9 +11,9 @@ analyzer.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, ClassVar, Protocol, TypeVar
+from typing import BinaryIO, ClassVar, Protocol, TypeVar, cast
 
 from tidegate.scanner.model import Package
 
@@ -48,19 +48,36 @@ class Prefilter:
     executable: bool = False
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True, slots=True)
 class AnalyzerInput:
     """One required file handed to an analyzer.
 
     `path` is relative to the image root (no leading "/"). `open` returns a fresh seekable
     binary stream each call; `local_path` materialises the file in scratch space for readers
-    that need a real path (SQLite, BerkeleyDB).
+    that need a real path (SQLite, BerkeleyDB). One input is shared by every analyzer that
+    wants the file, so `derived` can spare them parsing the same bytes twice.
     """
 
     path: PurePosixPath
     info: FileInfo
     open: Callable[[], BinaryIO]
     local_path: Callable[[], Path]
+    _derived: dict[Callable[[AnalyzerInput], object], object] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def derived(self, compute: Callable[[AnalyzerInput], T]) -> T:
+        """`compute(self)`, computed once per file however many analyzers ask for it.
+
+        Keyed by the function itself, so the cached value always has `compute`'s type.
+        A `compute` that raises caches nothing: the next caller runs it (and fails) again.
+        """
+        if compute not in self._derived:
+            self._derived[compute] = compute(self)
+        return cast("T", self._derived[compute])
 
 
 class Analyzer(Protocol):

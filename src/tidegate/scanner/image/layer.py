@@ -77,24 +77,31 @@ def _input(rel: str, spool: Path | bytes, info: FileInfo, scratch: Path) -> Anal
     return AnalyzerInput(PurePosixPath(rel), info, open_memory, materialise)
 
 
-def _run(analyzer: Analyzer, walk: LayerWalk, digest: str, scratch: Path) -> AnalyzerResult:
-    files: dict[str, tuple[Package, ...] | None] = {}
-    warnings = []
+def _run(
+    analyzers: Sequence[Analyzer], walk: LayerWalk, digest: str, scratch: Path
+) -> dict[str, AnalyzerResult]:
+    by_name = {a.name: a for a in analyzers}
+    files: dict[str, dict[str, tuple[Package, ...] | None]] = {name: {} for name in by_name}
+    warnings: dict[str, list[ScanWarning]] = {name: [] for name in by_name}
     for path, names in walk.wanted.items():
-        if analyzer.name not in names:
+        wanting = [by_name[name] for name in names if name in by_name]
+        if not wanting:
             continue
-        try:
-            files[path] = tuple(
-                analyzer.analyze(_input(path, walk.spooled[path], walk.infos[path], scratch))
-            )
-        except _PARSE_ERRORS as exc:
-            files[path] = None
-            warnings.append(ScanWarning(path, digest, analyzer.name, str(exc) or repr(exc)))
+        # One input per file, shared by all its analyzers: what one of them derives from the
+        # bytes (parsed ELF headers) the next one reuses, and dies with the input.
+        item = _input(path, walk.spooled[path], walk.infos[path], scratch)
+        for analyzer in wanting:
+            try:
+                files[analyzer.name][path] = tuple(analyzer.analyze(item))
+            except _PARSE_ERRORS as exc:
+                files[analyzer.name][path] = None
+                reason = str(exc) or repr(exc)
+                warnings[analyzer.name].append(ScanWarning(path, digest, analyzer.name, reason))
     for path, selector, reason in walk.warnings:
-        if selector == analyzer.name:
-            files[path] = None
-            warnings.append(ScanWarning(path, digest, analyzer.name, reason))
-    return AnalyzerResult(files, tuple(warnings))
+        if selector in by_name:
+            files[selector][path] = None
+            warnings[selector].append(ScanWarning(path, digest, selector, reason))
+    return {name: AnalyzerResult(files[name], tuple(warnings[name])) for name in by_name}
 
 
 def _bytes(spool: Path | bytes) -> bytes:
@@ -124,7 +131,7 @@ def analyze_layer(
             for path, names in walk.wanted.items()
             if DISTRO_SELECTOR in names
         }
-        results = {a.name: _run(a, walk, digest, Path(tmp)) for a in analyzers}
+        results = _run(analyzers, walk, digest, Path(tmp))
     facts = LayerFacts(
         whiteouts=tuple(walk.whiteouts),
         opaques=tuple(walk.opaques),

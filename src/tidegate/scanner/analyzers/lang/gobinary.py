@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import ClassVar
 
 from tidegate.scanner.analyzers.base import AnalyzerInput, FileInfo, Prefilter, register
-from tidegate.scanner.analyzers.lang.elf import parse_elf
+from tidegate.scanner.analyzers.lang.elf import ElfFile, elf_headers
 from tidegate.scanner.analyzers.lang.executables import (
     EXECUTABLES,
     is_candidate_executable,
@@ -87,7 +87,7 @@ class GoBinaryAnalyzer:
         with file.open() as stream:
             kind = sniff_format(stream)
             if kind == "elf":
-                found = read_elf_buildinfo(parse_elf(stream))
+                found = read_elf_buildinfo(ElfFile(stream, elf_headers(file)))
             elif kind:
                 found = scan_inline_buildinfo(stream, stream.seek(0, os.SEEK_END))
             else:

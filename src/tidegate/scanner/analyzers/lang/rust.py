@@ -20,7 +20,7 @@ from tidegate.scanner.analyzers.base import (
     Prefilter,
     register,
 )
-from tidegate.scanner.analyzers.lang.elf import parse_elf
+from tidegate.scanner.analyzers.lang.elf import ElfFile, elf_headers
 from tidegate.scanner.analyzers.lang.executables import (
     EXECUTABLES,
     is_candidate_executable,
@@ -135,8 +135,8 @@ class RustBinaryAnalyzer:
         with file.open() as stream:
             if sniff_format(stream) != "elf":
                 return []
-            elf = parse_elf(stream)
-            section = elf.section(AUDITABLE_SECTION)
+            elf = ElfFile(stream, elf_headers(file))
+            section = elf.headers.section(AUDITABLE_SECTION)
             if section is None:
                 return []
             compressed = elf.read_section(section, _MAX_COMPRESSED)
