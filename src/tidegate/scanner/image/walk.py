@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from posixpath import basename, dirname, join
+from posixpath import join
 from typing import BinaryIO
 
 from tidegate.scanner.analyzers.base import FileInfo
@@ -75,9 +75,8 @@ class _Walker:
             return
         if not path:
             return
-        base = basename(path)
+        parent, _, base = path.rpartition("/")
         if base.startswith(WHITEOUT_PREFIX):
-            parent = dirname(path)
             if base == OPAQUE_MARKER:
                 self.out.opaques.append(parent)
             else:
