@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tidegate.scanner.analyzers.base import FileInfo, Prefilter
-from tidegate.scanner.image.layer import DISTRO_SELECTOR, selectors_for
+from tidegate.scanner.image.layer import selectors_for
 from tidegate.scanner.image.selection import Selector, SelectorIndex
 from tidegate.scanner.inventory import default_analyzers
 
@@ -259,4 +259,3 @@ def test_names_outside_printable_ascii_reach_every_selector() -> None:
     # index leaves such names to `required`.
     for path in ("opt/app.\u017far", "opt/app.jar\n", "opt/caf\u00e9"):
         assert INDEX.candidates(path, 0o644) == SELECTORS
-    assert DISTRO_SELECTOR in {s.name for s in SELECTORS}
