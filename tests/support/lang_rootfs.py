@@ -1,8 +1,9 @@
 """Run the language analyzers over a plain directory, the way the inventory builder would.
 
 Language-analyzer tests use this instead of a full image so each case stays a small file tree:
-every regular file is offered to every analyzer's `required`, files over `max_file_size` are
-skipped with a warning, and `AnalyzerError` becomes a warning too, as `ScanWarning`s do.
+every regular file goes through the walk's pre-filter index and then to the `required` of each
+analyzer the index lets through, files over `max_file_size` are skipped with a warning, and
+`AnalyzerError` becomes a warning too, as `ScanWarning`s do.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import tidegate.scanner.analyzers.lang  # noqa: F401 - registers the analyzers
 from tidegate.scanner.analyzers.base import ANALYZERS, AnalyzerError, AnalyzerInput, FileInfo
 from tidegate.scanner.analyzers.lang import prefer_installed
+from tidegate.scanner.image.selection import Selector, SelectorIndex
 from tidegate.scanner.model import Package
 
 LANG_ANALYZERS = tuple(sorted(name for name in ANALYZERS if name.startswith("lang/")))
@@ -44,14 +46,18 @@ def analyze_tree(root: Path, names: tuple[str, ...] = LANG_ANALYZERS) -> TreeRes
     """Every package the named analyzers find under `root`, lockfile duplicates removed."""
     packages: list[Package] = []
     warnings: list[tuple[str, str, str]] = []
+    analyzers = {name: ANALYZERS[name]() for name in names}
+    index = SelectorIndex(
+        [Selector(n, a.required, a.max_file_size, a.prefilter) for n, a in analyzers.items()]
+    )
     for dirpath, _dirs, files in sorted(os.walk(root)):
         for filename in sorted(files):
             file = Path(dirpath, filename)
             if not stat.S_ISREG(file.lstat().st_mode):
                 continue
             item = _input(root, file)
-            for name in names:
-                analyzer = ANALYZERS[name]()
+            for selector in index.candidates(str(item.path), item.info.mode):
+                name, analyzer = selector.name, analyzers[selector.name]
                 if not analyzer.required(item.path, item.info):
                     continue
                 if item.info.size > analyzer.max_file_size:

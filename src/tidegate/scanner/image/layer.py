@@ -12,16 +12,24 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from tidegate.scanner.analyzers.base import Analyzer, AnalyzerError, AnalyzerInput, FileInfo
+from tidegate.scanner.analyzers.base import (
+    Analyzer,
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+)
 from tidegate.scanner.analyzers.os.release import DISTRO_FILES, MAX_DISTRO_FILE
 from tidegate.scanner.image.decompress import open_tar_stream
 from tidegate.scanner.image.limits import Limits
 from tidegate.scanner.image.results import AnalyzerResult, LayerFacts
-from tidegate.scanner.image.walk import LayerWalk, Selector, walk_layer
+from tidegate.scanner.image.selection import Selector
+from tidegate.scanner.image.walk import LayerWalk, walk_layer
 from tidegate.scanner.model import Package, ScanWarning
 
 DISTRO_SELECTOR = "_distro"
 _DISTRO_SET = frozenset(DISTRO_FILES)
+_DISTRO_PREFILTER = Prefilter(paths=_DISTRO_SET)
 # What a parser may raise on garbage; anything else is a bug and should surface.
 _PARSE_ERRORS = (
     AnalyzerError,
@@ -69,28 +77,42 @@ def _input(rel: str, spool: Path | bytes, info: FileInfo, scratch: Path) -> Anal
     return AnalyzerInput(PurePosixPath(rel), info, open_memory, materialise)
 
 
-def _run(analyzer: Analyzer, walk: LayerWalk, digest: str, scratch: Path) -> AnalyzerResult:
-    files: dict[str, tuple[Package, ...] | None] = {}
-    warnings = []
+def _run(
+    analyzers: Sequence[Analyzer], walk: LayerWalk, digest: str, scratch: Path
+) -> dict[str, AnalyzerResult]:
+    by_name = {a.name: a for a in analyzers}
+    files: dict[str, dict[str, tuple[Package, ...] | None]] = {name: {} for name in by_name}
+    warnings: dict[str, list[ScanWarning]] = {name: [] for name in by_name}
     for path, names in walk.wanted.items():
-        if analyzer.name not in names:
+        wanting = [by_name[name] for name in names if name in by_name]
+        if not wanting:
             continue
-        try:
-            files[path] = tuple(
-                analyzer.analyze(_input(path, walk.spooled[path], walk.infos[path], scratch))
-            )
-        except _PARSE_ERRORS as exc:
-            files[path] = None
-            warnings.append(ScanWarning(path, digest, analyzer.name, str(exc) or repr(exc)))
+        # One input per file, shared by all its analyzers: what one of them derives from the
+        # bytes (parsed ELF headers) the next one reuses, and dies with the input.
+        item = _input(path, walk.spooled[path], walk.infos[path], scratch)
+        for analyzer in wanting:
+            try:
+                files[analyzer.name][path] = tuple(analyzer.analyze(item))
+            except _PARSE_ERRORS as exc:
+                files[analyzer.name][path] = None
+                reason = str(exc) or repr(exc)
+                warnings[analyzer.name].append(ScanWarning(path, digest, analyzer.name, reason))
     for path, selector, reason in walk.warnings:
-        if selector == analyzer.name:
-            files[path] = None
-            warnings.append(ScanWarning(path, digest, analyzer.name, reason))
-    return AnalyzerResult(files, tuple(warnings))
+        if selector in by_name:
+            files[selector][path] = None
+            warnings[selector].append(ScanWarning(path, digest, selector, reason))
+    return {name: AnalyzerResult(files[name], tuple(warnings[name])) for name in by_name}
 
 
 def _bytes(spool: Path | bytes) -> bytes:
     return spool.read_bytes() if isinstance(spool, Path) else spool
+
+
+def selectors_for(analyzers: Sequence[Analyzer]) -> list[Selector]:
+    """The distro-file selector every walk needs, then one selector per analyzer."""
+    selectors = [Selector(DISTRO_SELECTOR, _distro_required, MAX_DISTRO_FILE, _DISTRO_PREFILTER)]
+    selectors += [Selector(a.name, a.required, a.max_file_size, a.prefilter) for a in analyzers]
+    return selectors
 
 
 def analyze_layer(
@@ -101,8 +123,7 @@ def analyze_layer(
     limits: Limits,
 ) -> tuple[LayerFacts, dict[str, AnalyzerResult]]:
     """Walk the layer blob once; spooled files live only for the duration of this call."""
-    selectors = [Selector(DISTRO_SELECTOR, _distro_required, MAX_DISTRO_FILE)]
-    selectors += [Selector(a.name, a.required, a.max_file_size) for a in analyzers]
+    selectors = selectors_for(analyzers)
     with tempfile.TemporaryDirectory(prefix="layer-", dir=scratch_root) as tmp:
         walk = walk_layer(open_tar_stream(blob, limits), selectors, Path(tmp), limits)
         distro_files = {
@@ -110,7 +131,7 @@ def analyze_layer(
             for path, names in walk.wanted.items()
             if DISTRO_SELECTOR in names
         }
-        results = {a.name: _run(a, walk, digest, Path(tmp)) for a in analyzers}
+        results = _run(analyzers, walk, digest, Path(tmp))
     facts = LayerFacts(
         whiteouts=tuple(walk.whiteouts),
         opaques=tuple(walk.opaques),

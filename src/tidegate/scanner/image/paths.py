@@ -22,15 +22,13 @@ def normalize_member(name: str) -> str:
     if name.startswith("/"):
         msg = "absolute path in layer"
         raise PathRejected(msg)
-    parts = []
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            msg = "path traversal ('..') in layer"
-            raise PathRejected(msg)
-        parts.append(part)
-    return "/".join(parts)
+    parts = name.split("/")
+    if ".." in parts:
+        msg = "path traversal ('..') in layer"
+        raise PathRejected(msg)
+    if "" not in parts and "." not in parts:
+        return name  # already normal, as most member names are
+    return "/".join(p for p in parts if p not in ("", "."))
 
 
 def is_under(path: str, directory: str) -> bool:

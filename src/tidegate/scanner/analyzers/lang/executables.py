@@ -6,11 +6,13 @@ import stat
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
-from tidegate.scanner.analyzers.base import FileInfo
+from tidegate.scanner.analyzers.base import FileInfo, Prefilter
 from tidegate.scanner.analyzers.lang.elf import ELF_MAGIC
 
 # Smaller than any real Go or Rust binary; keeps shell scripts and tiny stubs out cheaply.
 MIN_EXECUTABLE_SIZE = 4096
+# The pre-filter of analyzers whose `required` is `is_candidate_executable`.
+EXECUTABLES = Prefilter(suffixes=(".exe",), executable=True)
 MACHO_MAGICS = frozenset(
     {b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe"}
 )

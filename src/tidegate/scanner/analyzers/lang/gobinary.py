@@ -11,9 +11,13 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerInput, FileInfo, register
-from tidegate.scanner.analyzers.lang.elf import parse_elf
-from tidegate.scanner.analyzers.lang.executables import is_candidate_executable, sniff_format
+from tidegate.scanner.analyzers.base import AnalyzerInput, FileInfo, Prefilter, register
+from tidegate.scanner.analyzers.lang.elf import ElfFile, elf_headers
+from tidegate.scanner.analyzers.lang.executables import (
+    EXECUTABLES,
+    is_candidate_executable,
+    sniff_format,
+)
 from tidegate.scanner.analyzers.lang.gobuildinfo import (
     BuildInfo,
     Module,
@@ -72,6 +76,7 @@ class GoBinaryAnalyzer:
     name: ClassVar[str] = "lang/gobinary"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 512 << 20
+    prefilter: ClassVar[Prefilter] = EXECUTABLES
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """Executable regular files of plausible size; the format is checked in `analyze`."""
@@ -82,7 +87,7 @@ class GoBinaryAnalyzer:
         with file.open() as stream:
             kind = sniff_format(stream)
             if kind == "elf":
-                found = read_elf_buildinfo(parse_elf(stream))
+                found = read_elf_buildinfo(ElfFile(stream, elf_headers(file)))
             elif kind:
                 found = scan_inline_buildinfo(stream, stream.seek(0, os.SEEK_END))
             else:

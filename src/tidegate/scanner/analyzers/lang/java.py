@@ -6,9 +6,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import AnalyzerInput, FileInfo, Prefilter, register
 from tidegate.scanner.analyzers.lang.java_archive import ArchiveEntries, Budget, walk_archive
 from tidegate.scanner.analyzers.lang.java_metadata import (
+    ARCHIVE_SUFFIXES,
     Coordinates,
     coordinates_from_fallback,
     coordinates_from_pom_properties,
@@ -53,6 +54,9 @@ class JavaArchiveAnalyzer:
     name: ClassVar[str] = "lang/java"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 1 << 30
+    prefilter: ClassVar[Prefilter] = Prefilter(
+        names=frozenset({"pom.properties"}), suffixes=ARCHIVE_SUFFIXES
+    )
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """Archives by suffix, and pom.properties lying outside archives (exploded wars)."""

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 # first "-<digit>" when no dotted number exists (junit-4.jar).
 _DOTTED = re.compile(r"-\d+(?:\.\d+)+")
 _ANY_DIGIT = re.compile(r"-\d")
-_ARCHIVE_SUFFIX = re.compile(r"\.(?:jar|war|ear|par|sar)$", re.I)
+_ARCHIVE_EXTENSIONS = ("jar", "war", "ear", "par", "sar")
+_ARCHIVE_SUFFIX = re.compile(r"\.(?:" + "|".join(_ARCHIVE_EXTENSIONS) + ")$", re.I)
+# For pre-filters: what `is_archive_name` accepts, as lower-case suffixes.
+ARCHIVE_SUFFIXES = tuple(f".{ext}" for ext in _ARCHIVE_EXTENSIONS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import AnalyzerInput, FileInfo, Prefilter, register
 from tidegate.scanner.analyzers.lang.purls import npm_purl
 from tidegate.scanner.analyzers.lang.reading import (
     as_dict,
@@ -55,6 +55,7 @@ class NpmPackageAnalyzer:
     name: ClassVar[str] = "lang/npm"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 4 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(names=frozenset({"package.json"}))
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """Package roots inside node_modules only."""

@@ -10,7 +10,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
 from tidegate.scanner.analyzers.lang.purls import npm_lock_packages
 from tidegate.scanner.analyzers.lang.reading import as_dict, as_str, load_json_object, read_bounded
 from tidegate.scanner.model import Package, PackageManager
@@ -70,6 +76,7 @@ class NpmLockAnalyzer:
     name: ClassVar[str] = "lang/npm-lock"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 64 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(names=LOCKFILE_NAMES)
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """package-lock.json / npm-shrinkwrap.json not inside a node_modules tree."""

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
 from tidegate.scanner.analyzers.lang.purls import slash_purl
 from tidegate.scanner.analyzers.lang.reading import (
     as_dict,
@@ -56,6 +62,7 @@ class ComposerAnalyzer:
     name: ClassVar[str] = "lang/composer"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 32 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(names=frozenset({"installed.json", "composer.lock"}))
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """`vendor/composer/installed.json` anywhere, and `composer.lock` outside vendor/."""

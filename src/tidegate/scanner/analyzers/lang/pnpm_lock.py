@@ -11,7 +11,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
 from tidegate.scanner.analyzers.lang.purls import npm_lock_packages
 from tidegate.scanner.analyzers.lang.reading import (
     as_dict,
@@ -72,6 +78,7 @@ class PnpmLockAnalyzer:
     name: ClassVar[str] = "lang/pnpm"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 64 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(names=frozenset({"pnpm-lock.yaml"}))
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """pnpm-lock.yaml not inside a node_modules tree."""

@@ -7,7 +7,13 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
 from tidegate.scanner.analyzers.lang.purls import make_purl, pep503_name
 from tidegate.scanner.analyzers.lang.reading import decode_text, read_bounded
 from tidegate.scanner.model import Package, PackageManager
@@ -96,6 +102,9 @@ class PythonAnalyzer:
     name: ClassVar[str] = "lang/python"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 64 << 20  # .egg zips can be big; metadata itself is capped
+    prefilter: ClassVar[Prefilter] = Prefilter(
+        names=frozenset({"METADATA", "PKG-INFO"}), suffixes=(".egg-info", ".egg")
+    )
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """METADATA in dist-info, PKG-INFO in egg-info/EGG-INFO, egg-info files, `.egg` zips."""

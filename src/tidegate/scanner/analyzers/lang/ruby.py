@@ -11,7 +11,13 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
 from tidegate.scanner.analyzers.lang.purls import make_purl
 from tidegate.scanner.analyzers.lang.reading import decode_text, read_bounded
 from tidegate.scanner.model import Package, PackageManager
@@ -81,6 +87,7 @@ class GemspecAnalyzer:
     name: ClassVar[str] = "lang/gemspec"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 1 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(suffixes=(".gemspec",))
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """`…/specifications/*.gemspec`, default gems (`specifications/default/`) included."""
@@ -107,6 +114,7 @@ class GemfileLockAnalyzer:
     name: ClassVar[str] = "lang/bundler"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 16 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(names=frozenset({"Gemfile.lock", "gems.locked"}))
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """Files named `Gemfile.lock` (or `gems.locked`)."""

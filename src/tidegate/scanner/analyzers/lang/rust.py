@@ -13,9 +13,19 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
-from tidegate.scanner.analyzers.lang.elf import parse_elf
-from tidegate.scanner.analyzers.lang.executables import is_candidate_executable, sniff_format
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
+from tidegate.scanner.analyzers.lang.elf import ElfFile, elf_headers
+from tidegate.scanner.analyzers.lang.executables import (
+    EXECUTABLES,
+    is_candidate_executable,
+    sniff_format,
+)
 from tidegate.scanner.analyzers.lang.purls import make_purl
 from tidegate.scanner.analyzers.lang.reading import (
     as_dict,
@@ -93,6 +103,7 @@ class CargoLockAnalyzer:
     name: ClassVar[str] = "lang/cargo"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 16 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(names=frozenset({"Cargo.lock"}))
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """Files named `Cargo.lock`."""
@@ -113,6 +124,7 @@ class RustBinaryAnalyzer:
     name: ClassVar[str] = "lang/rust-binary"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 512 << 20
+    prefilter: ClassVar[Prefilter] = EXECUTABLES
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """Executable regular files of plausible size; the format is checked in `analyze`."""
@@ -123,8 +135,8 @@ class RustBinaryAnalyzer:
         with file.open() as stream:
             if sniff_format(stream) != "elf":
                 return []
-            elf = parse_elf(stream)
-            section = elf.section(AUDITABLE_SECTION)
+            elf = ElfFile(stream, elf_headers(file))
+            section = elf.headers.section(AUDITABLE_SECTION)
             if section is None:
                 return []
             compressed = elf.read_section(section, _MAX_COMPRESSED)

@@ -7,7 +7,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
 from tidegate.scanner.analyzers.lang.purls import npm_lock_packages
 from tidegate.scanner.analyzers.lang.reading import (
     as_dict,
@@ -75,6 +81,7 @@ class YarnLockAnalyzer:
     name: ClassVar[str] = "lang/yarn"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 64 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(names=frozenset({"yarn.lock"}))
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         """yarn.lock not inside a node_modules tree."""

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
 from tidegate.scanner.model import Package, PackageManager
 
 INSTALLED = PurePosixPath("lib/apk/db/installed")
@@ -36,6 +42,7 @@ class ApkAnalyzer:
     name: ClassVar[str] = "os/apk"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 64 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(paths=frozenset({str(INSTALLED)}))
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         return path == INSTALLED

@@ -6,7 +6,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
 from tidegate.scanner.model import Package, PackageManager
 
 STATUS = PurePosixPath("var/lib/dpkg/status")
@@ -52,6 +58,9 @@ class DpkgAnalyzer:
     name: ClassVar[str] = "os/dpkg"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 64 << 20
+    prefilter: ClassVar[Prefilter] = Prefilter(
+        paths=frozenset({str(STATUS)}), parents=frozenset({str(STATUS_D)})
+    )
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         if path == STATUS:

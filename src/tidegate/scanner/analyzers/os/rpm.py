@@ -7,7 +7,13 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerError, AnalyzerInput, FileInfo, register
+from tidegate.scanner.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    FileInfo,
+    Prefilter,
+    register,
+)
 from tidegate.scanner.analyzers.os.rpmdb import bdb_blobs, ndb_blobs, sqlite_blobs
 from tidegate.scanner.analyzers.os.rpmheader import parse_header, split_sourcerpm
 from tidegate.scanner.model import Package, PackageManager
@@ -23,6 +29,9 @@ class RpmAnalyzer:
     name: ClassVar[str] = "os/rpm"
     version: ClassVar[int] = 1
     max_file_size: ClassVar[int] = 1 << 30
+    prefilter: ClassVar[Prefilter] = Prefilter(
+        paths=frozenset(str(d / f) for d in DB_DIRS for f in DB_FILES)
+    )
 
     def required(self, path: PurePosixPath, info: FileInfo) -> bool:
         return path.name in DB_FILES and path.parent in DB_DIRS
