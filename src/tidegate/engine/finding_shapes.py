@@ -179,9 +179,10 @@ def image_resources(origin: Origin, image: ImageContext) -> list[dict[str, Any]]
     ]
 
 
-def _dynamic_part(
+def dynamic_part(
     row: Mapping[Any, Any], origin: Origin, resources: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """The members of an enhanced finding that belong to the row and its image."""
     return {
         "awsAccountId": origin.account,
         "findingArn": origin.finding_arn(row["finding_key"]),
@@ -206,7 +207,7 @@ def enhanced_finding(
     """
     if static is None:
         static = static_part(row)
-    return {**_dynamic_part(row, origin, image_resources(origin, image)), **static}
+    return {**dynamic_part(row, origin, image_resources(origin, image)), **static}
 
 
 def enhanced_finding_json(
@@ -218,5 +219,5 @@ def enhanced_finding_json(
     details and rebuilding ~30 members per finding on every DescribeImageScanFindings.
     """
     shape = row["shape"] or render_static_part(row)
-    dynamic = orjson.dumps(_dynamic_part(row, origin, resources))
+    dynamic = orjson.dumps(dynamic_part(row, origin, resources))
     return dynamic[:-1] + b"," + shape[1:].encode()

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
-from tidegate.db import insert_ignoring_conflicts
+from tidegate.db import bulk_insert, insert_ignoring_conflicts
 from tidegate.engine.finding_shapes import render_static_part
+from tidegate.registry.metadata import by_repository
 from tidegate.scanner.match import Finding
 from tidegate.scanner.versions import Verdict
 from tidegate.scanner.vulndb.model import FixState, Rating
@@ -298,8 +299,7 @@ def store_many(
         inserts += ins
         updates += upd
     _store_details(conn, [*inserts, *updates])
-    if inserts:
-        conn.execute(sa.insert(t.findings), [_stored(r) for r in inserts])
+    bulk_insert(conn, t.findings, [_stored(r) for r in inserts])
     whole = [{"_repo": i.repository_id, "_digest": i.digest} for i in items if i.scope is None]
     if whole:
         f = t.findings
@@ -372,14 +372,15 @@ def apply_severity_deltas(conn: Connection, changes: Mapping[ImageKey, FindingCh
         return
     s = t.image_scans
     stored: dict[ImageKey, str] = {}
-    digests = sorted({d for _r, d in moved})
-    for start in range(0, len(digests), _BATCH):
-        rows = conn.execute(
-            sa.select(s.c.repository_id, s.c.digest, s.c.severity_counts).where(
-                s.c.digest.in_(digests[start : start + _BATCH])
+    for repository_id, digests in by_repository(moved).items():
+        for start in range(0, len(digests), _BATCH):
+            rows = conn.execute(
+                sa.select(s.c.digest, s.c.severity_counts).where(
+                    s.c.repository_id == repository_id,
+                    s.c.digest.in_(digests[start : start + _BATCH]),
+                )
             )
-        )
-        stored.update(((int(r), str(d)), str(c or "{}")) for r, d, c in rows)
+            stored.update(((repository_id, str(d)), str(c or "{}")) for d, c in rows)
     params = []
     for key, delta in moved.items():
         if key not in stored:

@@ -7,9 +7,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy.engine import Connection
 
-from tidegate.engine.finding_shapes import ImageContext, enhanced_finding, static_part
+from tidegate.engine.finding_shapes import (
+    ImageContext,
+    dynamic_part,
+    image_resources,
+    static_part,
+)
 from tidegate.engine.findings import FindingChanges
 from tidegate.events import model
+from tidegate.events.inspector import to_inspector_finding
 from tidegate.events.outbox import emit, emit_many
 from tidegate.registry import metadata
 from tidegate.registry.metadata import ManifestRow, RepoRow
@@ -55,17 +61,17 @@ def finding_events_many(
     return len(events)
 
 
-Statics = dict[str, dict[str, Any]]  # finding_details id -> static_part
+Statics = dict[str, dict[str, Any]]  # finding_details id -> Inspector-spelled static part
 
 
 def _static(finding: dict[str, object], statics: Statics) -> dict[str, Any]:
-    # One re-scan reports the same new vulnerability in thousands of images: render the
-    # image-independent part once per content.
+    # One re-scan reports the same new vulnerability in thousands of images: render and
+    # convert the image-independent part once per content, not once per event.
     key = str(finding.get("details_id") or "")
     static = statics.get(key) if key else None
     if static is None:
         shape = finding.get("shape")
-        static = orjson.loads(str(shape)) if shape else static_part(finding)
+        static = to_inspector_finding(orjson.loads(str(shape)) if shape else static_part(finding))
         if key:
             statics[key] = static
     return static
@@ -79,14 +85,21 @@ def _finding_events(
     changes: FindingChanges,
     statics: Statics | None = None,
 ) -> list[model.Event]:
+    # to_inspector_finding converts member by member, so converting the image-independent
+    # part once and the image's own members per event gives the same finding.
     shared: Statics = {} if statics is None else statics
-    return [
-        model.inspector_finding(
-            rt.origin, enhanced_finding(changed, rt.origin, image, _static(changed, shared)),
-            repository_name=repo.name, image_digest=row.digest,
-        )
-        for changed in (*changes.new, *changes.changed, *changes.closed)
-    ]  # fmt: skip
+    resources = to_inspector_finding({"resources": image_resources(rt.origin, image)})["resources"]
+    events = []
+    for changed in (*changes.new, *changes.changed, *changes.closed):
+        dynamic = to_inspector_finding(dynamic_part(changed, rt.origin, []))
+        dynamic["resources"] = resources
+        events.append(
+            model.inspector_finding(
+                rt.origin, {**dynamic, **_static(changed, shared)},
+                repository_name=repo.name, image_digest=row.digest, converted=True,
+            )
+        )  # fmt: skip
+    return events
 
 
 def scan_completed(

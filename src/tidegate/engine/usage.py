@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
 from tidegate.config import Settings
+from tidegate.db import bulk_insert
 
 DEFAULT_INITIAL_RATE = 0.09  # USD per initial enhanced scan (ECR/Inspector list price)
 DEFAULT_RESCAN_RATE = 0.01  # USD per re-scan
@@ -30,12 +31,13 @@ def record(conn: Connection, repository_name: str, digest: str, kind: str, now: 
 
 def record_many(conn: Connection, images: list[tuple[str, str]], kind: str, now: float) -> None:
     """One usage row per (repository name, digest)."""
-    if images:
-        conn.execute(
-            sa.insert(t.scan_usage),
-            [{"repository_name": r, "digest": d, "kind": kind, "month": month_of(now),
-              "scanned_at": now} for r, d in images],
-        )  # fmt: skip
+    month = month_of(now)
+    bulk_insert(
+        conn,
+        t.scan_usage,
+        [{"repository_name": r, "digest": d, "kind": kind, "month": month, "scanned_at": now}
+         for r, d in images],
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

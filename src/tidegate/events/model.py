@@ -281,15 +281,21 @@ def scan_resource_change(
 
 
 def inspector_finding(
-    origin: Origin, finding: Mapping[str, Any], *, repository_name: str, image_digest: str
+    origin: Origin,
+    finding: Mapping[str, Any],
+    *,
+    repository_name: str,
+    image_digest: str,
+    converted: bool = False,
 ) -> Event:
     """`Inspector2 Finding`: one enhanced finding was created, updated or closed.
 
     `finding` is the Inspector `Finding` object (ecr-api.md §4). An ECR `enhancedFindings`
     entry is accepted too and converted (see `to_inspector_finding`). Epoch-number
-    timestamps are rendered the way Inspector's events do (`inspector_time`).
+    timestamps are rendered the way Inspector's events do (`inspector_time`). `converted`
+    says the caller already applied `to_inspector_finding` (to shared parts, once).
     """
-    detail = to_inspector_finding(finding)
+    detail = dict(finding) if converted else to_inspector_finding(finding)
     missing = [key for key in FINDING_REQUIRED if key not in detail]
     if missing:
         msg = f"Inspector finding lacks required members: {', '.join(missing)}"

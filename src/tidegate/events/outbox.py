@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 
+from tidegate.db import bulk_insert
 from tidegate.events.model import Event
 from tidegate.schema import events_outbox
 
@@ -43,8 +44,9 @@ def emit_many(conn: Connection, events: Sequence[Event]) -> None:
     """Add many events in one statement (a re-scan may change thousands of findings)."""
     if not events:
         return
-    conn.execute(
-        events_outbox.insert(),
+    bulk_insert(
+        conn,
+        events_outbox,
         [
             {
                 "event_id": event.id,

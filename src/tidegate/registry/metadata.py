@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -328,13 +329,29 @@ def find_manifests(
     """Manifest rows for many (repository id, digest) pairs in one query."""
     if not images:
         return {}
-    wanted = set(images)
-    # By digest (SQLite scans a table for a row-value IN list), then exact pairs.
-    rows = conn.execute(
-        sa.select(t.manifests).where(t.manifests.c.digest.in_(sorted({d for _r, d in images})))
-    )
-    found = (_manifest(row) for row in rows)
-    return {(m.repository_id, m.digest): m for m in found if (m.repository_id, m.digest) in wanted}
+    # Per repository, so the (repository_id, digest) unique index serves each IN list
+    # (SQLite cannot use it for a row-value IN list).
+    out: dict[tuple[int, str], ManifestRow] = {}
+    for repository_id, digests in by_repository(images).items():
+        for start in range(0, len(digests), 500):
+            rows = conn.execute(
+                sa.select(t.manifests).where(
+                    t.manifests.c.repository_id == repository_id,
+                    t.manifests.c.digest.in_(digests[start : start + 500]),
+                )
+            )
+            for row in rows:
+                m = _manifest(row)
+                out[(m.repository_id, m.digest)] = m
+    return out
+
+
+def by_repository(images: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
+    """(repository id, digest) pairs grouped by repository, digests sorted."""
+    grouped: dict[int, list[str]] = {}
+    for repository_id, digest in images:
+        grouped.setdefault(repository_id, []).append(digest)
+    return {r: sorted(set(d)) for r, d in sorted(grouped.items())}
 
 
 def tags_of_many(conn: Connection, manifest_ids: list[int]) -> dict[int, list[str]]:

@@ -10,11 +10,14 @@ import pytest
 
 from tidegate.engine.finding_shapes import (
     ImageContext,
+    dynamic_part,
     enhanced_finding,
     enhanced_finding_json,
     image_resources,
     render_static_part,
+    static_part,
 )
+from tidegate.events.inspector import to_inspector_finding
 from tidegate.events.model import Origin
 
 ORIGIN = Origin("123456789012", "eu-west-1")
@@ -86,3 +89,15 @@ def test_stored_shape_is_used_as_is() -> None:
     spliced = orjson.loads(enhanced_finding_json(row, ORIGIN, []))
     assert spliced["title"] == "stored"
     assert spliced["findingArn"].endswith("ab" * 16)
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_inspector_spelling_converts_the_parts_independently(row: dict[str, Any]) -> None:
+    # engine.notify converts the shared static part once and the image's members per event.
+    whole = to_inspector_finding(enhanced_finding(row, ORIGIN, IMAGE))
+    parts = {
+        **to_inspector_finding(dynamic_part(row, ORIGIN, image_resources(ORIGIN, IMAGE))),
+        **to_inspector_finding(static_part(row)),
+    }
+    assert parts == whole
+    assert "inspectorScore" in whole or row["score"] is None
