@@ -318,9 +318,6 @@ findings = Table(
 )
 Index("ix_findings_image", findings.c.repository_id, findings.c.digest, findings.c.status)
 Index("ix_findings_vuln", findings.c.vuln_id)
-# Batched re-scans read findings of a thousand images at a time by digest: SQLite cannot
-# use ix_findings_image for a (repository_id, digest) IN list, so digest leads here.
-Index("ix_findings_digest", findings.c.digest, findings.c.status)
 
 # Transactional outbox: events are rows written in the same transaction as the change.
 events_outbox = Table(

@@ -171,15 +171,16 @@ def _existing(
 ) -> dict[ImageKey, dict[str, Row]]:
     f = t.findings
     out: dict[ImageKey, dict[str, Row]] = {key: {} for key in images}
-    digests = sorted({d for _r, d in images})
-    for start in range(0, len(digests), _BATCH):
-        query = _with_details().where(f.c.digest.in_(digests[start : start + _BATCH]))
-        if vuln_ids is not None:
-            query = query.where(f.c.vuln_id.in_(sorted(vuln_ids)))
-        for m in conn.execute(query).mappings():
-            key = (m["repository_id"], m["digest"])
-            if key in out:
-                out[key][m["finding_key"]] = dict(m)
+    for repository_id, digests in by_repository(images).items():
+        for start in range(0, len(digests), _BATCH):
+            query = _with_details().where(
+                f.c.repository_id == repository_id,
+                f.c.digest.in_(digests[start : start + _BATCH]),
+            )
+            if vuln_ids is not None:
+                query = query.where(f.c.vuln_id.in_(sorted(vuln_ids)))
+            for m in conn.execute(query).mappings():
+                out[(repository_id, m["digest"])][m["finding_key"]] = dict(m)
     return out
 
 
@@ -347,16 +348,19 @@ def severity_counts_many(
     """ACTIVE findings per severity for many images (only non-zero severities)."""
     f = t.findings
     counts: dict[ImageKey, Counter[str]] = {key: Counter() for key in images}
-    digests = sorted({d for _r, d in images})
-    for start in range(0, len(digests), _BATCH):
-        rows = conn.execute(
-            sa.select(f.c.repository_id, f.c.digest, f.c.severity, sa.func.count())
-            .where(f.c.digest.in_(digests[start : start + _BATCH]), f.c.status == "ACTIVE")
-            .group_by(f.c.repository_id, f.c.digest, f.c.severity)
-        )
-        for repo_id, digest, severity, n in rows:
-            if (repo_id, digest) in counts:
-                counts[(repo_id, digest)][severity] = int(n)
+    for repository_id, digests in by_repository(images).items():
+        for start in range(0, len(digests), _BATCH):
+            rows = conn.execute(
+                sa.select(f.c.digest, f.c.severity, sa.func.count())
+                .where(
+                    f.c.repository_id == repository_id,
+                    f.c.digest.in_(digests[start : start + _BATCH]),
+                    f.c.status == "ACTIVE",
+                )
+                .group_by(f.c.digest, f.c.severity)
+            )
+            for digest, severity, n in rows:
+                counts[(repository_id, str(digest))][str(severity)] = int(n)
     return {key: dict(sorted(c.items())) for key, c in counts.items()}
 
 

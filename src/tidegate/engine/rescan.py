@@ -146,15 +146,12 @@ class _ChangedOnly:
 
     def lookup(self, namespace: str, name: str) -> list[Advisory]:
         ids = self.changed.get((namespace, name), frozenset())
-        found = self.vulns.lookup(namespace, name)
-        return found if ids is None else [a for a in found if a.id in ids]
+        if ids is None:
+            return self.vulns.lookup(namespace, name)
+        return self.vulns.lookup_ids(namespace, name, ids) if ids else []
 
     def get(self, vuln_id: str) -> Advisory | None:
         return self.vulns.get(vuln_id)
-
-
-def _ids(advisory: Advisory) -> set[str]:
-    return {advisory.id, *advisory.aliases}
 
 
 def changed_advisories(
@@ -169,14 +166,16 @@ def changed_advisories(
     try:
         out: dict[tuple[str, str], frozenset[str] | None] = {}
         for key in keys:
-            before = {a.id: a for a in old.lookup(*key)}
-            after = {a.id: a for a in vulns.lookup(*key)}
+            # Raw entries (id, aliases, ranges, ...) compare exactly as the decoded
+            # advisories would, without building them.
+            before = {e[0]: e for e in old.entries(*key)}
+            after = {e[0]: e for e in vulns.entries(*key)}
             ids: set[str] = set()
             for vid in before.keys() | after.keys():
                 if before.get(vid) != after.get(vid):
-                    for adv in (before.get(vid), after.get(vid)):
-                        if adv is not None:
-                            ids |= _ids(adv)
+                    for entry in (before.get(vid), after.get(vid)):
+                        if entry is not None:
+                            ids |= {entry[0], *entry[1]}
             if ids:
                 out[key] = frozenset(ids)
         return out

@@ -12,6 +12,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -103,6 +104,26 @@ class VulnStore:
         old.close()
         return True
 
+    def entries(self, namespace: str, name: str) -> list[list[Any]]:
+        """The key's stored entries, undecoded (`codec.entry_row` arrays: id, aliases, ...).
+
+        Comparing two versions' entries needs no Advisory objects: equal arrays are equal
+        advisories.
+        """
+        row = self._conn.execute(
+            "SELECT data FROM packages WHERE namespace = ? AND name = ?", (namespace, name)
+        ).fetchone()
+        return orjson.loads(zlib.decompress(row[0])) if row else []
+
+    def lookup_ids(self, namespace: str, name: str, ids: frozenset[str]) -> list[Advisory]:
+        """`lookup` restricted to the given vulnerability ids, decoding only those."""
+        hit = self._cache.get((namespace, name))
+        if hit is not None:
+            return [a for a in hit if a.id in ids]
+        return [
+            decode_entry(namespace, name, r) for r in self.entries(namespace, name) if r[0] in ids
+        ]
+
     def lookup(self, namespace: str, name: str) -> list[Advisory]:
         """Advisories for one package key, one per vulnerability (details omitted; see get)."""
         key = (namespace, name)
@@ -111,11 +132,7 @@ class VulnStore:
         if hit is not None:
             cache.move_to_end(key)
             return hit
-        row = self._conn.execute(
-            "SELECT data FROM packages WHERE namespace = ? AND name = ?", key
-        ).fetchone()
-        rows = orjson.loads(zlib.decompress(row[0])) if row else ()
-        result = [decode_entry(namespace, name, r) for r in rows]
+        result = [decode_entry(namespace, name, r) for r in self.entries(namespace, name)]
         cache[key] = result
         if len(cache) > self.cache_size:
             cache.popitem(last=False)
