@@ -369,22 +369,31 @@ def severity_counts(conn: Connection, repository_id: int, digest: str) -> dict[s
     return severity_counts_many(conn, [(repository_id, digest)])[(repository_id, digest)]
 
 
-def apply_severity_deltas(conn: Connection, changes: Mapping[ImageKey, FindingChanges]) -> None:
-    """Add each image's severity delta to its stored counts (images whose findings changed)."""
+def apply_severity_deltas(
+    conn: Connection,
+    changes: Mapping[ImageKey, FindingChanges],
+    stored: Mapping[ImageKey, str] | None = None,
+) -> None:
+    """Add each image's severity delta to its stored counts (images whose findings changed).
+
+    `stored`, when given, holds the images' current `severity_counts` JSON (read with them).
+    """
     moved = {key: c.severity_delta for key, c in changes.items() if any(c.severity_delta.values())}
     if not moved:
         return
     s = t.image_scans
-    stored: dict[ImageKey, str] = {}
-    for repository_id, digests in by_repository(moved).items():
-        for start in range(0, len(digests), _BATCH):
-            rows = conn.execute(
-                sa.select(s.c.digest, s.c.severity_counts).where(
-                    s.c.repository_id == repository_id,
-                    s.c.digest.in_(digests[start : start + _BATCH]),
+    if stored is None:
+        read: dict[ImageKey, str] = {}
+        for repository_id, digests in by_repository(moved).items():
+            for start in range(0, len(digests), _BATCH):
+                rows = conn.execute(
+                    sa.select(s.c.digest, s.c.severity_counts).where(
+                        s.c.repository_id == repository_id,
+                        s.c.digest.in_(digests[start : start + _BATCH]),
+                    )
                 )
-            )
-            stored.update(((repository_id, str(d)), str(c or "{}")) for d, c in rows)
+                read.update(((repository_id, str(d)), str(c or "{}")) for d, c in rows)
+        stored = read
     params = []
     for key, delta in moved.items():
         if key not in stored:

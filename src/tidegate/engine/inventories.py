@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from collections.abc import Iterable
 from dataclasses import asdict
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -146,12 +148,8 @@ def index_inventories(conn: Connection, items: list[tuple[str, Inventory]]) -> N
     )
 
 
-def indexed_targets(conn: Connection, keys: set[tuple[str, str]]) -> dict[str, list[MatchTarget]]:
-    """For changed advisory keys: image digest -> the packages under those keys.
-
-    Each distinct package is decoded once and the same MatchTarget object is shared by
-    every image holding it, so callers may memoize per object.
-    """
+def changed_packages(conn: Connection, keys: set[tuple[str, str]]) -> dict[int, MatchTarget]:
+    """Every indexed package under the changed advisory keys, by id, decoded once."""
     packages = t.indexed_packages
     by_id: dict[int, MatchTarget] = {}
     by_namespace: dict[str, list[str]] = {}
@@ -171,25 +169,35 @@ def indexed_targets(conn: Connection, keys: set[tuple[str, str]]) -> dict[str, l
                 by_id[int(package_id)] = MatchTarget(
                     namespace, str(name), doc["version"], package_from_dict(doc["package"])
                 )
-    out: dict[str, list[MatchTarget]] = {}
-    ids = sorted(by_id)
-    # The pairs are the bulk of a re-scan's reads (one per package per image: 10,000 images
-    # sharing a base give a few hundred thousand), so they skip SQLAlchemy's per-row result
-    # processing. The ids are integers from the database, written into the SQL as literals.
+    return by_id
+
+
+def _pairs(conn: Connection, sql: str, package_ids: list[int]) -> list[tuple[Any, ...]]:
+    # A re-scan's pairs can number hundreds of thousands (10,000 images sharing a base), so
+    # they skip SQLAlchemy's per-row result processing. The ids are integers from the
+    # database, written into the SQL as literals.
+    out: list[tuple[Any, ...]] = []
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        for start in range(0, len(ids), _CHUNK):
-            listed = ",".join(str(int(i)) for i in ids[start : start + _CHUNK])
-            cursor.execute(
-                f"SELECT package_id, digest FROM inventory_packages WHERE package_id IN ({listed})"
-            )
-            for package_id, digest in cursor.fetchall():
-                target = by_id[package_id]
-                found = out.get(digest)
-                if found is None:
-                    out[digest] = [target]
-                else:
-                    found.append(target)
+        for start in range(0, len(package_ids), _CHUNK):
+            listed = ",".join(str(int(i)) for i in package_ids[start : start + _CHUNK])
+            cursor.execute(sql.format(listed))
+            out.extend(cursor.fetchall())
     finally:
         cursor.close()
+    return out
+
+
+def images_with(conn: Connection, package_ids: Iterable[int]) -> set[str]:
+    """Digests of the images holding any of the packages."""
+    sql = "SELECT DISTINCT digest FROM inventory_packages WHERE package_id IN ({})"
+    return {str(d) for (d,) in _pairs(conn, sql, sorted(package_ids))}
+
+
+def packages_of_images(conn: Connection, package_ids: Iterable[int]) -> dict[str, list[int]]:
+    """image digest -> which of the packages it holds."""
+    sql = "SELECT package_id, digest FROM inventory_packages WHERE package_id IN ({})"
+    out: dict[str, list[int]] = {}
+    for package_id, digest in _pairs(conn, sql, sorted(package_ids)):
+        out.setdefault(str(digest), []).append(int(package_id))
     return out

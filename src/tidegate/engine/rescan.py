@@ -21,7 +21,7 @@ from tidegate.engine import findings as store
 from tidegate.engine import inventories, notify, usage
 from tidegate.engine.jobs import Job, enqueue
 from tidegate.registry import metadata
-from tidegate.scanner.match import Finding, MatchTarget, match_targets
+from tidegate.scanner.match import match_targets
 from tidegate.scanner.vulndb.model import Advisory
 from tidegate.scanner.vulndb.store import ChangesUnavailable, NoDatabase, VulnStore
 
@@ -110,20 +110,21 @@ def expire_images(conn: sa.Connection, pushed_before: float) -> int:
     return int(result.rowcount)
 
 
-def _continuous_images(conn: sa.Connection, digests: list[str]) -> list[tuple[int, str]]:
+def _continuous_images(conn: sa.Connection, digests: list[str]) -> dict[tuple[int, str], str]:
+    """(repository id, digest) -> stored severity counts, for the ACTIVE continuous images."""
     s = t.image_scans
-    out: list[tuple[int, str]] = []
+    out: dict[tuple[int, str], str] = {}
     for start in range(0, len(digests), 500):
         rows = conn.execute(
-            sa.select(s.c.repository_id, s.c.digest).where(
+            sa.select(s.c.repository_id, s.c.digest, s.c.severity_counts).where(
                 s.c.digest.in_(digests[start : start + 500]),
                 s.c.scan_type == "ENHANCED",
                 s.c.frequency == "CONTINUOUS_SCAN",
                 s.c.status == "ACTIVE",
             )
         )
-        out.extend((int(r), str(d)) for r, d in rows)
-    return sorted(out)
+        out.update(((int(r), str(d)), str(c or "{}")) for r, d, c in rows)
+    return dict(sorted(out.items()))
 
 
 def run_rescan(rt: ScanEngine, job: Job) -> RescanReport:
@@ -183,23 +184,6 @@ def changed_advisories(
         old.close()
 
 
-def _match_cached(
-    targets_: list[MatchTarget], vulns: _ChangedOnly, memo: dict[int, list[Finding]]
-) -> list[Finding]:
-    """Match packages, evaluating each package once across all images.
-
-    `indexed_targets` shares one MatchTarget object among the images holding that package,
-    so the memo is keyed by object identity and the findings (and their rows) are shared.
-    """
-    out: list[Finding] = []
-    for target in targets_:
-        found = memo.get(id(target))
-        if found is None:
-            found = memo[id(target)] = match_targets([target], vulns)
-        out.extend(found)
-    return out
-
-
 def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanReport:
     try:
         keys = vulns.changes(since)
@@ -220,15 +204,21 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
     if all(ids is not None for ids in changed.values()):
         all_ids = frozenset(i for ids in changed.values() if ids is not None for i in ids)
     with reading(rt.registry.engine) as conn:
-        by_digest = inventories.indexed_targets(conn, set(changed))
-        images = _continuous_images(conn, sorted(by_digest))
+        packages = inventories.changed_packages(conn, set(changed))
+        # Each distinct package is matched once, whatever number of images hold it.
+        found = {pid: match_targets([target], view) for pid, target in packages.items()}
+        hits = [pid for pid, f in found.items() if f]
+        by_digest = inventories.packages_of_images(conn, hits)
+        holding = sorted(inventories.images_with(conn, packages))
         repos = {r.id: r for r in metadata.list_repos(conn, after=None, limit=None)}
     now = rt.clock()
     updated_at = rt.vulndb_info(vulns)
-    memo: dict[int, list[Finding]] = {}
     row_cache: store.RowCache = {}
     changed_images = events = 0
     with rt.registry.engine.begin() as conn:
+        # Read under the write lock: the severity counts are updated by delta below.
+        counts = _continuous_images(conn, holding)
+        images = list(counts)
         existing = (
             store.rows_of_vulnerabilities(conn, all_ids, set(images))
             if all_ids is not None
@@ -236,19 +226,21 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
         )
         for start in range(0, len(images), BATCH):
             batch = images[start : start + BATCH]
-            # `changed` is a superset of each image's scope: an image only has rows for
-            # the keys it holds.
+            # Only images with a finding now or a stored one in scope can change; `changed`
+            # is a superset of each image's scope (an image has rows only for its keys).
             items = [
                 store.ImageFindings(
-                    repo_id, digest, _match_cached(by_digest[digest], view, memo), changed
+                    repo_id, digest,
+                    [f for pid in by_digest.get(digest, ()) for f in found[pid]], changed,
                 )
                 for repo_id, digest in batch
-            ]
+                if digest in by_digest or existing is None or (repo_id, digest) in existing
+            ]  # fmt: skip
             changes = store.store_many(
                 conn, items, "ENHANCED", now, all_ids,
                 existing=existing, row_cache=row_cache,
             )  # fmt: skip
-            store.apply_severity_deltas(conn, changes)
+            store.apply_severity_deltas(conn, changes, counts)
             s = t.image_scans
             conn.execute(
                 sa.update(s)
