@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from tidegate.checkpoints import WalCheckpointer
 from tidegate.config import Settings
 from tidegate.db import engine_for, migrate
 from tidegate.ecr.api import ecr_dispatch
@@ -40,8 +41,11 @@ def create_app(settings: Settings) -> Starlette:
     engine = ScanEngine(registry, settings)
     updates = DbUpdateScheduler(settings)
 
+    checkpoints = WalCheckpointer(registry.engine)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        checkpoints.start()
         await events.start(app)
         if settings.run_workers:
             engine.start()
@@ -52,6 +56,7 @@ def create_app(settings: Settings) -> Starlette:
             updates.stop()
             engine.stop()
             await events.stop(app)
+            checkpoints.stop()
             registry.engine.dispose()
 
     middleware = [Middleware(AccessLogMiddleware)] if settings.access_log else []

@@ -28,6 +28,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # After a checkpoint resets the WAL, truncate it to this size rather than keep the
+    # high-water mark of the largest transaction on disk.
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.close()
 
 

@@ -26,11 +26,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     from tidegate.app import build_registry
+    from tidegate.checkpoints import WalCheckpointer
     from tidegate.engine.runtime import ScanEngine
 
     settings = settings_from_args(args, workers=args.concurrency)
     configure_logging(settings.log_format, settings.log_level)
-    engine = ScanEngine(build_registry(settings), settings)
+    registry = build_registry(settings)
+    engine = ScanEngine(registry, settings)
     if args.drain:
         engine.check_vulndb()
         engine.drain(timeout=3600)
@@ -39,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    checkpoints = WalCheckpointer(registry.engine)
+    checkpoints.start()
     engine.start()
     stop.wait()
     engine.stop()
+    checkpoints.stop()
     return 0
