@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from tidegate.events.inspector import inspector_time
 from tidegate.events.model import Origin
 from tidegate.scanner.report.findings import advisory_url
 
@@ -190,6 +191,22 @@ def dynamic_part(
         "firstObservedAt": row["first_observed_at"],
         "lastObservedAt": row["last_observed_at"],
         "updatedAt": row["updated_at"],
+        "resources": resources,
+    }
+
+
+def inspector_dynamic_part(
+    row: Mapping[Any, Any], origin: Origin, resources: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """`to_inspector_finding(dynamic_part(...))` built directly (one per finding event);
+    `resources` are already in Inspector's spelling."""
+    return {
+        "awsAccountId": origin.account,
+        "findingArn": origin.finding_arn(row["finding_key"]),
+        "status": row["status"],
+        "firstObservedAt": inspector_time(float(row["first_observed_at"])),
+        "lastObservedAt": inspector_time(float(row["last_observed_at"])),
+        "updatedAt": inspector_time(float(row["updated_at"])),
         "resources": resources,
     }
 

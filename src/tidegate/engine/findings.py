@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -398,11 +399,11 @@ def apply_severity_deltas(
     for key, delta in moved.items():
         if key not in stored:
             continue
-        counts = Counter(json.loads(stored[key]))
+        counts = Counter(orjson.loads(stored[key]))
         counts.update(delta)
         params.append(
             {"_repo": key[0], "_digest": key[1],
-             "_counts": json.dumps({k: n for k, n in sorted(counts.items()) if n > 0})}
+             "_counts": orjson.dumps({k: n for k, n in sorted(counts.items()) if n > 0}).decode()}
         )  # fmt: skip
     if params:
         conn.execute(

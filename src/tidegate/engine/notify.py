@@ -9,8 +9,8 @@ from sqlalchemy.engine import Connection
 
 from tidegate.engine.finding_shapes import (
     ImageContext,
-    dynamic_part,
     image_resources,
+    inspector_dynamic_part,
     static_part,
 )
 from tidegate.engine.findings import FindingChanges
@@ -91,8 +91,7 @@ def _finding_events(
     resources = to_inspector_finding({"resources": image_resources(rt.origin, image)})["resources"]
     events = []
     for changed in (*changes.new, *changes.changed, *changes.closed):
-        dynamic = to_inspector_finding(dynamic_part(changed, rt.origin, []))
-        dynamic["resources"] = resources
+        dynamic = inspector_dynamic_part(changed, rt.origin, resources)
         events.append(
             model.inspector_finding(
                 rt.origin, {**dynamic, **_static(changed, shared)},

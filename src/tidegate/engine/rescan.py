@@ -110,21 +110,24 @@ def expire_images(conn: sa.Connection, pushed_before: float) -> int:
     return int(result.rowcount)
 
 
-def _continuous_images(conn: sa.Connection, digests: list[str]) -> dict[tuple[int, str], str]:
-    """(repository id, digest) -> stored severity counts, for the ACTIVE continuous images."""
+def _continuous_images(conn: sa.Connection, digests: set[str]) -> dict[tuple[int, str], str]:
+    """(repository id, digest) -> stored severity counts, for the ACTIVE continuous images
+    among `digests`.
+
+    One pass over the continuous images rather than digest IN lists: image_scans is keyed
+    by (repository, digest), so each IN list would scan the table anyway.
+    """
     s = t.image_scans
-    out: dict[tuple[int, str], str] = {}
-    for start in range(0, len(digests), 500):
-        rows = conn.execute(
-            sa.select(s.c.repository_id, s.c.digest, s.c.severity_counts).where(
-                s.c.digest.in_(digests[start : start + 500]),
-                s.c.scan_type == "ENHANCED",
-                s.c.frequency == "CONTINUOUS_SCAN",
-                s.c.status == "ACTIVE",
-            )
+    rows = conn.execute(
+        sa.select(s.c.repository_id, s.c.digest, s.c.severity_counts).where(
+            s.c.scan_type == "ENHANCED",
+            s.c.frequency == "CONTINUOUS_SCAN",
+            s.c.status == "ACTIVE",
         )
-        out.update(((int(r), str(d)), str(c or "{}")) for r, d, c in rows)
-    return dict(sorted(out.items()))
+    )
+    return dict(
+        sorted(((int(r), str(d)), str(c or "{}")) for r, d, c in rows.tuples() if d in digests)
+    )
 
 
 def run_rescan(rt: ScanEngine, job: Job) -> RescanReport:
@@ -209,7 +212,7 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
         found = {pid: match_targets([target], view) for pid, target in packages.items()}
         hits = [pid for pid, f in found.items() if f]
         by_digest = inventories.packages_of_images(conn, hits)
-        holding = sorted(inventories.images_with(conn, packages))
+        holding = inventories.images_with(conn, packages)
         repos = {r.id: r for r in metadata.list_repos(conn, after=None, limit=None)}
     now = rt.clock()
     updated_at = rt.vulndb_info(vulns)

@@ -266,3 +266,17 @@ def test_inspector_finding_validates(key: str, value: object) -> None:
 
 def test_inspector_time_has_milliseconds_and_english_names() -> None:
     assert inspector.inspector_time(1725468938.411) == "Wed Sep 04 16:55:38.411 UTC 2024"
+
+
+def test_event_ids_are_version_4_uuids() -> None:
+    import uuid
+
+    from tidegate.events.model import _uuid4
+
+    ids = {_uuid4() for _ in range(2000)}
+    assert len(ids) == 2000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
