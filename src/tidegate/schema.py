@@ -326,7 +326,9 @@ events_outbox = Table(
     Column("id", Integer, primary_key=True),
     Column("event_id", String(36), nullable=False, unique=True),
     Column("detail_type", String(64), nullable=False),
-    Column("body", Text, nullable=False),  # the whole EventBridge envelope as JSON
+    # The whole EventBridge envelope as JSON, zstd-compressed (events.outbox.pack): a re-scan
+    # can emit tens of thousands of 3 KB finding events, and the outbox keeps them.
+    Column("body_zstd", LargeBinary, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("logged_at", Float, nullable=True),  # written to the JSON-lines event log
 )

@@ -12,9 +12,11 @@ from sqlalchemy.engine import Engine
 
 from tidegate import schema
 from tidegate.db import alembic_config, create_engine, migrate
+from tidegate.events.outbox import unpack
 
 PACKAGE = '{"package": {"name": "openssl"}, "version": "3.0.11-1"}'
 DETAILS = '{"description": "heap overflow"}'
+BODY = '{"version":"0","id":"e-1","detail":{"note":"caf\u00e9 \u00e9v\u00e9nement"}}'
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -56,8 +58,17 @@ def _populate(conn: sa.Connection) -> None:
 def test_upgrade_keeps_index_and_finding_texts(at_0003: Engine) -> None:
     with at_0003.begin() as conn:
         _populate(conn)
+        conn.execute(
+            sa.text(
+                "INSERT INTO events_outbox (event_id, detail_type, body, created_at)"
+                " VALUES ('e-1', 'ECR Image Action', :b, 0)"
+            ),
+            {"b": BODY},
+        )
     migrate(at_0003)
     with at_0003.connect() as conn:
+        stored = conn.execute(sa.select(schema.events_outbox.c.body_zstd)).scalar_one()
+        assert unpack(stored) == BODY
         packages = conn.execute(
             sa.text("SELECT id, namespace, name, package FROM indexed_packages")
         ).all()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tidegate.events.outbox import unpack
 from tidegate.schema import events_outbox, webhook_deliveries
 
 _MAX_ERROR = 2000
@@ -105,7 +106,7 @@ def due(conn: Connection, endpoints: Sequence[str], now: float, limit: int) -> l
         return []
     d, e = webhook_deliveries, events_outbox
     query = (
-        sa.select(d, e.c.detail_type, e.c.body, e.c.created_at.label("event_created_at"))
+        sa.select(d, e.c.detail_type, e.c.body_zstd, e.c.created_at.label("event_created_at"))
         .join(e, e.c.event_id == d.c.event_id)
         .where(
             d.c.state == DeliveryState.PENDING.value,
@@ -116,7 +117,9 @@ def due(conn: Connection, endpoints: Sequence[str], now: float, limit: int) -> l
         .limit(limit)
     )
     return [
-        DueDelivery(_delivery(row._mapping), row.detail_type, row.body, row.event_created_at)
+        DueDelivery(
+            _delivery(row._mapping), row.detail_type, unpack(row.body_zstd), row.event_created_at
+        )
         for row in conn.execute(query)
     ]
 

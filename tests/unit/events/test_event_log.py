@@ -13,6 +13,7 @@ from tests.unit.events.helpers import Clock, emit_pushes, make_config
 from tidegate.events.dispatcher import Dispatcher
 from tidegate.events.eventlog import EventLog
 from tidegate.events.model import Origin
+from tidegate.events.outbox import unpack
 from tidegate.schema import events_outbox
 
 
@@ -68,10 +69,14 @@ def test_crash_between_append_and_mark_logs_each_event_once(
     config = make_config(tmp_path, batch_size=3)
     with engine.connect() as conn:
         first = conn.execute(
-            sa.select(events_outbox.c.event_id, events_outbox.c.body).order_by(events_outbox.c.id)
+            sa.select(events_outbox.c.event_id, events_outbox.c.body_zstd).order_by(
+                events_outbox.c.id
+            )
         ).all()[:3]
     # The previous process appended the first batch, then died before marking it logged.
-    EventLog(config.log_path, tail_lines=3).append([(r.event_id, r.body) for r in first])
+    EventLog(config.log_path, tail_lines=3).append(
+        [(r.event_id, unpack(r.body_zstd)) for r in first]
+    )
     dispatcher = Dispatcher(engine, config, clock=clock)
     try:
         report = dispatcher.run_once()

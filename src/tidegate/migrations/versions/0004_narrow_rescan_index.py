@@ -1,4 +1,4 @@
-"""narrow re-scan index (distinct packages once, package -> image pairs); finding_details
+"""narrow re-scan index; shared finding_details; zstd-compressed outbox bodies
 
 Revision ID: 0004
 Revises: 0003
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
+import zstandard
 from alembic import op
 
 revision = "0004"
@@ -71,7 +72,32 @@ def _move_finding_details() -> None:
         batch_op.drop_column("details")
 
 
+def _compress_outbox() -> None:
+    with op.batch_alter_table("events_outbox") as batch_op:
+        batch_op.add_column(sa.Column("body_zstd", sa.LargeBinary(), nullable=True))
+    conn = op.get_bind()
+    outbox = sa.table(
+        "events_outbox",
+        sa.column("id", sa.Integer),
+        sa.column("body", sa.Text),
+        sa.column("body_zstd", sa.LargeBinary),
+    )
+    compressor = zstandard.ZstdCompressor(level=3)
+    rows = conn.execute(sa.select(outbox.c.id, outbox.c.body)).fetchall()
+    if rows:
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == sa.bindparam("_id"))
+            .values(body_zstd=sa.bindparam("_body")),
+            [{"_id": i, "_body": compressor.compress(body.encode())} for i, body in rows],
+        )
+    with op.batch_alter_table("events_outbox") as batch_op:
+        batch_op.alter_column("body_zstd", existing_type=sa.LargeBinary(), nullable=False)
+        batch_op.drop_column("body")
+
+
 def upgrade() -> None:
+    _compress_outbox()
     # Reads by digest list now go per repository through ix_findings_image; one index less
     # to update for every finding a re-scan writes.
     op.drop_index("ix_findings_digest", table_name="findings")
@@ -147,6 +173,27 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("events_outbox") as batch_op:
+        batch_op.add_column(sa.Column("body", sa.Text(), nullable=True))
+    conn = op.get_bind()
+    outbox = sa.table(
+        "events_outbox",
+        sa.column("id", sa.Integer),
+        sa.column("body", sa.Text),
+        sa.column("body_zstd", sa.LargeBinary),
+    )
+    decompressor = zstandard.ZstdDecompressor()
+    rows = conn.execute(sa.select(outbox.c.id, outbox.c.body_zstd)).fetchall()
+    if rows:
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == sa.bindparam("_id"))
+            .values(body=sa.bindparam("_body")),
+            [{"_id": i, "_body": decompressor.decompress(z).decode()} for i, z in rows],
+        )
+    with op.batch_alter_table("events_outbox") as batch_op:
+        batch_op.alter_column("body", existing_type=sa.Text(), nullable=False)
+        batch_op.drop_column("body_zstd")
     op.create_index("ix_findings_digest", "findings", ["digest", "status"])
     with op.batch_alter_table("findings") as batch_op:
         batch_op.add_column(sa.Column("details", sa.Text(), nullable=False, server_default="{}"))
