@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import hashlib
 import json
 import random
@@ -208,11 +209,22 @@ def run_job(
     job = rt.queue.claim("bench", 3600)
     assert job is not None
     profiler = cProfile.Profile() if profile else None
+    gc_time = [0.0, 0.0]  # seconds in the cyclic garbage collector, start of the current run
+
+    def gc_timer(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_time[1] = time.perf_counter()
+        else:
+            gc_time[0] += time.perf_counter() - gc_time[1]
+
+    gc.callbacks.append(gc_timer)
     started = time.perf_counter()
     if profiler:
         profiler.enable()
     report = rescan.run_rescan(rt, job)
     seconds = time.perf_counter() - started
+    gc.callbacks.remove(gc_timer)
+    print(f"  ({gc_time[0]:.2f}s of it in the garbage collector)")
     if profiler and profile:
         profiler.disable()
         profiler.dump_stats(profile)

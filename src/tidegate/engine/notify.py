@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from sqlalchemy.engine import Connection
@@ -41,10 +42,21 @@ def finding_events(
     return len(events)
 
 
+class ImageRow(Protocol):
+    """What finding events need of a manifest row (ManifestRow has it, and more)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def pushed_at(self) -> float: ...
+
+
 def finding_events_many(
     rt: ScanEngine,
     conn: Connection,
-    changed: list[tuple[RepoRow, ManifestRow, FindingChanges]],
+    changed: Sequence[tuple[RepoRow, ImageRow, FindingChanges]],
 ) -> int:
     """Finding events for many images with their tags read in one query."""
     tags = metadata.tags_of_many(conn, [row.id for _repo, row, _c in changed])
@@ -80,7 +92,7 @@ def _static(finding: dict[str, object], statics: Statics) -> dict[str, Any]:
 def _finding_events(
     rt: ScanEngine,
     repo: RepoRow,
-    row: ManifestRow,
+    row: ImageRow,
     image: ImageContext,
     changes: FindingChanges,
     statics: Statics | None = None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import sqlalchemy as sa
 
@@ -110,23 +110,35 @@ def expire_images(conn: sa.Connection, pushed_before: float) -> int:
     return int(result.rowcount)
 
 
-def _continuous_images(conn: sa.Connection, digests: set[str]) -> dict[tuple[int, str], str]:
-    """(repository id, digest) -> stored severity counts, for the ACTIVE continuous images
-    among `digests`.
+class _Image(NamedTuple):
+    id: int  # manifest id
+    digest: str
+    pushed_at: float
+    severity_counts: str
 
-    One pass over the continuous images rather than digest IN lists: image_scans is keyed
-    by (repository, digest), so each IN list would scan the table anyway.
+
+def _continuous_images(conn: sa.Connection, digests: set[str]) -> dict[tuple[int, str], _Image]:
+    """The ACTIVE continuous images among `digests`, with their manifest and stored counts.
+
+    One pass over the continuous images rather than digest IN lists: image_scans and
+    manifests are keyed by (repository, digest), so each IN list would scan a table anyway.
     """
-    s = t.image_scans
+    s, m = t.image_scans, t.manifests
     rows = conn.execute(
-        sa.select(s.c.repository_id, s.c.digest, s.c.severity_counts).where(
+        sa.select(s.c.repository_id, s.c.digest, s.c.severity_counts, m.c.id, m.c.pushed_at)
+        .join(m, sa.and_(m.c.repository_id == s.c.repository_id, m.c.digest == s.c.digest))
+        .where(
             s.c.scan_type == "ENHANCED",
             s.c.frequency == "CONTINUOUS_SCAN",
             s.c.status == "ACTIVE",
         )
     )
     return dict(
-        sorted(((int(r), str(d)), str(c or "{}")) for r, d, c in rows.tuples() if d in digests)
+        sorted(
+            ((int(r), str(d)), _Image(int(i), str(d), float(p), str(c or "{}")))
+            for r, d, c, i, p in rows.tuples()
+            if d in digests
+        )
     )
 
 
@@ -243,7 +255,9 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
                 conn, items, "ENHANCED", now, all_ids,
                 existing=existing, row_cache=row_cache,
             )  # fmt: skip
-            store.apply_severity_deltas(conn, changes, counts)
+            store.apply_severity_deltas(
+                conn, changes, {k: counts[k].severity_counts for k in changes}
+            )
             s = t.image_scans
             conn.execute(
                 sa.update(s)
@@ -255,9 +269,11 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
                 )
                 .values(completed_at=now)
             )  # exactly the batch: _continuous_images chose every such row of these digests
-            touched = [key for key, change in changes.items() if change.any and key[0] in repos]
-            manifests = metadata.find_manifests(conn, touched)
-            tell = [(repos[k[0]], manifests[k], changes[k]) for k in touched if k in manifests]
+            tell = [
+                (repos[k[0]], counts[k], change)
+                for k, change in changes.items()
+                if change.any and k[0] in repos
+            ]
             changed_images += len(tell)
             events += notify.finding_events_many(rt, conn, tell)
             usage.record_many(
