@@ -128,3 +128,48 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
         cursor.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
     finally:
         cursor.close()
+
+
+def bulk_update(
+    conn: sa.Connection,
+    table: sa.Table,
+    values: Sequence[str],
+    keys: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """UPDATE table SET <values> WHERE <keys> for many rows, through the driver's executemany
+    (plain values only; see `bulk_insert`)."""
+    if not rows:
+        return
+    unknown = [c for c in (*values, *keys) if c not in table.c]
+    if unknown:
+        msg = f"not columns of {table.name}: {', '.join(unknown)}"
+        raise ValueError(msg)
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"UPDATE {table.name} SET {', '.join(f'{c} = {marker}' for c in values)} "
+        f"WHERE {' AND '.join(f'{c} = {marker}' for c in keys)}"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, [tuple(row[c] for c in (*values, *keys)) for row in rows])
+    finally:
+        cursor.close()
+
+
+def rows_for_ids(conn: sa.Connection, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """Run `sql` (with one `{}` for a comma-separated id list) over `ids` in chunks.
+
+    For reads returning tens of thousands of rows: skips SQLAlchemy's per-row result
+    processing and its expanding IN parameters. The ids are integers (from the database),
+    written into the SQL as literals.
+    """
+    out: list[tuple[Any, ...]] = []
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for start in range(0, len(ids), 500):
+            cursor.execute(sql.format(",".join(str(int(i)) for i in ids[start : start + 500])))
+            out.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return out

@@ -180,6 +180,14 @@ def image_resources(origin: Origin, image: ImageContext) -> list[dict[str, Any]]
     ]
 
 
+def inspector_resources(origin: Origin, image: ImageContext) -> list[dict[str, Any]]:
+    """`image_resources` in Inspector's spelling (the push time rendered as text)."""
+    resources = image_resources(origin, image)
+    container = resources[0]["details"]["awsEcrContainerImage"]
+    container["pushedAt"] = inspector_time(float(image.pushed_at))
+    return resources
+
+
 def dynamic_part(
     row: Mapping[Any, Any], origin: Origin, resources: list[dict[str, Any]]
 ) -> dict[str, Any]:

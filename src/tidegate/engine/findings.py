@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
-from tidegate.db import bulk_insert, insert_ignoring_conflicts
+from tidegate.db import bulk_insert, bulk_update, insert_ignoring_conflicts
 from tidegate.engine.finding_shapes import render_static_part
 from tidegate.registry.metadata import by_repository
 from tidegate.scanner.match import Finding
@@ -402,15 +402,8 @@ def apply_severity_deltas(
         counts = Counter(orjson.loads(stored[key]))
         counts.update(delta)
         params.append(
-            {"_repo": key[0], "_digest": key[1],
-             "_counts": orjson.dumps({k: n for k, n in sorted(counts.items()) if n > 0}).decode()}
+            {"repository_id": key[0], "digest": key[1],
+             "severity_counts": orjson.dumps({k: n for k, n in sorted(counts.items()) if n > 0})
+             .decode()}
         )  # fmt: skip
-    if params:
-        conn.execute(
-            sa.update(s)
-            .where(
-                s.c.repository_id == sa.bindparam("_repo"), s.c.digest == sa.bindparam("_digest")
-            )
-            .values(severity_counts=sa.bindparam("_counts")),
-            params,
-        )
+    bulk_update(conn, s, ["severity_counts"], ["repository_id", "digest"], params)

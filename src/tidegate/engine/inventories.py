@@ -7,13 +7,12 @@ import json
 import zlib
 from collections.abc import Iterable
 from dataclasses import asdict
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
-from tidegate.db import insert_ignoring_conflicts
+from tidegate.db import insert_ignoring_conflicts, rows_for_ids
 from tidegate.scanner.match import MatchTarget, targets
 from tidegate.scanner.model import Distro, Inventory, Package, PackageManager, ScanWarning
 
@@ -172,32 +171,16 @@ def changed_packages(conn: Connection, keys: set[tuple[str, str]]) -> dict[int, 
     return by_id
 
 
-def _pairs(conn: Connection, sql: str, package_ids: list[int]) -> list[tuple[Any, ...]]:
-    # A re-scan's pairs can number hundreds of thousands (10,000 images sharing a base), so
-    # they skip SQLAlchemy's per-row result processing. The ids are integers from the
-    # database, written into the SQL as literals.
-    out: list[tuple[Any, ...]] = []
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        for start in range(0, len(package_ids), _CHUNK):
-            listed = ",".join(str(int(i)) for i in package_ids[start : start + _CHUNK])
-            cursor.execute(sql.format(listed))
-            out.extend(cursor.fetchall())
-    finally:
-        cursor.close()
-    return out
-
-
 def images_with(conn: Connection, package_ids: Iterable[int]) -> set[str]:
     """Digests of the images holding any of the packages."""
     sql = "SELECT DISTINCT digest FROM inventory_packages WHERE package_id IN ({})"
-    return {str(d) for (d,) in _pairs(conn, sql, sorted(package_ids))}
+    return {str(d) for (d,) in rows_for_ids(conn, sql, sorted(package_ids))}
 
 
 def packages_of_images(conn: Connection, package_ids: Iterable[int]) -> dict[str, list[int]]:
     """image digest -> which of the packages it holds."""
     sql = "SELECT package_id, digest FROM inventory_packages WHERE package_id IN ({})"
     out: dict[str, list[int]] = {}
-    for package_id, digest in _pairs(conn, sql, sorted(package_ids)):
+    for package_id, digest in rows_for_ids(conn, sql, sorted(package_ids)):
         out.setdefault(str(digest), []).append(int(package_id))
     return out

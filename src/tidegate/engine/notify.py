@@ -10,8 +10,8 @@ from sqlalchemy.engine import Connection
 
 from tidegate.engine.finding_shapes import (
     ImageContext,
-    image_resources,
     inspector_dynamic_part,
+    inspector_resources,
     static_part,
 )
 from tidegate.engine.findings import FindingChanges
@@ -100,7 +100,7 @@ def _finding_events(
     # to_inspector_finding converts member by member, so converting the image-independent
     # part once and the image's own members per event gives the same finding.
     shared: Statics = {} if statics is None else statics
-    resources = to_inspector_finding({"resources": image_resources(rt.origin, image)})["resources"]
+    resources = inspector_resources(rt.origin, image)
     events = []
     for changed in (*changes.new, *changes.changed, *changes.closed):
         dynamic = inspector_dynamic_part(changed, rt.origin, resources)

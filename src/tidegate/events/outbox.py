@@ -42,8 +42,11 @@ def emit(conn: Connection, event: Event) -> None:
 
 
 def pack(bodies: Iterable[str]) -> list[bytes]:
-    """Event bodies as stored: zstd level 3 (a compressor per call: they are not thread-safe)."""
-    compressor = zstandard.ZstdCompressor(level=3)
+    """Event bodies as stored: zstd level 1 (a compressor per call: they are not thread-safe).
+
+    Level 1 keeps most of the size win (JSON compresses well even fast) at half the CPU.
+    """
+    compressor = zstandard.ZstdCompressor(level=1)
     return [compressor.compress(body.encode()) for body in bodies]
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.db import rows_for_ids
 from tidegate.errors import NameUnknown
 from tidegate.oci.digest import Digest
 from tidegate.oci.manifest import Descriptor, Manifest
@@ -357,12 +358,9 @@ def by_repository(images: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
 def tags_of_many(conn: Connection, manifest_ids: list[int]) -> dict[int, list[str]]:
     """Tags per manifest id (sorted), for many manifests in one query."""
     out: dict[int, list[str]] = {i: [] for i in manifest_ids}
-    if manifest_ids:
-        rows = conn.execute(
-            sa.select(t.tags.c.manifest_id, t.tags.c.name)
-            .where(t.tags.c.manifest_id.in_(manifest_ids))
-            .order_by(t.tags.c.name)
-        )
-        for manifest_id, name in rows:
-            out[manifest_id].append(name)
+    sql = "SELECT manifest_id, name FROM tags WHERE manifest_id IN ({})"
+    for manifest_id, name in rows_for_ids(conn, sql, sorted(set(manifest_ids))):
+        out[int(manifest_id)].append(str(name))
+    for names in out.values():
+        names.sort()
     return out

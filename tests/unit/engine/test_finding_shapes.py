@@ -15,6 +15,7 @@ from tidegate.engine.finding_shapes import (
     enhanced_finding_json,
     image_resources,
     inspector_dynamic_part,
+    inspector_resources,
     render_static_part,
     static_part,
 )
@@ -106,6 +107,10 @@ def test_inspector_spelling_converts_the_parts_independently(row: dict[str, Any]
 
 @pytest.mark.parametrize("row", ROWS)
 def test_direct_inspector_dynamic_part_equals_the_conversion(row: dict[str, Any]) -> None:
-    resources = to_inspector_finding({"resources": image_resources(ORIGIN, IMAGE)})["resources"]
+    resources = inspector_resources(ORIGIN, IMAGE)
+    assert (
+        resources
+        == (to_inspector_finding({"resources": image_resources(ORIGIN, IMAGE)})["resources"])
+    )
     converted = to_inspector_finding(dynamic_part(row, ORIGIN, image_resources(ORIGIN, IMAGE)))
     assert inspector_dynamic_part(row, ORIGIN, resources) == converted
