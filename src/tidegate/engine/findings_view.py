@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.db import rows_for_ids
 from tidegate.engine.finding_shapes import (
     ImageContext,
     basic_finding,
@@ -48,30 +49,52 @@ def image_findings(
 ) -> FindingsPage:
     """ACTIVE findings of the image, worst first, one page (a lookahead row says `more`)."""
     f, d = t.findings, t.finding_details
-    # Enhanced pages splice the stored shape; details are read only where it is missing.
-    text = (
-        [d.c.shape, sa.case((d.c.shape.is_(None), d.c.details), else_="").label("details")]
-        if scan_type == "ENHANCED"
-        else [d.c.details]
-    )
-    query = (
-        sa.select(f, *text)
-        .join(d, d.c.id == f.c.details_id)
-        .where(
-            f.c.repository_id == repository_id,
-            f.c.digest == image.digest,
-            f.c.status == "ACTIVE",
+    where = (f.c.repository_id == repository_id, f.c.digest == image.digest, f.c.status == "ACTIVE")
+    order = (_order(), f.c.vuln_id, f.c.package_name, f.c.id)
+    if scan_type != "ENHANCED":
+        query = (
+            sa.select(f, d.c.details)
+            .join(d, d.c.id == f.c.details_id)
+            .where(*where)
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit + 1)
         )
-        .order_by(_order(), f.c.vuln_id, f.c.package_name, f.c.id)
-        .offset(offset)
-        .limit(limit + 1)
+        rows = list(conn.execute(query).mappings())
+        return FindingsPage([basic_finding(dict(r)) for r in rows[:limit]], [], len(rows) > limit)
+    # Enhanced pages are long (1,000 findings of ~2 KB): sort narrow rows to choose the
+    # page, then read the page's rows and stored shapes by id. Sorting the wide joined rows
+    # made SQLite carry every shape through its sorter.
+    ids = [
+        int(i)
+        for i in conn.execute(
+            sa.select(f.c.id).where(*where).order_by(*order).offset(offset).limit(limit + 1)
+        ).scalars()
+    ]
+    more = len(ids) > limit
+    ids = ids[:limit]
+    # The page needs only the per-image members and the stored shape; rows written before
+    # shapes existed are read whole (with their details) and rendered.
+    names = ["id", "finding_key", "status", "first_observed_at", "last_observed_at",
+             "updated_at", "shape"]  # fmt: skip
+    sql = (
+        "SELECT f.id, f.finding_key, f.status, f.first_observed_at, f.last_observed_at,"
+        " f.updated_at, d.shape FROM findings f JOIN finding_details d ON d.id = f.details_id"
+        " WHERE f.id IN ({})"
     )
-    rows = list(conn.execute(query).mappings())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if scan_type == "ENHANCED":
-        resources = image_resources(origin, image)
-        return FindingsPage(
-            [], [orjson.Fragment(enhanced_finding_json(r, origin, resources)) for r in rows], more
+    by_id = {int(r[0]): dict(zip(names, r, strict=True)) for r in rows_for_ids(conn, sql, ids)}
+    unshaped = [i for i, row in by_id.items() if row["shape"] is None]
+    if unshaped:
+        columns = [c.name for c in f.columns]
+        sql = (
+            f"SELECT {', '.join('f.' + c for c in columns)}, d.details"
+            " FROM findings f JOIN finding_details d ON d.id = f.details_id WHERE f.id IN ({})"
         )
-    return FindingsPage([basic_finding(dict(r)) for r in rows], [], more)
+        for r in rows_for_ids(conn, sql, unshaped):
+            by_id[int(r[0])] = {**dict(zip([*columns, "details"], r, strict=True)), "shape": None}
+    resources = image_resources(origin, image)
+    return FindingsPage(
+        [],
+        [orjson.Fragment(enhanced_finding_json(by_id[i], origin, resources)) for i in ids],
+        more,
+    )
