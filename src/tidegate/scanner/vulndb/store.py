@@ -95,13 +95,22 @@ class VulnStore:
         return layout.current_version(self.root)
 
     def reopen(self) -> bool:
-        """Switch to the published version if it is newer; True when it switched."""
+        """Switch to the published version if it is newer; True when it switched.
+
+        Decoded entries of keys the new version did not change stay cached: a daily update
+        touches a few hundred keys, and a server should not decode every package again.
+        """
         latest = layout.current_version(self.root)
         if latest is None or latest == self.version:
             return False
-        old = self._conn
+        old, previous, cached = self._conn, self.version, dict(self._cache)
         self._open(latest)
         old.close()
+        try:
+            changed = self.changes(previous)
+        except NotFound:
+            return True  # the older version is gone: start cold
+        self._cache.update((k, v) for k, v in cached.items() if k not in changed)
         return True
 
     def entries(self, namespace: str, name: str) -> list[list[Any]]:
