@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,30 +104,48 @@ def insert_ignoring_conflicts(
         conn.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
 
 
-def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT many rows of plain values (str, int, float, None) with the driver's executemany.
-
-    Skips SQLAlchemy's per-row parameter processing, which costs more than SQLite's own
-    insert for the tens of thousands of rows (findings, events, usage) one re-scan writes.
-    Every row must have the keys of the first.
-    """
+def _executemany(
+    conn: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    statement: Callable[[str], str],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Run `statement(marker)` once per row with the row's `columns` in order, through the
+    driver's executemany (only for plain values: str, int, float, bytes, None)."""
     if not rows:
         return
-    columns = list(rows[0])
     unknown = [c for c in columns if c not in table.c]
     if unknown:
         msg = f"not columns of {table.name}: {', '.join(unknown)}"
         raise ValueError(msg)
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
+    sql = statement("?" if conn.dialect.paramstyle == "qmark" else "%s")
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
     finally:
         cursor.close()
+
+
+def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT many rows with the driver's executemany; every row has the keys of the first.
+
+    Skips SQLAlchemy's per-row parameter processing, which costs more than SQLite's own
+    insert for the tens of thousands of rows (findings, events, usage) one re-scan writes.
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    _executemany(
+        conn,
+        table,
+        columns,
+        lambda m: (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([m] * len(columns))})"
+        ),
+        rows,
+    )
 
 
 def bulk_update(
@@ -137,24 +155,17 @@ def bulk_update(
     keys: Sequence[str],
     rows: Sequence[Mapping[str, Any]],
 ) -> None:
-    """UPDATE table SET <values> WHERE <keys> for many rows, through the driver's executemany
-    (plain values only; see `bulk_insert`)."""
-    if not rows:
-        return
-    unknown = [c for c in (*values, *keys) if c not in table.c]
-    if unknown:
-        msg = f"not columns of {table.name}: {', '.join(unknown)}"
-        raise ValueError(msg)
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"UPDATE {table.name} SET {', '.join(f'{c} = {marker}' for c in values)} "
-        f"WHERE {' AND '.join(f'{c} = {marker}' for c in keys)}"
+    """UPDATE table SET <values> WHERE <keys> for many rows (see `bulk_insert`)."""
+    _executemany(
+        conn,
+        table,
+        [*values, *keys],
+        lambda m: (
+            f"UPDATE {table.name} SET {', '.join(f'{c} = {m}' for c in values)} "
+            f"WHERE {' AND '.join(f'{c} = {m}' for c in keys)}"
+        ),
+        rows,
     )
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, [tuple(row[c] for c in (*values, *keys)) for row in rows])
-    finally:
-        cursor.close()
 
 
 def rows_for_ids(conn: sa.Connection, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:

@@ -93,3 +93,26 @@ def test_upgrade_keeps_index_and_finding_texts(at_0003: Engine) -> None:
             ("sha256:2", DETAILS, None),
         ]
         assert conn.execute(sa.text("SELECT count(*) FROM finding_details")).scalar() == 1
+
+
+def test_downgrade_restores_0003_and_upgrades_again(at_0003: Engine) -> None:
+    with at_0003.begin() as conn:
+        _populate(conn)
+        conn.execute(
+            sa.text(
+                "INSERT INTO events_outbox (event_id, detail_type, body, created_at)"
+                " VALUES ('e-1', 'ECR Image Action', :b, 0)"
+            ),
+            {"b": BODY},
+        )
+    migrate(at_0003)
+    command.downgrade(alembic_config(at_0003), "0003")
+    with at_0003.connect() as conn:
+        assert conn.execute(sa.text("SELECT body FROM events_outbox")).scalar_one() == BODY
+        details = conn.execute(sa.text("SELECT details FROM findings")).scalars().all()
+        assert details == [DETAILS, DETAILS]
+        packages = conn.execute(
+            sa.text("SELECT digest, package FROM inventory_packages ORDER BY digest")
+        ).all()
+        assert [tuple(p) for p in packages] == [("sha256:1", PACKAGE), ("sha256:2", PACKAGE)]
+    migrate(at_0003)

@@ -72,22 +72,25 @@ def _move_finding_details() -> None:
         batch_op.drop_column("details")
 
 
+# Both directions move bodies between the text and the compressed column.
+_OUTBOX = sa.table(
+    "events_outbox",
+    sa.column("id", sa.Integer),
+    sa.column("body", sa.Text),
+    sa.column("body_zstd", sa.LargeBinary),
+)
+
+
 def _compress_outbox() -> None:
     with op.batch_alter_table("events_outbox") as batch_op:
         batch_op.add_column(sa.Column("body_zstd", sa.LargeBinary(), nullable=True))
     conn = op.get_bind()
-    outbox = sa.table(
-        "events_outbox",
-        sa.column("id", sa.Integer),
-        sa.column("body", sa.Text),
-        sa.column("body_zstd", sa.LargeBinary),
-    )
     compressor = zstandard.ZstdCompressor(level=3)
-    rows = conn.execute(sa.select(outbox.c.id, outbox.c.body)).fetchall()
+    rows = conn.execute(sa.select(_OUTBOX.c.id, _OUTBOX.c.body)).fetchall()
     if rows:
         conn.execute(
-            sa.update(outbox)
-            .where(outbox.c.id == sa.bindparam("_id"))
+            sa.update(_OUTBOX)
+            .where(_OUTBOX.c.id == sa.bindparam("_id"))
             .values(body_zstd=sa.bindparam("_body")),
             [{"_id": i, "_body": compressor.compress(body.encode())} for i, body in rows],
         )
@@ -176,18 +179,12 @@ def downgrade() -> None:
     with op.batch_alter_table("events_outbox") as batch_op:
         batch_op.add_column(sa.Column("body", sa.Text(), nullable=True))
     conn = op.get_bind()
-    outbox = sa.table(
-        "events_outbox",
-        sa.column("id", sa.Integer),
-        sa.column("body", sa.Text),
-        sa.column("body_zstd", sa.LargeBinary),
-    )
     decompressor = zstandard.ZstdDecompressor()
-    rows = conn.execute(sa.select(outbox.c.id, outbox.c.body_zstd)).fetchall()
+    rows = conn.execute(sa.select(_OUTBOX.c.id, _OUTBOX.c.body_zstd)).fetchall()
     if rows:
         conn.execute(
-            sa.update(outbox)
-            .where(outbox.c.id == sa.bindparam("_id"))
+            sa.update(_OUTBOX)
+            .where(_OUTBOX.c.id == sa.bindparam("_id"))
             .values(body=sa.bindparam("_body")),
             [{"_id": i, "_body": decompressor.decompress(z).decode()} for i, z in rows],
         )
