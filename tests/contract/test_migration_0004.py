@@ -53,18 +53,18 @@ def _populate(conn: sa.Connection) -> None:
             ),
             {"d": digest, "details": DETAILS},
         )
+    conn.execute(
+        sa.text(
+            "INSERT INTO events_outbox (event_id, detail_type, body, created_at)"
+            " VALUES ('e-1', 'ECR Image Action', :b, 0)"
+        ),
+        {"b": BODY},
+    )
 
 
 def test_upgrade_keeps_index_and_finding_texts(at_0003: Engine) -> None:
     with at_0003.begin() as conn:
         _populate(conn)
-        conn.execute(
-            sa.text(
-                "INSERT INTO events_outbox (event_id, detail_type, body, created_at)"
-                " VALUES ('e-1', 'ECR Image Action', :b, 0)"
-            ),
-            {"b": BODY},
-        )
     migrate(at_0003)
     with at_0003.connect() as conn:
         stored = conn.execute(sa.select(schema.events_outbox.c.body_zstd)).scalar_one()
@@ -98,13 +98,6 @@ def test_upgrade_keeps_index_and_finding_texts(at_0003: Engine) -> None:
 def test_downgrade_restores_0003_and_upgrades_again(at_0003: Engine) -> None:
     with at_0003.begin() as conn:
         _populate(conn)
-        conn.execute(
-            sa.text(
-                "INSERT INTO events_outbox (event_id, detail_type, body, created_at)"
-                " VALUES ('e-1', 'ECR Image Action', :b, 0)"
-            ),
-            {"b": BODY},
-        )
     migrate(at_0003)
     command.downgrade(alembic_config(at_0003), "0003")
     with at_0003.connect() as conn:
