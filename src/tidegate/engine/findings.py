@@ -300,7 +300,8 @@ def store_many(
         out[key] = changes
         inserts += ins
         updates += upd
-    _store_details(conn, [*inserts, *updates])
+    # Closed rows keep the details row they already reference.
+    _store_details(conn, [*inserts, *(u for u in updates if u["status"] == "ACTIVE")])
     bulk_insert(conn, t.findings, [_stored(r) for r in inserts])
     whole = [{"_repo": i.repository_id, "_digest": i.digest} for i in items if i.scope is None]
     if whole:
@@ -373,28 +374,17 @@ def severity_counts(conn: Connection, repository_id: int, digest: str) -> dict[s
 def apply_severity_deltas(
     conn: Connection,
     changes: Mapping[ImageKey, FindingChanges],
-    stored: Mapping[ImageKey, str] | None = None,
+    stored: Mapping[ImageKey, str],
 ) -> None:
     """Add each image's severity delta to its stored counts (images whose findings changed).
 
-    `stored`, when given, holds the images' current `severity_counts` JSON (read with them).
+    `stored` holds the images' current `severity_counts` JSON, read under the same write
+    transaction.
     """
     moved = {key: c.severity_delta for key, c in changes.items() if any(c.severity_delta.values())}
     if not moved:
         return
     s = t.image_scans
-    if stored is None:
-        read: dict[ImageKey, str] = {}
-        for repository_id, digests in by_repository(moved).items():
-            for start in range(0, len(digests), _BATCH):
-                rows = conn.execute(
-                    sa.select(s.c.digest, s.c.severity_counts).where(
-                        s.c.repository_id == repository_id,
-                        s.c.digest.in_(digests[start : start + _BATCH]),
-                    )
-                )
-                read.update(((repository_id, str(d)), str(c or "{}")) for d, c in rows)
-        stored = read
     params = []
     for key, delta in moved.items():
         if key not in stored:

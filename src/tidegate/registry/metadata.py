@@ -324,29 +324,6 @@ def mark_pulled(conn: Connection, manifest_id: int, now: float) -> None:
     )
 
 
-def find_manifests(
-    conn: Connection, images: list[tuple[int, str]]
-) -> dict[tuple[int, str], ManifestRow]:
-    """Manifest rows for many (repository id, digest) pairs in one query."""
-    if not images:
-        return {}
-    # Per repository, so the (repository_id, digest) unique index serves each IN list
-    # (SQLite cannot use it for a row-value IN list).
-    out: dict[tuple[int, str], ManifestRow] = {}
-    for repository_id, digests in by_repository(images).items():
-        for start in range(0, len(digests), 500):
-            rows = conn.execute(
-                sa.select(t.manifests).where(
-                    t.manifests.c.repository_id == repository_id,
-                    t.manifests.c.digest.in_(digests[start : start + 500]),
-                )
-            )
-            for row in rows:
-                m = _manifest(row)
-                out[(m.repository_id, m.digest)] = m
-    return out
-
-
 def by_repository(images: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
     """(repository id, digest) pairs grouped by repository, digests sorted."""
     grouped: dict[int, list[str]] = {}
