@@ -100,6 +100,21 @@ def test_introduced_fixed_pairs_are_half_open_intervals(
 
 
 @SETTINGS
+@given(
+    st.integers(min_value=0, max_value=14),
+    st.sampled_from(["fixed", "last_affected", "introduced", None]),
+    st.integers(min_value=0, max_value=14),
+    st.integers(min_value=1, max_value=14),
+)
+def test_short_ranges_match_brute_force(lo: int, kind: str | None, hi: int, v: int) -> None:
+    """One- and two-event ranges ("introduced 0, fixed X" above all) take shortcuts in
+    evaluation; every such shape still agrees with the schema's algorithm."""
+    evs = [Ev("introduced", lo)] + ([Ev(kind, hi)] if kind else [])
+    expected = Verdict.AFFECTED if brute_in_range(evs, [], v) else Verdict.NOT_AFFECTED
+    assert evaluate(PYPI, [to_range("ECOSYSTEM", evs)], [], str(v)) is expected
+
+
+@SETTINGS
 @given(events, st.sampled_from(["", "not a version", "1.0-dev-x", "==1"]))
 def test_unparsable_installed_version_is_never_not_affected(evs: list[Ev], bad: str) -> None:
     """Issue 4: "A version that cannot be parsed yields UNKNOWN, never 'not affected'"."""
