@@ -23,6 +23,7 @@ from tidegate.engine import inventories, notify, usage
 from tidegate.engine.jobs import Job, enqueue
 from tidegate.registry import metadata
 from tidegate.scanner.match import match_targets
+from tidegate.scanner.vulndb.entries import PackageEntries
 from tidegate.scanner.vulndb.model import Advisory
 from tidegate.scanner.vulndb.store import ChangesUnavailable, NoDatabase, VulnStore
 
@@ -169,11 +170,13 @@ class _ChangedOnly:
         self.vulns = vulns
         self.changed = changed
 
-    def lookup(self, namespace: str, name: str) -> list[Advisory]:
+    def package(self, namespace: str, name: str) -> PackageEntries:
         ids = self.changed.get((namespace, name), frozenset())
         if ids is None:
-            return self.vulns.lookup(namespace, name)
-        return self.vulns.lookup_ids(namespace, name, ids) if ids else []
+            return self.vulns.package(namespace, name)
+        if not ids:
+            return PackageEntries(namespace, name)
+        return self.vulns.package(namespace, name).only(ids)
 
     def get(self, vuln_id: str) -> Advisory | None:
         return self.vulns.get(vuln_id)

@@ -13,19 +13,20 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from tidegate.scanner.model import Distro, Inventory, Package, PackageManager
-from tidegate.scanner.versions import Verdict, evaluate, scheme_for
-from tidegate.scanner.versions.schemes import UnknownEcosystem
+from tidegate.scanner.versions import Verdict
+from tidegate.scanner.vulndb.entries import PackageEntries
 from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState, normalize_name
 
 
 class AdvisoryLookup(Protocol):
     """The reads a matcher needs from the vulnerability DB (VulnStore implements them).
 
-    `lookup` returns the lean per-package entries used for matching; `get` the whole record
-    (description, CVSS vectors, references), fetched only for what matched.
+    `package` returns one key's lean stored entries, evaluated for the installed version;
+    `get` the whole record (description, CVSS vectors, references), fetched only for what
+    matched.
     """
 
-    def lookup(self, namespace: str, name: str) -> list[Advisory]: ...
+    def package(self, namespace: str, name: str) -> PackageEntries: ...
 
     def get(self, vuln_id: str) -> Advisory | None: ...
 
@@ -106,14 +107,6 @@ def targets(inventory: Inventory, *, include_language: bool) -> list[MatchTarget
     return out
 
 
-def _verdict(entry: AffectedPackage, version: str) -> Verdict:
-    try:
-        scheme = scheme_for(entry.namespace)
-    except UnknownEcosystem:
-        return Verdict.UNKNOWN
-    return evaluate(scheme, entry.ranges, entry.versions, version)
-
-
 def _fixed_in(entry: AffectedPackage) -> str:
     if entry.fixed_version:
         return entry.fixed_version
@@ -121,29 +114,23 @@ def _fixed_in(entry: AffectedPackage) -> str:
     return ", ".join(dict.fromkeys(fixed))
 
 
-def match_target(target: MatchTarget, advisories: Iterable[Advisory]) -> list[Finding]:
+def match_target(target: MatchTarget, entries: PackageEntries) -> list[Finding]:
     """Findings for one package, with advisories about the same vulnerability merged."""
     found: list[Finding] = []
-    for adv in advisories:
-        for entry in adv.affected:
-            if entry.namespace != target.namespace or entry.name != target.name:
-                continue
-            verdict = _verdict(entry, target.version)
-            if verdict is Verdict.NOT_AFFECTED:
-                continue
-            found.append(
-                Finding(
-                    vuln_id=adv.id,
-                    aliases=tuple(a for a in adv.aliases if a != adv.id),
-                    target=target,
-                    advisory=adv,
-                    verdict=verdict,
-                    fix=entry.fix,
-                    fixed_in=_fixed_in(entry),
-                )
+    for adv, verdict in entries.affecting(target.version):
+        (entry,) = adv.affected
+        found.append(
+            Finding(
+                vuln_id=adv.id,
+                aliases=tuple(a for a in adv.aliases if a != adv.id),
+                target=target,
+                advisory=adv,
+                verdict=verdict,
+                fix=entry.fix,
+                fixed_in=_fixed_in(entry),
             )
-            break
-    return _merge_aliases(found)
+        )
+    return _merge_aliases(found) if found else found
 
 
 def _ids(finding: Finding) -> set[str]:
@@ -170,14 +157,12 @@ def _merge_aliases(found: list[Finding]) -> list[Finding]:
         joined = [g for g in groups if any(ids & _ids(f) for f in g)]
         merged = [finding] + [f for g in joined for f in g]
         groups = [g for g in groups if g not in joined] + [merged]
-    # A distro advisory (DSA/DLA/...) that only bundles CVEs already found adds nothing.
-    cves = {i for g in groups for f in g for i in _ids(f) if i.startswith("CVE-")}
+    # A distro advisory (DSA, ALSA, ...) that bundles CVEs was fanned out into one advisory
+    # per CVE when the DB was built (`updaters.common.fan_out_by_cve`), so each group here
+    # is one vulnerability already.
     out: list[Finding] = []
     for group in groups:
         best = _preferred(group)
-        related = set(best.advisory.related)
-        if not best.vuln_id.startswith("CVE-") and related and related <= cves:
-            continue
         ids = {i for f in group for i in _ids(f)}
         cve_ids = sorted(i for i in ids if i.startswith("CVE-"))
         # One CVE among the aliases names the finding, as ECR and Inspector show it.
@@ -220,7 +205,7 @@ def match_targets(targets_: Iterable[MatchTarget], store: AdvisoryLookup) -> lis
     """Findings for many packages, sorted by vulnerability then package."""
     out: list[Finding] = []
     for target in targets_:
-        out.extend(match_target(target, store.lookup(target.namespace, target.name)))
+        out.extend(match_target(target, store.package(target.namespace, target.name)))
     out.sort(key=lambda f: (f.vuln_id, f.target.name, f.target.version, f.target.package.path))
     return _enrich(out, store)
 

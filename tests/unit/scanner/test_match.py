@@ -7,18 +7,17 @@ import pytest
 from tidegate.scanner.match import distro_namespace, match_inventory
 from tidegate.scanner.model import Distro, Inventory, Package, PackageManager
 from tidegate.scanner.versions import AffectedRange, RangeEvent, Verdict
+from tidegate.scanner.vulndb.entries import PackageEntries
 from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState, Rating
+from tidegate.scanner.vulndb.updaters.common import fan_out_by_cve
 
 
 class FakeStore:
     def __init__(self, advisories: list[Advisory]) -> None:
         self.advisories = advisories
 
-    def lookup(self, namespace: str, name: str) -> list[Advisory]:
-        return [
-            a for a in self.advisories
-            if any(p.namespace == namespace and p.name == name for p in a.affected)
-        ]  # fmt: skip
+    def package(self, namespace: str, name: str) -> PackageEntries:
+        return PackageEntries.of(namespace, name, self.advisories)
 
     def get(self, vuln_id: str) -> Advisory | None:
         found = [a for a in self.advisories if a.id == vuln_id]
@@ -86,12 +85,14 @@ def test_aliases_merge_and_cve_names_the_finding() -> None:
     assert finding.aliases == ("GHSA-aaaa-bbbb-cccc", "PYSEC-2024-9")
 
 
-def test_distro_advisory_bundling_known_cves_is_dropped() -> None:
-    cve = Advisory("CVE-2024-2", "debian-osv", affected=(fixed_at("Debian:12", "curl", "8.0"),))
-    dsa = Advisory("DSA-5555-1", "debian-osv", related=("CVE-2024-2",),
+def test_distro_advisory_bundling_known_cves_adds_no_finding() -> None:
+    """The DB stores a DSA as one advisory per CVE it fixes, so it only adds an alias."""
+    cve = Advisory("CVE-2024-2222", "debian-osv", affected=(fixed_at("Debian:12", "curl", "8.0"),))
+    dsa = Advisory("DSA-5555-1", "debian-osv", related=("CVE-2024-2222",),
                    affected=(fixed_at("Debian:12", "curl", "8.0"),))  # fmt: skip
     inv = Inventory(BOOKWORM, (deb("curl", "7.88.1-10", "curl", "7.88.1-10"),))
-    assert [f.vuln_id for f in match_inventory(inv, FakeStore([cve, dsa]))] == ["CVE-2024-2"]
+    (finding,) = match_inventory(inv, FakeStore([cve, *fan_out_by_cve(dsa)]))
+    assert (finding.vuln_id, finding.aliases) == ("CVE-2024-2222", ("DSA-5555-1",))
 
 
 def test_unparsable_version_is_reported_unknown_not_dropped() -> None:

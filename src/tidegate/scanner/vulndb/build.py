@@ -12,14 +12,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from tidegate.scanner.vulndb.codec import encode_header, entry_row
+from tidegate.scanner.vulndb.codec import encode_header, entry_row, pack, unpack
 from tidegate.scanner.vulndb.incremental import changed_ids, copy_clean, mark_dirty
 from tidegate.scanner.vulndb.merge import merge_key
 from tidegate.scanner.vulndb.model import Advisory
@@ -82,10 +81,10 @@ class Builder:
         for adv in advisories:
             count += 1
             score = next((s.score for s in adv.severities if s.score is not None), None)
-            header = zlib.compress(encode_header(adv), 1)
+            header = pack(encode_header(adv))
             vulns.append((source, adv.id, score, int(adv.known_exploited), header))
             entries.extend(
-                (source, p.namespace, p.name, zlib.compress(orjson.dumps(entry_row(adv, p)), 1))
+                (source, p.namespace, p.name, pack(orjson.dumps(entry_row(adv, p))))
                 for p in adv.affected
             )
             if len(entries) >= _BATCH or len(vulns) >= _BATCH:
@@ -161,7 +160,7 @@ class Builder:
             merged = merge_key(rows, precedence, scores, kev)
             blob = orjson.dumps(merged)
             digest = hashlib.blake2b(blob, digest_size=16).digest()
-            batch.append((ns, name, digest, zlib.compress(blob, 1)))
+            batch.append((ns, name, digest, pack(blob)))
             for row in merged:
                 keys.append((row[0], ns, name))
                 aliases.extend((a, row[0], ns, name) for a in row[1])
@@ -212,7 +211,7 @@ class Builder:
                 if key is not None:
                     yield key, rows
                 key, rows = (ns, name), []
-            rows.append((source, orjson.loads(zlib.decompress(data))))
+            rows.append((source, unpack(data)))
         if key is not None:
             yield key, rows
 

@@ -1,25 +1,24 @@
 """VulnStore: the read-only view of one published DB version.
 
-Version files are immutable once published, so they are opened `immutable=1` (no locking)
-and decoded lookups are cached per key. A long-running process polls `current_version()`
-(one small file read) and calls `reopen()` when a new version appears.
+Version files are immutable once published, so they are opened `immutable=1` (no locking),
+and each key's fetched entries are cached (`PackageEntries`, decoded only as far as asked).
+A long-running process polls `current_version()` (one small file read) and calls `reopen()`
+when a new version appears.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from tidegate.errors import NotFound
 from tidegate.scanner.vulndb import layout
-from tidegate.scanner.vulndb.codec import decode_entry, decode_header
+from tidegate.scanner.vulndb.codec import decode_header, unpack
 from tidegate.scanner.vulndb.diff import compare_files
+from tidegate.scanner.vulndb.entries import PackageEntries
 from tidegate.scanner.vulndb.headers import merge_headers
 from tidegate.scanner.vulndb.model import Advisory
 from tidegate.scanner.vulndb.updaters.registry import precedence
@@ -58,6 +57,9 @@ class VersionInfo:
     sources: tuple[SourceStatus, ...]
 
 
+_PACKAGE = "SELECT data FROM packages WHERE namespace = ? AND name = ?"
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
     # The file never changes once published: mapping it saves a read() copy per page on
@@ -72,7 +74,7 @@ class VulnStore:
     def __init__(self, root: Path, version: int | None = None, cache_size: int = 65536) -> None:
         self.root = root
         self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, str], list[Advisory]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], PackageEntries] = OrderedDict()
         self._open(version)
 
     def _open(self, version: int | None) -> None:
@@ -113,39 +115,35 @@ class VulnStore:
         self._cache.update((k, v) for k, v in cached.items() if k not in changed)
         return True
 
-    def entries(self, namespace: str, name: str) -> list[list[Any]]:
-        """The key's stored entries, undecoded (`codec.entry_row` arrays: id, aliases, ...).
+    def package(self, namespace: str, name: str) -> PackageEntries:
+        """One key's stored advisories, fetched (one indexed read) but not yet decoded.
 
-        Comparing two versions' entries needs no Advisory objects: equal arrays are equal
-        advisories.
+        Cached per key: a fleet of images shares most of its packages.
         """
-        row = self._conn.execute(
-            "SELECT data FROM packages WHERE namespace = ? AND name = ?", (namespace, name)
-        ).fetchone()
-        return orjson.loads(zlib.decompress(row[0])) if row else []
-
-    def lookup_ids(self, namespace: str, name: str, ids: frozenset[str]) -> list[Advisory]:
-        """`lookup` restricted to the given vulnerability ids, decoding only those."""
-        hit = self._cache.get((namespace, name))
-        if hit is not None:
-            return [a for a in hit if a.id in ids]
-        return [
-            decode_entry(namespace, name, r) for r in self.entries(namespace, name) if r[0] in ids
-        ]
-
-    def lookup(self, namespace: str, name: str) -> list[Advisory]:
-        """Advisories for one package key, one per vulnerability (details omitted; see get)."""
         key = (namespace, name)
         cache = self._cache
         hit = cache.get(key)
         if hit is not None:
             cache.move_to_end(key)
             return hit
-        result = [decode_entry(namespace, name, r) for r in self.entries(namespace, name)]
-        cache[key] = result
+        row = self._conn.execute(_PACKAGE, key).fetchone()
+        found = PackageEntries(namespace, name, row[0]) if row else PackageEntries(namespace, name)
+        cache[key] = found
         if len(cache) > self.cache_size:
             cache.popitem(last=False)
-        return result
+        return found
+
+    def entries(self, namespace: str, name: str) -> list[list[Any]]:
+        """The key's stored entries, undecoded (`codec.entry_row` arrays: id, aliases, ...).
+
+        Comparing two versions' entries needs no Advisory objects: equal arrays are equal
+        advisories.
+        """
+        return self.package(namespace, name).rows
+
+    def lookup(self, namespace: str, name: str) -> list[Advisory]:
+        """Advisories for one package key, one per vulnerability (details omitted; see get)."""
+        return self.package(namespace, name).advisories()
 
     def get(self, vuln_id: str) -> Advisory | None:
         """One vulnerability by id or alias, with its header and every affected package."""
@@ -179,9 +177,7 @@ class VulnStore:
         score = next((r[2] for r in ranked if r[2] is not None), None)
         if score is None:
             score = next((r[2] for r in rows if r[2] is not None), None)
-        headers = [decode_header(zlib.decompress(r[4])) for r in rows] or [
-            Advisory(id=vuln_id, source="")
-        ]
+        headers = [decode_header(unpack(r[4])) for r in rows] or [Advisory(id=vuln_id, source="")]
         merged = merge_headers(vuln_id, headers, score, kev=any(r[3] for r in rows))
         return replace(merged, affected=tuple(affected))
 

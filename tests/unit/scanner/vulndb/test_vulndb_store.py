@@ -77,7 +77,9 @@ def test_alpine_secdb_wins_for_alpine_packages(built_db: Path) -> None:
 def test_unknown_key_is_empty_and_cached(built_db: Path) -> None:
     store = VulnStore(built_db)
     assert store.lookup("npm", "no-such-package-xyz") == []
-    assert store.lookup(*LOG4J) is store.lookup(*LOG4J)
+    assert store.package(*LOG4J) is store.package(*LOG4J)
+    first, again = store.lookup(*LOG4J), store.lookup(*LOG4J)
+    assert all(a is b for a, b in zip(first, again, strict=True))
 
 
 def test_get_by_id_and_by_alias(built_db: Path) -> None:
