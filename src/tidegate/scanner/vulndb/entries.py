@@ -19,7 +19,6 @@ from tidegate.scanner.versions.schemes import UnknownEcosystem
 from tidegate.scanner.vulndb.codec import decode_entry, entry_row, unpack
 from tidegate.scanner.vulndb.model import Advisory
 
-
 _VERSIONS_KEPT = 8  # per key; a long tail of versions of one package is rare
 
 
