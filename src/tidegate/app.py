@@ -14,7 +14,7 @@ from tidegate.config import Settings
 from tidegate.db import engine_for, migrate
 from tidegate.ecr.api import ecr_dispatch
 from tidegate.ecr.wiring import install_ecr
-from tidegate.engine import scans
+from tidegate.engine import retention, scans
 from tidegate.engine.runtime import ScanEngine
 from tidegate.engine.scheduler import DbUpdateScheduler
 from tidegate.events import wiring as events
@@ -75,4 +75,5 @@ def create_app(settings: Settings) -> Starlette:
     app.state.scan_engine = engine
     install_ecr(app, settings, registry)
     registry.hooks.on_push.append(scans.on_push)
+    registry.hooks.on_delete.append(retention.delete_hook(engine))
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -34,10 +35,22 @@ def image_context(
 
 
 def finding_events(
-    rt: ScanEngine, conn: Connection, repo: RepoRow, row: ManifestRow, changes: FindingChanges
+    rt: ScanEngine,
+    conn: Connection,
+    repo: RepoRow,
+    row: ManifestRow,
+    changes: FindingChanges,
+    *,
+    tags: list[str] | None = None,
 ) -> int:
-    """One `Inspector2 Finding` per new, changed or closed finding; returns how many."""
-    events = _finding_events(rt, repo, row, image_context(conn, repo, row), changes)
+    """One `Inspector2 Finding` per new, changed or closed finding; returns how many.
+
+    `tags` replaces the image's stored tags (a deleted image has none left to read).
+    """
+    image = image_context(conn, repo, row)
+    if tags is not None:
+        image = replace(image, tags=tags)
+    events = _finding_events(rt, repo, row, image, changes)
     emit_many(conn, events)
     return len(events)
 

@@ -11,8 +11,10 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.engine import findings as store
 from tidegate.engine import inventories, notify, scans, usage
@@ -100,6 +102,9 @@ def run_scan(rt: ScanEngine, job: Job) -> None:
     found = match_inventory(inventory, vulns, include_language=job.scan_type == "ENHANCED")
     now = rt.clock()
     with rt.registry.engine.begin() as conn:
+        if not _still_there(conn, repo, row):
+            rt.queue.complete(job, conn)  # deleted while it was analysed: nothing to report
+            return
         changes = store.store_findings(conn, repo.id, row.digest, job.scan_type, found, now)
         counts = store.severity_counts(conn, repo.id, row.digest)
         status = _final_status(conn, job, repo, row)
@@ -117,6 +122,14 @@ def run_scan(rt: ScanEngine, job: Job) -> None:
         extra={"fields": {"repository": repo.name, "digest": row.digest, "type": job.scan_type,
                           "findings": sum(counts.values()), "status": status}},
     )  # fmt: skip
+
+
+def _still_there(conn: Connection, repo: RepoRow, row: ManifestRow) -> bool:
+    # Locked (PostgreSQL) so a delete either waits for this scan's findings, which its hook
+    # then closes, or has committed and the scan stores nothing.
+    m = t.manifests
+    query = sa.select(m.c.id).where(m.c.repository_id == repo.id, m.c.digest == row.digest)
+    return conn.execute(query.with_for_update()).first() is not None
 
 
 def _final_status(conn: Connection, job: Job, repo: RepoRow, row: ManifestRow) -> str:

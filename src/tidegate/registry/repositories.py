@@ -121,11 +121,11 @@ def delete_repository(registry: RegistryService, name: str, *, force: bool) -> R
         rows = conn.execute(
             sa.select(t.manifests.c.id).where(t.manifests.c.repository_id == repo.id)
         )
-        for (manifest_id,) in list(rows):
-            row = metadata.manifest_by_id(conn, manifest_id)
-            image = DeletedImage(repo, row, tuple(metadata.tags_of(conn, manifest_id)))
-            for hook in registry.hooks.on_delete:
-                hook(conn, image)
+        images = [
+            DeletedImage(repo, metadata.manifest_by_id(conn, manifest_id),
+                         tuple(metadata.tags_of(conn, manifest_id)))
+            for (manifest_id,) in list(rows)
+        ]  # fmt: skip
         # Tags first: they reference manifests; everything else cascades from the repository.
         conn.execute(sa.delete(t.tags).where(t.tags.c.repository_id == repo.id))
         manifest_ids = sa.select(t.manifests.c.id).where(t.manifests.c.repository_id == repo.id)
@@ -133,6 +133,10 @@ def delete_repository(registry: RegistryService, name: str, *, force: bool) -> R
             sa.delete(t.manifest_refs).where(t.manifest_refs.c.manifest_id.in_(manifest_ids))
         )
         conn.execute(sa.delete(t.manifests).where(t.manifests.c.repository_id == repo.id))
+        # Hooks see each image gone, as after deleting it alone.
+        for image in images:
+            for hook in registry.hooks.on_delete:
+                hook(conn, image)
         conn.execute(sa.delete(t.repositories).where(t.repositories.c.id == repo.id))
     return repo
 

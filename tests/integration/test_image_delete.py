@@ -1,0 +1,113 @@
+"""Deleting an image closes its findings, as Inspector does; pushing it again reopens them.
+
+A real server scans an npm image under ENHANCED continuous scanning; the image is then
+deleted with boto3 (BatchDeleteImage) and its repository's twin with DeleteRepository
+--force. Each closing is an `Inspector2 Finding` event with status CLOSED, the findings
+leave the aggregated views, and a re-push of the same digest is scanned as a new image.
+"""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from tests.integration.test_rescan import advisory, db_update, events, mirror
+from tests.support import oci_build as ob
+from tests.support.server import TidegateServer
+
+pytestmark = pytest.mark.integration
+
+CVES = {"CVE-2020-0001", "CVE-2020-0003"}
+
+
+def _push(server: TidegateServer, layout: Path, repo: str) -> None:
+    copy = subprocess.run(
+        ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:v1",
+         f"docker://{server.host}/{repo}:v1"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert copy.returncode == 0, copy.stderr
+
+
+def _wait_for_findings(ecr: Any, repo: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            out = ecr.describe_image_scan_findings(repositoryName=repo, imageId={"imageTag": "v1"})
+            found = {
+                f["packageVulnerabilityDetails"]["vulnerabilityId"]
+                for f in out["imageScanFindings"].get("enhancedFindings", [])
+            }
+            if found == CVES:
+                return
+        except ecr.exceptions.ScanNotFoundException:
+            found = set()
+        assert time.monotonic() < deadline, found
+        time.sleep(0.3)
+
+
+def _closed_events(data: Path, repo: str) -> set[str]:
+    return {
+        e["detail"]["packageVulnerabilityDetails"]["vulnerabilityId"]
+        for e in events(data)
+        if e["detail"]["status"] == "CLOSED"
+        and e["detail"]["resources"][0]["details"]["awsEcrContainerImage"]["repositoryName"] == repo
+    }
+
+
+def test_delete_closes_findings_and_a_repush_reopens_them(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    db_update(data, mirror(tmp_path / "v1", [
+        advisory("GHSA-aaaa-aaaa-aaaa", "CVE-2020-0001", "lodash", "4.17.19"),
+        advisory("GHSA-cccc-cccc-cccc", "CVE-2020-0003", "minimist", "1.2.6"),
+    ]))  # fmt: skip
+    layer = ob.Layer([
+        ob.file("app/node_modules/lodash/package.json", b'{"name":"lodash","version":"4.17.15"}'),
+        ob.file("app/node_modules/minimist/package.json", b'{"name":"minimist","version":"1.2.0"}'),
+    ])  # fmt: skip
+    ob.build_oci_layout(tmp_path / "layout", [layer], tag="v1")
+    with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as server:
+        creds = configparser.ConfigParser()
+        creds.read(data / "credentials")
+        key = (creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"])
+        ecr = boto3.client(
+            "ecr", endpoint_url=server.url, region_name="us-east-1",
+            aws_access_key_id=key[0], aws_secret_access_key=key[1],
+        )  # fmt: skip
+        ecr.put_registry_scanning_configuration(scanType="ENHANCED")  # continuous for all
+
+        def listed(repo: str) -> set[str]:
+            groups = httpx.get(
+                f"{server.url}/api/findings", params={"groupBy": "vulnerability",
+                                                       "repository": repo}, auth=key,
+            ).json()["groups"]  # fmt: skip
+            return {g["vulnerabilityId"] for g in groups}
+
+        for repo in ("live/app", "live/twin"):
+            _push(server, tmp_path / "layout", repo)
+            _wait_for_findings(ecr, repo)
+            assert listed(repo) == CVES
+
+        out = ecr.batch_delete_image(repositoryName="live/app", imageIds=[{"imageTag": "v1"}])
+        assert out["failures"] == []
+        assert _closed_events(data, "live/app") == CVES
+        assert listed("live/app") == set()
+        with pytest.raises(ecr.exceptions.ImageNotFoundException):
+            ecr.describe_image_scan_findings(repositoryName="live/app", imageId={"imageTag": "v1"})
+        assert listed("live/twin") == CVES  # the same digest elsewhere is untouched
+
+        # The same digest pushed again is a new image: scanned, its findings active again.
+        _push(server, tmp_path / "layout", "live/app")
+        _wait_for_findings(ecr, "live/app")
+        assert listed("live/app") == CVES
+
+        ecr.delete_repository(repositoryName="live/twin", force=True)
+        assert _closed_events(data, "live/twin") == CVES
+        assert listed("live/twin") == set()
