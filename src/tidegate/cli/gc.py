@@ -1,9 +1,11 @@
-"""`tidegate gc`: remove blobs and upload sessions nothing references, while the server runs."""
+"""`tidegate gc`: remove blobs and upload sessions nothing references, and scan data past
+retention, while the server runs."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 
 from tidegate.cli.common import add_data_options, settings_from_args
 
@@ -11,10 +13,13 @@ from tidegate.cli.common import add_data_options, settings_from_args
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "gc",
-        help="garbage-collect unreferenced blobs and stale uploads",
+        help="garbage-collect unreferenced blobs, stale uploads and expired scan data",
         description="Remove blobs that no manifest references and upload sessions that "
-        "expired. Safe while `tidegate serve` runs: blobs used within the grace period and "
-        "uploads still in progress are never removed.",
+        "expired; then apply the findings retention rules (a deleted image's closed findings "
+        "go after 3 days, other closed findings after 30) and remove scan data no image "
+        "references any more. Safe while `tidegate serve` runs: blobs used within the grace "
+        "period and uploads still in progress are never removed. The server applies the "
+        "retention rules by itself every hour.",
     )
     add_data_options(parser)
     parser.add_argument(
@@ -35,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     from tidegate.app import build_registry
+    from tidegate.engine.retention import purge
     from tidegate.registry.gc import collect_garbage
 
     settings = settings_from_args(args)
@@ -47,13 +53,18 @@ def run(args: argparse.Namespace) -> int:
         upload_expiry=float(settings.upload_expiry_seconds) if expiry is None else expiry,
         dry_run=args.dry_run,
     )
+    retained = purge(registry.engine, time.time(), dry_run=args.dry_run)
     if args.json:
-        print(json.dumps(report.__dict__, indent=2, sort_keys=True))
+        print(json.dumps({**report.__dict__, **retained.__dict__}, indent=2, sort_keys=True))
     else:
         verb = "would remove" if args.dry_run else "removed"
         print(
             f"{verb} {len(report.blobs_removed)} blobs ({report.bytes_freed} bytes), "
             f"{len(report.orphan_files_removed)} orphaned files, "
-            f"{len(report.uploads_removed)} upload sessions"
+            f"{len(report.uploads_removed)} upload sessions; "
+            f"{retained.findings_removed} findings past retention, "
+            f"{retained.inventories_removed} inventories, "
+            f"{retained.indexed_packages_removed} indexed packages and "
+            f"{retained.finding_texts_removed} finding texts nothing references"
         )
     return 0

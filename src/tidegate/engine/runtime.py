@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from tidegate.config import Settings
-from tidegate.engine import pipeline, rescan
+from tidegate.engine import pipeline, rescan, retention
 from tidegate.engine.analysis import Analyzer, analyzer_key
 from tidegate.engine.jobs import Job, JobQueue
 from tidegate.events.model import Origin
@@ -163,6 +163,7 @@ class ScanEngine:
             if time.monotonic() - last_expiry > EXPIRY_CHECK_SECONDS:
                 last_expiry = time.monotonic()
                 self.expire_continuous_scans()
+                self.apply_retention()
 
     def expire_continuous_scans(self) -> int:
         """End continuous scanning of images older than the configured duration."""
@@ -175,6 +176,14 @@ class ScanEngine:
         except Exception:  # retried on the next round
             log.exception("expiring continuous scans failed")
             return 0
+
+    def apply_retention(self) -> retention.PurgeReport | None:
+        """Remove findings past retention and scan data nothing references any more."""
+        try:
+            return retention.purge(self.registry.engine, self.clock())
+        except Exception:  # retried on the next round
+            log.exception("applying retention failed")
+            return None
 
     def check_vulndb(self) -> bool:
         """Enqueue a re-scan when a newer DB version was published (by any process)."""
