@@ -50,6 +50,9 @@ class Settings:
     # Continuous scanning stops this many days after a push (0 = for the image's lifetime),
     # like Inspector's re-scan duration; such images show SCAN_ELIGIBILITY_EXPIRED.
     continuous_scan_duration_days: int = 0
+    # How often each process with workers applies the repositories' lifecycle policies
+    # (ECR applies them within 24 hours of a change; 0 = never).
+    lifecycle_interval_seconds: int = 3600
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -175,6 +175,22 @@ access_keys = Table(
     Column("revoked_at", Float, nullable=True),
 )
 
+# ECR lifecycle policy per repository (registry.lifecycle): the policy applied by the
+# server, when it last ran, and the policy of the last StartLifecyclePolicyPreview.
+lifecycle_policies = Table(
+    "lifecycle_policies",
+    metadata,
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("policy", Text, nullable=True),
+    Column("evaluated_at", Float, nullable=True),
+    Column("preview_policy", Text, nullable=True),
+)
+
 # Scan state per image as the ECR API reports it (imageScanStatus). Until the scanning engine
 # runs, a requested scan stays PENDING; `requested_at` enforces the basic 24 h quota.
 image_scans = Table(

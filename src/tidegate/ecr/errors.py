@@ -9,6 +9,7 @@ UnrecognizedClientException).
 from __future__ import annotations
 
 from tidegate.errors import ErrorCode, TidegateError
+from tidegate.registry.lifecycle import LifecyclePolicyNotFound, LifecyclePreviewNotFound
 from tidegate.registry.repositories import (
     InvalidResourceTag,
     RepositoryExists,
@@ -48,6 +49,8 @@ ECR_BY_CLASS: dict[type[TidegateError], str] = {
     RepositoryNotEmpty: "RepositoryNotEmptyException",
     TooManyTags: "TooManyTagsException",
     InvalidResourceTag: "InvalidTagParameterException",
+    LifecyclePolicyNotFound: "LifecyclePolicyNotFoundException",
+    LifecyclePreviewNotFound: "LifecyclePolicyPreviewNotFoundException",
 }
 
 

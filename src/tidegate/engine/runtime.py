@@ -21,6 +21,7 @@ from tidegate.engine import pipeline, rescan, retention
 from tidegate.engine.analysis import Analyzer, analyzer_key
 from tidegate.engine.jobs import Job, JobQueue
 from tidegate.events.model import Origin
+from tidegate.registry import lifecycle
 from tidegate.registry.service import RegistryService
 from tidegate.scanner.model import Inventory
 from tidegate.scanner.vulndb import layout
@@ -157,13 +158,17 @@ class ScanEngine:
             renewer.stop()
 
     def _watch(self) -> None:
-        last_expiry = 0.0
+        last_expiry = last_lifecycle = 0.0
+        interval = self.settings.lifecycle_interval_seconds
         while not self._stop.wait(self.poll_seconds):
             self.check_vulndb()
             if time.monotonic() - last_expiry > EXPIRY_CHECK_SECONDS:
                 last_expiry = time.monotonic()
                 self.expire_continuous_scans()
                 self.apply_retention()
+            if interval > 0 and time.monotonic() - last_lifecycle > interval:
+                last_lifecycle = time.monotonic()
+                self.apply_lifecycle_policies()
 
     def expire_continuous_scans(self) -> int:
         """End continuous scanning of images older than the configured duration."""
@@ -175,6 +180,14 @@ class ScanEngine:
                 return rescan.expire_images(conn, self.clock() - days * 86400)
         except Exception:  # retried on the next round
             log.exception("expiring continuous scans failed")
+            return 0
+
+    def apply_lifecycle_policies(self) -> int:
+        """Expire the images the repositories' lifecycle policies select."""
+        try:
+            return lifecycle.apply(self.registry, self.clock())
+        except Exception:  # retried on the next round
+            log.exception("applying lifecycle policies failed")
             return 0
 
     def apply_retention(self) -> retention.PurgeReport | None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tidegate.ecr.context import EcrContext
-from tidegate.ecr.operations import images, registry, repositories, scanning
+from tidegate.ecr.operations import images, lifecycle, registry, repositories, scanning
 
 Operation = Callable[[EcrContext, dict[str, Any]], dict[str, Any]]
 
@@ -15,4 +15,5 @@ OPERATIONS: dict[str, Operation] = {
     **images.OPERATIONS,
     **scanning.OPERATIONS,
     **registry.OPERATIONS,
+    **lifecycle.OPERATIONS,
 }

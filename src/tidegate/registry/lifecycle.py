@@ -1,0 +1,186 @@
+"""Repository lifecycle policies: stored, previewed, and applied by deleting expired images.
+
+Applying deletes through `RegistryService.delete_manifest`, so an expiry is an ordinary
+delete: its `ECR Image Action` DELETE event, the closing of the image's findings and the
+blob garbage collection that follows all happen as for any other delete. An image an index
+still references is kept (deleting it would break the index) and expires once the index
+is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tidegate import schema as t
+from tidegate.db import reading
+from tidegate.errors import (
+    ErrorCode,
+    ManifestUnknown,
+    NameUnknown,
+    ReferencedByIndex,
+    TidegateError,
+)
+from tidegate.registry import metadata
+from tidegate.registry.lifecycle_policy import Candidate, expired, parse
+from tidegate.registry.metadata import RepoRow
+from tidegate.registry.service import RegistryService
+
+log = logging.getLogger(__name__)
+
+
+class LifecyclePolicyNotFound(TidegateError):
+    """The repository has no lifecycle policy."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+class LifecyclePreviewNotFound(TidegateError):
+    """No lifecycle policy preview was started for the repository."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPolicy:
+    repo: RepoRow
+    text: str
+    evaluated_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    repo: RepoRow
+    text: str
+    expiring: list[tuple[Candidate, int]]  # image, priority of the rule that expires it
+
+
+_P = t.lifecycle_policies
+
+
+def _row(conn: Connection, repo: RepoRow) -> tuple[str | None, float | None, str | None] | None:
+    """(policy, evaluated at, preview policy), or None when the repository never had one."""
+    row = conn.execute(
+        sa.select(_P.c.policy, _P.c.evaluated_at, _P.c.preview_policy).where(
+            _P.c.repository_id == repo.id
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def _upsert(conn: Connection, repo: RepoRow, **values: object) -> None:
+    done = conn.execute(sa.update(_P).where(_P.c.repository_id == repo.id).values(**values))
+    if not done.rowcount:
+        conn.execute(sa.insert(_P).values(repository_id=repo.id, **values))
+
+
+def _not_found(repo: RepoRow) -> LifecyclePolicyNotFound:
+    return LifecyclePolicyNotFound(
+        f"Lifecycle policy does not exist for the repository with name '{repo.name}'"
+    )
+
+
+def put_policy(registry: RegistryService, name: str, text: str) -> RepoRow:
+    """Validate and store the policy (it replaces any previous one)."""
+    parse(text)
+    with registry.engine.begin() as conn:
+        repo = metadata.get_repo(conn, name)
+        _upsert(conn, repo, policy=text, evaluated_at=None)
+    return repo
+
+
+def get_policy(registry: RegistryService, name: str) -> StoredPolicy:
+    with reading(registry.engine) as conn:
+        repo = metadata.get_repo(conn, name)
+        row = _row(conn, repo)
+    if row is None or row[0] is None:
+        raise _not_found(repo)
+    return StoredPolicy(repo, row[0], row[1])
+
+
+def delete_policy(registry: RegistryService, name: str) -> StoredPolicy:
+    """Remove the policy; returns what it was."""
+    with registry.engine.begin() as conn:
+        repo = metadata.get_repo(conn, name)
+        row = _row(conn, repo)
+        if row is None or row[0] is None:
+            raise _not_found(repo)
+        conn.execute(
+            sa.update(_P)
+            .where(_P.c.repository_id == repo.id)
+            .values(policy=None, evaluated_at=None)
+        )
+    return StoredPolicy(repo, row[0], row[1])
+
+
+def start_preview(registry: RegistryService, name: str, text: str | None) -> tuple[RepoRow, str]:
+    """Remember the policy to preview: the one given, else the repository's own."""
+    if text is not None:
+        parse(text)
+    with registry.engine.begin() as conn:
+        repo = metadata.get_repo(conn, name)
+        if text is None:
+            row = _row(conn, repo)
+            if row is None or row[0] is None:
+                raise _not_found(repo)
+            text = row[0]
+        _upsert(conn, repo, preview_policy=text)
+    return repo, str(text)
+
+
+def candidates(conn: Connection, repo: RepoRow) -> list[Candidate]:
+    """Every image of the repository with its tags and push time."""
+    rows = conn.execute(
+        sa.select(t.manifests.c.id, t.manifests.c.digest, t.manifests.c.pushed_at).where(
+            t.manifests.c.repository_id == repo.id
+        )
+    ).all()
+    tags = metadata.tags_of_many(conn, [int(r[0]) for r in rows])
+    return [Candidate(str(d), tuple(sorted(tags.get(int(i), ()))), float(p)) for i, d, p in rows]
+
+
+def preview(registry: RegistryService, name: str, now: float) -> Preview:
+    """What the started preview's policy would expire now."""
+    with reading(registry.engine) as conn:
+        repo = metadata.get_repo(conn, name)
+        row = _row(conn, repo)
+        text = row[2] if row is not None else None
+        if text is None:
+            msg = f"There is no lifecycle policy preview for the repository with name '{name}'"
+            raise LifecyclePreviewNotFound(msg)
+        images = candidates(conn, repo)
+    return Preview(repo, text, expired(parse(text), images, now))
+
+
+def apply(registry: RegistryService, now: float) -> int:
+    """Run every repository's policy once; returns how many images expired."""
+    with reading(registry.engine) as conn:
+        policies = conn.execute(
+            sa.select(_P.c.repository_id, _P.c.policy).where(_P.c.policy.is_not(None))
+        ).all()
+    total = 0
+    for repository_id, text in policies:
+        with reading(registry.engine) as conn:
+            repo = metadata.find_repo_by_id(conn, int(repository_id))
+            images = candidates(conn, repo) if repo is not None else []
+        if repo is None:
+            continue
+        for image, priority in expired(parse(str(text)), images, now):
+            try:
+                registry.delete_manifest(repo.name, image.digest)
+            except (ReferencedByIndex, ManifestUnknown, NameUnknown):
+                continue  # kept by an index, or deleted meanwhile
+            total += 1
+            log.info(
+                "lifecycle policy expired an image",
+                extra={"fields": {"repository": repo.name, "digest": image.digest,
+                                  "rule": priority, "tags": list(image.tags)}},
+            )  # fmt: skip
+        with registry.engine.begin() as conn:
+            conn.execute(
+                sa.update(_P).where(_P.c.repository_id == repo.id).values(evaluated_at=now)
+            )
+    return total
