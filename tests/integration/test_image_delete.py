@@ -8,13 +8,11 @@ leave the aggregated views, and a re-push of the same digest is scanned as a new
 
 from __future__ import annotations
 
-import configparser
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
@@ -74,13 +72,8 @@ def test_delete_closes_findings_and_a_repush_reopens_them(tmp_path: Path) -> Non
     ])  # fmt: skip
     ob.build_oci_layout(tmp_path / "layout", [layer], tag="v1")
     with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as server:
-        creds = configparser.ConfigParser()
-        creds.read(data / "credentials")
-        key = (creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"])
-        ecr = boto3.client(
-            "ecr", endpoint_url=server.url, region_name="us-east-1",
-            aws_access_key_id=key[0], aws_secret_access_key=key[1],
-        )  # fmt: skip
+        key = server.access_key()
+        ecr = server.ecr()
         ecr.put_registry_scanning_configuration(scanType="ENHANCED")  # continuous for all
 
         def listed(repo: str) -> set[str]:

@@ -8,7 +8,6 @@ each with an `ECR Image Action` DELETE event.
 
 from __future__ import annotations
 
-import configparser
 import json
 import subprocess
 import sys
@@ -16,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.support import oci_build as ob
@@ -63,13 +61,7 @@ def test_policy_is_stored_previewed_and_applied(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = {"TIDEGATE_ANONYMOUS_ACCESS": "push", "TIDEGATE_LIFECYCLE_INTERVAL_SECONDS": "1"}
     with TidegateServer(data, env=env) as server:
-        creds = configparser.ConfigParser()
-        creds.read(data / "credentials")
-        ecr = boto3.client(
-            "ecr", endpoint_url=server.url, region_name="us-east-1",
-            aws_access_key_id=creds["default"]["aws_access_key_id"],
-            aws_secret_access_key=creds["default"]["aws_secret_access_key"],
-        )  # fmt: skip
+        ecr = server.ecr()
         v1 = _push(server, tmp_path, "v1", b"1")
         v2 = _push(server, tmp_path, "v2", b"2")
         old = _push(server, tmp_path, "latest", b"3")

@@ -8,7 +8,6 @@ version is published.
 
 from __future__ import annotations
 
-import configparser
 import json
 import subprocess
 import sys
@@ -16,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
@@ -93,13 +91,7 @@ def test_new_changed_withdrawn_and_unchanged(tmp_path: Path) -> None:
     ])  # fmt: skip
     ob.build_oci_layout(tmp_path / "layout", [layer], tag="v1")
     with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as server:
-        creds = configparser.ConfigParser()
-        creds.read(data / "credentials")
-        ecr = boto3.client(
-            "ecr", endpoint_url=server.url, region_name="us-east-1",
-            aws_access_key_id=creds["default"]["aws_access_key_id"],
-            aws_secret_access_key=creds["default"]["aws_secret_access_key"],
-        )  # fmt: skip
+        ecr = server.ecr()
         ecr.put_registry_scanning_configuration(scanType="ENHANCED")
         copy = subprocess.run(
             ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{tmp_path / 'layout'}:v1",
@@ -144,7 +136,7 @@ def test_new_changed_withdrawn_and_unchanged(tmp_path: Path) -> None:
                          "CVE-2020-0003": "CLOSED"}  # fmt: skip
         usage = httpx.get(
             f"{server.url}/api/usage",
-            auth=(creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"]),
+            auth=server.access_key(),
         ).json()
         assert usage["total"]["initialScans"] == 1
         assert usage["total"]["rescans"] == 1

@@ -9,7 +9,6 @@ the usage report shows two initial scans and one re-scan.
 
 from __future__ import annotations
 
-import configparser
 import json
 import lzma
 import os
@@ -222,9 +221,7 @@ def test_seed_walkthrough(tmp_path: Path) -> None:
         assert "CVE-2021-45046" not in finding_ids(wait_status(server, "scanrepo-test", "COMPLETE"))
 
         # The aggregated views: log4shell hits both images in both repositories.
-        creds = configparser.ConfigParser()
-        creds.read(data / "credentials")
-        key = (creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"])
+        key = server.access_key()
         by_vuln = httpx.get(
             f"{server.url}/api/findings",
             params={"groupBy": "vulnerability", "q": "CVE-2021-44228"},

@@ -10,6 +10,7 @@ real CLI, settings loading, migrations and uvicorn.
 
 from __future__ import annotations
 
+import configparser
 import os
 import signal
 import socket
@@ -18,7 +19,9 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+import boto3
 import httpx
 
 
@@ -54,6 +57,20 @@ class TidegateServer:
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def access_key(self) -> tuple[str, str]:
+        """The (key id, secret) the server wrote to `<data_dir>/credentials` on first start."""
+        creds = configparser.ConfigParser()
+        creds.read(self.data_dir / "credentials")
+        return creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"]
+
+    def ecr(self) -> Any:
+        """A boto3 ECR client for this server, signed with its access key."""
+        key_id, secret = self.access_key()
+        return boto3.client(
+            "ecr", endpoint_url=self.url, region_name="us-east-1",
+            aws_access_key_id=key_id, aws_secret_access_key=secret,
+        )  # fmt: skip
 
     def start(self, timeout: float = 30.0) -> None:
         # No test reaches the internet: the first-start import of the upstream feeds is off
