@@ -16,8 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_rescan import advisory, db_update, events, mirror
-from tests.support import oci_build as ob
+from tests.integration.test_rescan import advisory, db_update, events, mirror, npm_image
 from tests.support.server import TidegateServer
 
 pytestmark = pytest.mark.integration
@@ -66,11 +65,7 @@ def test_delete_closes_findings_and_a_repush_reopens_them(tmp_path: Path) -> Non
         advisory("GHSA-aaaa-aaaa-aaaa", "CVE-2020-0001", "lodash", "4.17.19"),
         advisory("GHSA-cccc-cccc-cccc", "CVE-2020-0003", "minimist", "1.2.6"),
     ]))  # fmt: skip
-    layer = ob.Layer([
-        ob.file("app/node_modules/lodash/package.json", b'{"name":"lodash","version":"4.17.15"}'),
-        ob.file("app/node_modules/minimist/package.json", b'{"name":"minimist","version":"1.2.0"}'),
-    ])  # fmt: skip
-    ob.build_oci_layout(tmp_path / "layout", [layer], tag="v1")
+    npm_image(tmp_path / "layout")
     with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as server:
         key = server.access_key()
         ecr = server.ecr()

@@ -59,6 +59,15 @@ def db_update(data: Path, source: Path) -> None:
     )  # fmt: skip
 
 
+def npm_image(layout: Path) -> None:
+    """An OCI layout, tag v1, of one layer holding lodash 4.17.15 and minimist 1.2.0."""
+    layer = ob.Layer([
+        ob.file("app/node_modules/lodash/package.json", b'{"name":"lodash","version":"4.17.15"}'),
+        ob.file("app/node_modules/minimist/package.json", b'{"name":"minimist","version":"1.2.0"}'),
+    ])  # fmt: skip
+    ob.build_oci_layout(layout, [layer], tag="v1")
+
+
 def findings(ecr: Any) -> dict[str, dict[str, Any]]:
     out = ecr.describe_image_scan_findings(repositoryName="live/app", imageId={"imageTag": "v1"})
     assert out["imageScanStatus"]["status"] in ("PENDING", "IN_PROGRESS", "ACTIVE")
@@ -85,11 +94,7 @@ def test_new_changed_withdrawn_and_unchanged(tmp_path: Path) -> None:
     moved_v2 = advisory("GHSA-bbbb-bbbb-bbbb", "CVE-2020-0002", "lodash", "4.17.22")
     data = tmp_path / "data"
     db_update(data, mirror(tmp_path / "v1", [keep, moved, gone]))
-    layer = ob.Layer([
-        ob.file("app/node_modules/lodash/package.json", b'{"name":"lodash","version":"4.17.15"}'),
-        ob.file("app/node_modules/minimist/package.json", b'{"name":"minimist","version":"1.2.0"}'),
-    ])  # fmt: skip
-    ob.build_oci_layout(tmp_path / "layout", [layer], tag="v1")
+    npm_image(tmp_path / "layout")
     with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as server:
         ecr = server.ecr()
         ecr.put_registry_scanning_configuration(scanType="ENHANCED")
