@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_rescan import advisory, db_update, events, mirror, npm_image
+from tests.support.scan_fixtures import advisory, db_update, events, mirror, npm_image
 from tests.support.server import TidegateServer
 
 pytestmark = pytest.mark.integration

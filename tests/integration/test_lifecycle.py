@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.support import oci_build as ob
+from tests.support.scan_fixtures import events
 from tests.support.server import TidegateServer
 
 pytestmark = pytest.mark.integration
@@ -48,12 +48,7 @@ def _push(server: TidegateServer, tmp: Path, tag: str, content: bytes) -> str:
 
 
 def _delete_events(data: Path) -> list[dict[str, Any]]:
-    out = subprocess.run(
-        [sys.executable, "-m", "tidegate", "events", "list", "--limit", "100",
-         "--detail-type", "ECR Image Action", "--data-dir", str(data)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    found = [json.loads(line)["detail"] for line in out.splitlines()]
+    found = [e["detail"] for e in events(data, "ECR Image Action")]
     return [e for e in found if e["action-type"] == "DELETE"]
 
 

@@ -8,9 +8,7 @@ version is published.
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,54 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import oci_build as ob
+from tests.support.scan_fixtures import advisory, db_update, events, mirror, npm_image
 from tests.support.server import TidegateServer
 
 pytestmark = pytest.mark.integration
-
-
-def advisory(vid: str, cve: str, name: str, fixed: str) -> dict[str, Any]:
-    return {
-        "schema_version": "1.4.0",
-        "id": vid,
-        "modified": "2024-01-01T00:00:00Z",
-        "aliases": [cve],
-        "summary": f"{cve} in {name}",
-        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
-        "affected": [
-            {
-                "package": {"ecosystem": "npm", "name": name},
-                "ranges": [
-                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}
-                ],
-            }
-        ],
-    }
-
-
-def mirror(root: Path, records: list[dict[str, Any]]) -> Path:
-    folder = root / "ghsa" / "ghsa-npm.tar.xz"  # a directory source where the archive would be
-    folder.mkdir(parents=True)
-    for record in records:
-        (folder / f"{record['id']}.json").write_text(json.dumps(record))
-    return root
-
-
-def db_update(data: Path, source: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "tidegate", "db", "update", "--source", str(source),
-         "--only", "ghsa-npm", "--data-dir", str(data)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-
-
-def npm_image(layout: Path) -> None:
-    """An OCI layout, tag v1, of one layer holding lodash 4.17.15 and minimist 1.2.0."""
-    layer = ob.Layer([
-        ob.file("app/node_modules/lodash/package.json", b'{"name":"lodash","version":"4.17.15"}'),
-        ob.file("app/node_modules/minimist/package.json", b'{"name":"minimist","version":"1.2.0"}'),
-    ])  # fmt: skip
-    ob.build_oci_layout(layout, [layer], tag="v1")
 
 
 def findings(ecr: Any) -> dict[str, dict[str, Any]]:
@@ -75,15 +29,6 @@ def findings(ecr: Any) -> dict[str, dict[str, Any]]:
         f["packageVulnerabilityDetails"]["vulnerabilityId"]: f
         for f in out["imageScanFindings"].get("enhancedFindings", [])
     }
-
-
-def events(data: Path) -> list[dict[str, Any]]:
-    out = subprocess.run(
-        [sys.executable, "-m", "tidegate", "events", "list", "--limit", "500",
-         "--detail-type", "Inspector2 Finding", "--data-dir", str(data)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    return [json.loads(line) for line in out.splitlines()]
 
 
 def test_new_changed_withdrawn_and_unchanged(tmp_path: Path) -> None:
