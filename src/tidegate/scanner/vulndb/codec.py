@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from tidegate.scanner.versions.base import AffectedRange, RangeEvent
-from tidegate.scanner.versions.ranges import EVENT_KINDS
+from tidegate.scanner.versions.ranges import indexed_event
 from tidegate.scanner.vulndb.model import (
     Advisory,
     AffectedPackage,
@@ -28,11 +28,9 @@ _RATING = {r.value: r for r in Rating}
 
 
 def _event(ev: RangeEvent) -> list[Any]:
-    for i, fname in enumerate(EVENT_KINDS):
-        value = getattr(ev, fname)
-        if value is not None:
-            return [i, value]
-    return [0, "0"]
+    kind, value = indexed_event(ev)
+    # An event with no field set (kind -1) keeps its stored encoding, "introduced 0".
+    return [kind, value] if kind >= 0 else [0, "0"]
 
 
 def pack(doc: bytes) -> bytes:
