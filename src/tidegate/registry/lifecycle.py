@@ -77,10 +77,14 @@ def _upsert(conn: Connection, repo: RepoRow, **values: object) -> None:
         conn.execute(sa.insert(_P).values(repository_id=repo.id, **values))
 
 
-def _not_found(repo: RepoRow) -> LifecyclePolicyNotFound:
-    return LifecyclePolicyNotFound(
-        f"Lifecycle policy does not exist for the repository with name '{repo.name}'"
-    )
+def _policy(conn: Connection, repo: RepoRow) -> tuple[str, float | None]:
+    """(policy text, evaluated at); LifecyclePolicyNotFound when the repository has none."""
+    row = _row(conn, repo)
+    if row is None or row[0] is None:
+        raise LifecyclePolicyNotFound(
+            f"Lifecycle policy does not exist for the repository with name '{repo.name}'"
+        )
+    return row[0], row[1]
 
 
 def put_policy(registry: RegistryService, name: str, text: str) -> RepoRow:
@@ -95,25 +99,20 @@ def put_policy(registry: RegistryService, name: str, text: str) -> RepoRow:
 def get_policy(registry: RegistryService, name: str) -> StoredPolicy:
     with reading(registry.engine) as conn:
         repo = metadata.get_repo(conn, name)
-        row = _row(conn, repo)
-    if row is None or row[0] is None:
-        raise _not_found(repo)
-    return StoredPolicy(repo, row[0], row[1])
+        return StoredPolicy(repo, *_policy(conn, repo))
 
 
 def delete_policy(registry: RegistryService, name: str) -> StoredPolicy:
     """Remove the policy; returns what it was."""
     with registry.engine.begin() as conn:
         repo = metadata.get_repo(conn, name)
-        row = _row(conn, repo)
-        if row is None or row[0] is None:
-            raise _not_found(repo)
+        stored = StoredPolicy(repo, *_policy(conn, repo))
         conn.execute(
             sa.update(_P)
             .where(_P.c.repository_id == repo.id)
             .values(policy=None, evaluated_at=None)
         )
-    return StoredPolicy(repo, row[0], row[1])
+    return stored
 
 
 def start_preview(registry: RegistryService, name: str, text: str | None) -> tuple[RepoRow, str]:
@@ -123,12 +122,9 @@ def start_preview(registry: RegistryService, name: str, text: str | None) -> tup
     with registry.engine.begin() as conn:
         repo = metadata.get_repo(conn, name)
         if text is None:
-            row = _row(conn, repo)
-            if row is None or row[0] is None:
-                raise _not_found(repo)
-            text = row[0]
+            text, _ = _policy(conn, repo)
         _upsert(conn, repo, preview_policy=text)
-    return repo, str(text)
+    return repo, text
 
 
 def candidates(conn: Connection, repo: RepoRow) -> list[Candidate]:
