@@ -129,13 +129,9 @@ def start_preview(registry: RegistryService, name: str, text: str | None) -> tup
 
 def candidates(conn: Connection, repo: RepoRow) -> list[Candidate]:
     """Every image of the repository with its tags and push time."""
-    rows = conn.execute(
-        sa.select(t.manifests.c.id, t.manifests.c.digest, t.manifests.c.pushed_at).where(
-            t.manifests.c.repository_id == repo.id
-        )
-    ).all()
-    tags = metadata.tags_of_many(conn, [int(r[0]) for r in rows])
-    return [Candidate(str(d), tuple(sorted(tags.get(int(i), ()))), float(p)) for i, d, p in rows]
+    manifests = metadata.manifests_of(conn, repo.id)
+    tags = metadata.tags_of_many(conn, [m.id for m in manifests])
+    return [Candidate(m.digest, tuple(tags[m.id]), m.pushed_at) for m in manifests]
 
 
 def preview(registry: RegistryService, name: str, now: float) -> Preview:

@@ -100,10 +100,14 @@ def create_repo(conn: Connection, name: RepoName, now: float, **fields: object) 
     return get_repo(conn, name)
 
 
-def list_repos(conn: Connection, *, after: str | None, limit: int | None) -> list[RepoRow]:
+def list_repos(
+    conn: Connection, *, after: str | None, limit: int | None, offset: int = 0
+) -> list[RepoRow]:
     query = sa.select(t.repositories).order_by(t.repositories.c.name)
     if after is not None:
         query = query.where(t.repositories.c.name > after)
+    if offset:
+        query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return [_repo(row) for row in conn.execute(query)]
@@ -172,6 +176,12 @@ def find_manifest(conn: Connection, repo_id: int, digest: str) -> ManifestRow | 
         )
     ).first()
     return _manifest(row) if row else None
+
+
+def manifests_of(conn: Connection, repo_id: int) -> list[ManifestRow]:
+    """Every manifest stored in the repository, oldest row first."""
+    query = sa.select(t.manifests).where(t.manifests.c.repository_id == repo_id)
+    return [_manifest(row) for row in conn.execute(query.order_by(t.manifests.c.id))]
 
 
 def manifest_by_id(conn: Connection, manifest_id: int) -> ManifestRow:

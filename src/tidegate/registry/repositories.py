@@ -91,10 +91,7 @@ def create_repository(
 def page_repositories(registry: RegistryService, offset: int, limit: int) -> list[RepoRow]:
     """Up to `limit` repositories in name order, starting at `offset` (one extra = more)."""
     with registry.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(t.repositories).order_by(t.repositories.c.name).offset(offset).limit(limit)
-        )
-        return [metadata.get_repo(conn, row._mapping["name"]) for row in rows]
+        return metadata.list_repos(conn, after=None, limit=limit, offset=offset)
 
 
 def get_repositories(registry: RegistryService, names: Sequence[str]) -> list[RepoRow]:
@@ -103,29 +100,18 @@ def get_repositories(registry: RegistryService, names: Sequence[str]) -> list[Re
         return [metadata.get_repo(conn, name) for name in dict.fromkeys(names)]
 
 
-def count_images(conn: Connection, repo_id: int) -> int:
-    """Manifests stored in the repository."""
-    query = sa.select(sa.func.count()).where(t.manifests.c.repository_id == repo_id)
-    return int(conn.execute(query).scalar_one())
-
-
 def delete_repository(registry: RegistryService, name: str, *, force: bool) -> RepoRow:
     """Delete the repository; with images only when `force` (delete hooks run per image)."""
     with registry.engine.begin() as conn:
         repo = metadata.get_repo(conn, name)
-        if count_images(conn, repo.id) and not force:
+        manifests = metadata.manifests_of(conn, repo.id)
+        if manifests and not force:
             raise RepositoryNotEmpty(
                 f"The repository with name '{name}' cannot be deleted because it still "
                 "contains images"
             )
-        rows = conn.execute(
-            sa.select(t.manifests.c.id).where(t.manifests.c.repository_id == repo.id)
-        )
-        images = [
-            DeletedImage(repo, metadata.manifest_by_id(conn, manifest_id),
-                         tuple(metadata.tags_of(conn, manifest_id)))
-            for (manifest_id,) in list(rows)
-        ]  # fmt: skip
+        tags = metadata.tags_of_many(conn, [m.id for m in manifests])
+        images = [DeletedImage(repo, m, tuple(tags[m.id])) for m in manifests]
         # Tags first: they reference manifests; everything else cascades from the repository.
         conn.execute(sa.delete(t.tags).where(t.tags.c.repository_id == repo.id))
         manifest_ids = sa.select(t.manifests.c.id).where(t.manifests.c.repository_id == repo.id)
