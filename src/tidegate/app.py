@@ -35,10 +35,22 @@ def build_registry(settings: Settings) -> RegistryService:
     return RegistryService(engine, store, max_manifest_bytes=settings.max_manifest_bytes)
 
 
-def create_app(settings: Settings) -> Starlette:
+def build_services(settings: Settings) -> tuple[RegistryService, events.EventsRuntime, ScanEngine]:
+    """The registry with every hook installed, its event outbox, and the scan engine.
+
+    Every process that changes images (`serve`, and `worker` through lifecycle expiry) uses
+    this, so a push or delete has the same events and scan consequences wherever it runs.
+    """
     registry = build_registry(settings)
     event_runtime = events.install(registry, settings)
     engine = ScanEngine(registry, settings)
+    registry.hooks.on_push.append(scans.on_push)
+    registry.hooks.on_delete.append(retention.delete_hook(engine))
+    return registry, event_runtime, engine
+
+
+def create_app(settings: Settings) -> Starlette:
+    registry, event_runtime, engine = build_services(settings)
     updates = DbUpdateScheduler(settings)
 
     checkpoints = WalCheckpointer(registry.engine)
@@ -74,6 +86,4 @@ def create_app(settings: Settings) -> Starlette:
     app.state.events = event_runtime
     app.state.scan_engine = engine
     install_ecr(app, settings, registry)
-    registry.hooks.on_push.append(scans.on_push)
-    registry.hooks.on_delete.append(retention.delete_hook(engine))
     return app

@@ -9,7 +9,9 @@ each with an `ECR Image Action` DELETE event.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -109,3 +111,32 @@ def test_policy_is_stored_previewed_and_applied(tmp_path: Path) -> None:
             ecr.delete_lifecycle_policy(repositoryName=REPO)
         with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
             ecr.put_lifecycle_policy(repositoryName="lc/none", lifecyclePolicyText=POLICY)
+
+
+def test_a_worker_process_expires_with_the_same_events(tmp_path: Path) -> None:
+    """`tidegate worker` applies policies too; its deletes emit events like the server's."""
+    data = tmp_path / "data"
+    env = {"TIDEGATE_ANONYMOUS_ACCESS": "push", "TIDEGATE_LIFECYCLE_INTERVAL_SECONDS": "0"}
+    with TidegateServer(data, env=env, args=["--no-workers"]) as server:
+        ecr = server.ecr()
+        v1 = _push(server, tmp_path, "v1", b"1")
+        v2 = _push(server, tmp_path, "v2", b"2")
+        ecr.put_lifecycle_policy(repositoryName=REPO, lifecyclePolicyText=POLICY)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "tidegate", "worker", "--data-dir", str(data)],
+            env={**os.environ, "TIDEGATE_LIFECYCLE_INTERVAL_SECONDS": "1"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while "lastEvaluatedAt" not in ecr.get_lifecycle_policy(repositoryName=REPO):
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+        left = [d["imageDigest"] for d in ecr.describe_images(repositoryName=REPO)["imageDetails"]]
+        assert left == [v2]
+        assert {(e["image-digest"], e.get("image-tag")) for e in _delete_events(data)} == {
+            (v1, "v1")
+        }

@@ -25,14 +25,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from tidegate.app import build_registry
+    from tidegate.app import build_services
     from tidegate.checkpoints import WalCheckpointer
-    from tidegate.engine.runtime import ScanEngine
 
     settings = settings_from_args(args, workers=args.concurrency)
     configure_logging(settings.log_format, settings.log_level)
-    registry = build_registry(settings)
-    engine = ScanEngine(registry, settings)
+    registry, _events, engine = build_services(settings)
     if args.drain:
         engine.check_vulndb()
         engine.drain(timeout=3600)
