@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -27,11 +26,11 @@ if TYPE_CHECKING:
 
 
 def image_context(
-    conn: Connection, repo: RepoRow, row: ManifestRow, platform: str = ""
+    conn: Connection, repo: RepoRow, row: ManifestRow, tags: list[str] | None = None
 ) -> ImageContext:
-    return ImageContext(
-        repo.name, row.digest, metadata.tags_of(conn, row.id), row.pushed_at, platform
-    )
+    """The image as findings name it; `tags` when the caller has them (or they are gone)."""
+    stored = metadata.tags_of(conn, row.id) if tags is None else tags
+    return ImageContext(repo.name, row.digest, stored, row.pushed_at)
 
 
 def finding_events(
@@ -45,12 +44,9 @@ def finding_events(
 ) -> int:
     """One `Inspector2 Finding` per new, changed or closed finding; returns how many.
 
-    `tags` replaces the image's stored tags (a deleted image has none left to read).
+    `tags`, when given, are the image's tags (read already, or a deleted image's last ones).
     """
-    image = image_context(conn, repo, row)
-    if tags is not None:
-        image = replace(image, tags=tags)
-    events = _finding_events(rt, repo, row, image, changes)
+    events = _finding_events(rt, repo, row, image_context(conn, repo, row, tags), changes)
     emit_many(conn, events)
     return len(events)
 
@@ -146,7 +142,7 @@ def scan_completed(
         emit(conn, model.inspector_scan(rt.origin, repository_name=repo.name,
                                         image_digest=row.digest, image_tags=tags,
                                         severity_counts=counts))  # fmt: skip
-    finding_events(rt, conn, repo, row, changes)
+    finding_events(rt, conn, repo, row, changes, tags=tags)
 
 
 def basic_scan_failed(rt: ScanEngine, conn: Connection, repo: RepoRow, row: ManifestRow) -> None:
