@@ -101,6 +101,8 @@ def run_scan(rt: ScanEngine, job: Job) -> None:
         return
     found = match_inventory(inventory, vulns, include_language=job.scan_type == "ENHANCED")
     now = rt.clock()
+    # Read before taking the metadata DB's write lock: it queries the vulnerability DB.
+    info = rt.vulndb_info(vulns)
     with rt.registry.engine.begin() as conn:
         if not _still_there(conn, repo, row):
             rt.queue.complete(job, conn)  # deleted while it was analysed: nothing to report
@@ -108,7 +110,6 @@ def run_scan(rt: ScanEngine, job: Job) -> None:
         changes = store.store_findings(conn, repo.id, row.digest, job.scan_type, found, now)
         counts = store.severity_counts(conn, repo.id, row.digest)
         status = _final_status(conn, job, repo, row)
-        info = rt.vulndb_info(vulns)
         scans.mark_complete(
             conn, repo.id, row.digest, status=status, counts=counts,
             vulndb_version=vulns.version, vulndb_updated_at=info, now=now,
