@@ -167,9 +167,7 @@ def _store_details(conn: Connection, rows: Iterable[Row]) -> None:
     )
 
 
-def _existing(
-    conn: Connection, images: Sequence[ImageKey], vuln_ids: frozenset[str] | None
-) -> dict[ImageKey, dict[str, Row]]:
+def _existing(conn: Connection, images: Sequence[ImageKey]) -> dict[ImageKey, dict[str, Row]]:
     f = t.findings
     out: dict[ImageKey, dict[str, Row]] = {key: {} for key in images}
     for repository_id, digests in by_repository(images).items():
@@ -178,8 +176,6 @@ def _existing(
                 f.c.repository_id == repository_id,
                 f.c.digest.in_(digests[start : start + _BATCH]),
             )
-            if vuln_ids is not None:
-                query = query.where(f.c.vuln_id.in_(sorted(vuln_ids)))
             for m in conn.execute(query).mappings():
                 out[(repository_id, m["digest"])][m["finding_key"]] = dict(m)
     return out
@@ -278,19 +274,17 @@ def store_many(
     items: Sequence[ImageFindings],
     scan_type: str,
     now: float,
-    vuln_ids: frozenset[str] | None = None,
     *,
     existing: dict[ImageKey, dict[str, Row]] | None = None,
     row_cache: RowCache | None = None,
 ) -> dict[ImageKey, FindingChanges]:
     """Upsert findings of many images in a few statements; returns the changes per image.
 
-    `vuln_ids`, when given, is every vulnerability the items' scopes name: only those
-    existing rows are read. `existing`, when given, are those rows already read (images
-    absent from it have none).
+    `existing`, when given, are the items' stored rows already read (images absent from it
+    have none); otherwise every stored row of the items' images is read.
     """
     if existing is None:
-        existing = _existing(conn, [(i.repository_id, i.digest) for i in items], vuln_ids)
+        existing = _existing(conn, [(i.repository_id, i.digest) for i in items])
     inserts: list[dict[str, object]] = []
     updates: list[dict[str, object]] = []
     out: dict[ImageKey, FindingChanges] = {}
@@ -335,12 +329,9 @@ def store_findings(
     scan_type: str,
     found: Iterable[Finding],
     now: float,
-    scope: set[tuple[str, str]] | None = None,
 ) -> FindingChanges:
-    """Upsert one image's findings; ACTIVE ones not found again (within `scope`) close."""
-    item = ImageFindings(
-        repository_id, digest, list(found), dict.fromkeys(scope) if scope is not None else None
-    )
+    """Upsert one image's findings; ACTIVE ones not found again close."""
+    item = ImageFindings(repository_id, digest, list(found), None)
     return store_many(conn, [item], scan_type, now)[(repository_id, digest)]
 
 

@@ -92,6 +92,15 @@ EXPIRED_DESCRIPTION = (
 )
 
 
+def expire_due(rt: ScanEngine) -> int:
+    """Expire the continuous images older than the configured duration (0 days = never)."""
+    days = rt.settings.continuous_scan_duration_days
+    if days <= 0:
+        return 0
+    with rt.registry.engine.begin() as conn:
+        return expire_images(conn, rt.clock() - days * 86400)
+
+
 def expire_images(conn: sa.Connection, pushed_before: float) -> int:
     """Stop monitoring continuous images pushed before the cutoff; returns how many."""
     s, m = t.image_scans, t.manifests
@@ -221,10 +230,7 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
                 sa.select(t.indexed_packages.c.namespace, t.indexed_packages.c.name).distinct()
             )
             keys = {(str(n), str(m)) for n, m in rows}
-    days = rt.settings.continuous_scan_duration_days
-    if days > 0:
-        with rt.registry.engine.begin() as conn:
-            expire_images(conn, rt.clock() - days * 86400)
+    expire_due(rt)
     changed = changed_advisories(vulns, since, keys)
     view = _ChangedOnly(vulns, changed)
     all_ids: frozenset[str] | None = None
@@ -264,8 +270,7 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
                 if digest in by_digest or existing is None or (repo_id, digest) in existing
             ]  # fmt: skip
             changes = store.store_many(
-                conn, items, "ENHANCED", now, all_ids,
-                existing=existing, row_cache=row_cache,
+                conn, items, "ENHANCED", now, existing=existing, row_cache=row_cache,
             )  # fmt: skip
             store.apply_severity_deltas(
                 conn, changes, {k: counts[k].severity_counts for k in changes}

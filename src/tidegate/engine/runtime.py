@@ -172,12 +172,8 @@ class ScanEngine:
 
     def expire_continuous_scans(self) -> int:
         """End continuous scanning of images older than the configured duration."""
-        days = self.settings.continuous_scan_duration_days
-        if days <= 0:
-            return 0
         try:
-            with self.registry.engine.begin() as conn:
-                return rescan.expire_images(conn, self.clock() - days * 86400)
+            return rescan.expire_due(self)
         except Exception:  # retried on the next round
             log.exception("expiring continuous scans failed")
             return 0
