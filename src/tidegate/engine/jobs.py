@@ -29,8 +29,6 @@ from sqlalchemy.engine import Connection, Engine
 from tidegate import schema as t
 from tidegate.db import reading
 
-ACTIVE_STATES = ("queued", "running")
-
 
 @dataclass(frozen=True, slots=True)
 class Job:
@@ -58,7 +56,7 @@ def enqueue(
     payload: dict[str, object] | None = None,
     max_attempts: int = 5,
 ) -> int | None:
-    """Add a job unless an identical one is still queued or running; returns its id."""
+    """Add a job unless an identical one is still queued (not yet claimed); returns its id."""
     dedupe_key = f"{kind}:{repository_id}:{digest}:{scan_type}"
     existing = conn.execute(
         sa.select(t.scan_jobs.c.id).where(

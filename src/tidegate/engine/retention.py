@@ -75,9 +75,12 @@ class PurgeReport:
     finding_texts_removed: int = 0
 
 
-def _image_exists() -> sa.Exists:
-    f, m = t.findings, t.manifests
-    return sa.exists().where(m.c.repository_id == f.c.repository_id, m.c.digest == f.c.digest)
+def _image_exists(table: sa.Table) -> sa.Exists:
+    """Whether the image a row of `table` (by repository_id and digest) names still exists."""
+    m = t.manifests
+    return sa.exists().where(
+        m.c.repository_id == table.c.repository_id, m.c.digest == table.c.digest
+    )
 
 
 def _statements(now: float) -> list[tuple[str, sa.Executable]]:
@@ -89,22 +92,17 @@ def _statements(now: float) -> list[tuple[str, sa.Executable]]:
         t.finding_details,
     )
     old_closed = f.c.updated_at < now - CLOSED_FINDING_DAYS * DAY
-    old_deleted = sa.and_(f.c.updated_at < now - DELETED_IMAGE_DAYS * DAY, ~_image_exists())
+    old_deleted = sa.and_(f.c.updated_at < now - DELETED_IMAGE_DAYS * DAY, ~_image_exists(f))
     return [
         # Images deleted before deletion closed findings, or while a scan was finishing.
         (
             "findings_closed",
             sa.update(f)
-            .where(f.c.status == "ACTIVE", ~_image_exists())
+            .where(f.c.status == "ACTIVE", ~_image_exists(f))
             .values(status="CLOSED", updated_at=now),
         ),
         ("findings_removed", sa.delete(f).where(f.c.status == "CLOSED", old_closed | old_deleted)),
-        (
-            "scans_removed",
-            sa.delete(s).where(
-                ~sa.exists().where(m.c.repository_id == s.c.repository_id, m.c.digest == s.c.digest)
-            ),
-        ),
+        ("scans_removed", sa.delete(s).where(~_image_exists(s))),
         (
             "inventories_removed",
             sa.delete(inv).where(~sa.exists().where(m.c.digest == inv.c.digest)),

@@ -157,9 +157,9 @@ def apply(registry: RegistryService, now: float) -> int:
     for repository_id, text in policies:
         with reading(registry.engine) as conn:
             repo = metadata.find_repo_by_id(conn, int(repository_id))
-            images = candidates(conn, repo) if repo is not None else []
-        if repo is None:
-            continue
+            if repo is None:
+                continue  # deleted meanwhile
+            images = candidates(conn, repo)
         for image, priority in expired(parse(str(text)), images, now):
             try:
                 registry.delete_manifest(repo.name, image.digest)
