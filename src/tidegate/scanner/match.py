@@ -151,19 +151,22 @@ def _preferred(group: Sequence[Finding]) -> Finding:
 
 
 def _merge_aliases(found: list[Finding]) -> list[Finding]:
-    groups: list[list[Finding]] = []
+    # Each group keeps the union of its members' ids, so joining costs one set intersection
+    # per group, not one per member (a kernel package has thousands of findings).
+    groups: list[tuple[set[str], list[Finding]]] = []
     for finding in found:
         ids = _ids(finding)
-        joined = [g for g in groups if any(ids & _ids(f) for f in g)]
-        merged = [finding] + [f for g in joined for f in g]
-        groups = [g for g in groups if g not in joined] + [merged]
+        joined = [g for g in groups if ids & g[0]]
+        if joined:
+            ids = ids.union(*(g_ids for g_ids, _ in joined))
+            groups = [g for g in groups if not any(g is j for j in joined)]
+        groups.append((ids, [finding] + [f for _, members in joined for f in members]))
     # A distro advisory (DSA, ALSA, ...) that bundles CVEs was fanned out into one advisory
     # per CVE when the DB was built (`updaters.common.fan_out_by_cve`), so each group here
     # is one vulnerability already.
     out: list[Finding] = []
-    for group in groups:
+    for ids, group in groups:
         best = _preferred(group)
-        ids = {i for f in group for i in _ids(f)}
         cve_ids = sorted(i for i in ids if i.startswith("CVE-"))
         # One CVE among the aliases names the finding, as ECR and Inspector show it.
         vuln_id = cve_ids[0] if len(cve_ids) == 1 else best.vuln_id
