@@ -187,8 +187,8 @@ class _ChangedOnly:
             return PackageEntries(namespace, name)
         return self.vulns.package(namespace, name).only(ids)
 
-    def get(self, vuln_id: str) -> Advisory | None:
-        return self.vulns.get(vuln_id)
+    def header(self, vuln_id: str) -> Advisory | None:
+        return self.vulns.header(vuln_id)
 
 
 def changed_advisories(

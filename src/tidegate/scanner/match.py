@@ -22,13 +22,12 @@ class AdvisoryLookup(Protocol):
     """The reads a matcher needs from the vulnerability DB (VulnStore implements them).
 
     `package` returns one key's lean stored entries, evaluated for the installed version;
-    `get` the whole record (description, CVSS vectors, references), fetched only for what
-    matched.
+    `header` the description, CVSS vectors and references, read only for what matched.
     """
 
     def package(self, namespace: str, name: str) -> PackageEntries: ...
 
-    def get(self, vuln_id: str) -> Advisory | None: ...
+    def header(self, vuln_id: str) -> Advisory | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +184,7 @@ def _enrich(found: list[Finding], store: AdvisoryLookup) -> list[Finding]:
     out = []
     for f in found:
         if f.advisory.id not in full:
-            full[f.advisory.id] = store.get(f.advisory.id)
+            full[f.advisory.id] = store.header(f.advisory.id)
         record = full[f.advisory.id]
         if record is None:
             out.append(f)

@@ -19,7 +19,7 @@ class FakeStore:
     def package(self, namespace: str, name: str) -> PackageEntries:
         return PackageEntries.of(namespace, name, self.advisories)
 
-    def get(self, vuln_id: str) -> Advisory | None:
+    def header(self, vuln_id: str) -> Advisory | None:
         found = [a for a in self.advisories if a.id == vuln_id]
         return found[0] if found else None
 

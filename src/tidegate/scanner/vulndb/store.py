@@ -145,19 +145,38 @@ class VulnStore:
         """Advisories for one package key, one per vulnerability (details omitted; see get)."""
         return self.package(namespace, name).advisories()
 
-    def get(self, vuln_id: str) -> Advisory | None:
-        """One vulnerability by id or alias, with its header and every affected package."""
-        ids = {vuln_id} | {
-            r[0]
-            for r in self._conn.execute(
-                "SELECT DISTINCT id FROM aliases WHERE alias = ?", (vuln_id,)
-            )
-        }
+    def _ids_of(self, vuln_id: str) -> set[str]:
+        """The id and every stored id it is an alias of."""
+        rows = self._conn.execute("SELECT DISTINCT id FROM aliases WHERE alias = ?", (vuln_id,))
+        return {vuln_id} | {r[0] for r in rows}
+
+    def _header(self, vuln_id: str, ids: set[str]) -> Advisory | None:
         marks = ",".join("?" * len(ids))
         rows = self._conn.execute(
             f"SELECT id, source, score, kev, data FROM src_vulns WHERE id IN ({marks})",
             sorted(ids),
         ).fetchall()
+        if not rows:
+            return None
+        own = [r for r in rows if r[0] == vuln_id] or rows
+        ranked = sorted(own, key=lambda r: (-precedence(r[1]), r[1]))
+        score = next((r[2] for r in ranked if r[2] is not None), None)
+        if score is None:
+            score = next((r[2] for r in rows if r[2] is not None), None)
+        headers = [decode_header(unpack(r[4])) for r in rows]
+        return merge_headers(vuln_id, headers, score, kev=any(r[3] for r in rows))
+
+    def header(self, vuln_id: str) -> Advisory | None:
+        """One vulnerability's description, CVSS vectors and references, without packages.
+
+        What a matcher adds to its findings; None when no source describes the id.
+        """
+        return self._header(vuln_id, self._ids_of(vuln_id))
+
+    def get(self, vuln_id: str) -> Advisory | None:
+        """One vulnerability by id or alias, with its header and every affected package."""
+        ids = self._ids_of(vuln_id)
+        marks = ",".join("?" * len(ids))
         keys = self._conn.execute(
             f"SELECT DISTINCT namespace, name FROM vuln_keys WHERE id IN ({marks})"
             " ORDER BY namespace, name",
@@ -170,16 +189,12 @@ class VulnStore:
             if adv.id in ids or vuln_id in adv.aliases
             for pkg in adv.affected
         ]
-        if not rows and not affected:
-            return None
-        own = [r for r in rows if r[0] == vuln_id] or rows
-        ranked = sorted(own, key=lambda r: (-precedence(r[1]), r[1]))
-        score = next((r[2] for r in ranked if r[2] is not None), None)
-        if score is None:
-            score = next((r[2] for r in rows if r[2] is not None), None)
-        headers = [decode_header(unpack(r[4])) for r in rows] or [Advisory(id=vuln_id, source="")]
-        merged = merge_headers(vuln_id, headers, score, kev=any(r[3] for r in rows))
-        return replace(merged, affected=tuple(affected))
+        header = self._header(vuln_id, ids)
+        if header is None:
+            if not affected:
+                return None
+            header = merge_headers(vuln_id, [Advisory(id=vuln_id, source="")], None, kev=False)
+        return replace(header, affected=tuple(affected))
 
     def version_info(self) -> VersionInfo:
         """Version, predecessor, build time and per-source status."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from tidegate.scanner.versions import Verdict, evaluate, scheme_for
@@ -118,3 +119,13 @@ def test_cve_is_the_shown_id_even_for_a_single_record(built_db: Path) -> None:
     assert "CVE-2019-10744" in ids
     (adv,) = [a for a in advs if a.id == "CVE-2019-10744"]
     assert adv.aliases == ("GHSA-jf85-cpcp-j695",)
+
+
+def test_header_is_get_without_the_packages(built_db: Path) -> None:
+    store = VulnStore(built_db)
+    for vid in ("CVE-2021-44228", "DSA-5497-1", "GHSA-jfh8-c2jp-5v3q"):
+        full = store.get(vid)
+        assert full is not None
+        assert full.affected
+        assert store.header(vid) == replace(full, affected=())
+    assert store.header("CVE-1999-99999") is None
