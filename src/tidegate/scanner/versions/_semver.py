@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from tidegate.scanner.versions.base import InvalidVersion
 
 # SemVer 2.0.0 section 2 and 9: numbers without leading zeros, identifiers of [0-9A-Za-z-].
-_NUM = r"0|[1-9][0-9]*"
+NUM = r"0|[1-9][0-9]*"
 _PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 _BUILD_ID = r"[0-9A-Za-z-]+"
 SEMVER_RE = re.compile(
-    rf"(?P<major>{_NUM})\.(?P<minor>{_NUM})\.(?P<patch>{_NUM})"
+    rf"(?P<major>{NUM})\.(?P<minor>{NUM})\.(?P<patch>{NUM})"
     rf"(?:-(?P<pre>{_PRE_ID}(?:\.{_PRE_ID})*))?"
     rf"(?:\+(?P<build>{_BUILD_ID}(?:\.{_BUILD_ID})*))?"
 )

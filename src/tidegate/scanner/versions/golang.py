@@ -12,15 +12,14 @@ import re
 from functools import lru_cache
 from typing import ClassVar
 
-from tidegate.scanner.versions._semver import SemVer, parse_semver, precedence_key
+from tidegate.scanner.versions._semver import NUM, SemVer, parse_semver, precedence_key
 from tidegate.scanner.versions.base import InvalidVersion
 
-_NUM = r"0|[1-9][0-9]*"
 # x/mod/semver accepts "v1" and "v1.2" as shorthand for v1.0.0 and v1.2.0, without suffixes.
-_SHORTHAND = re.compile(rf"v(?P<major>{_NUM})(?:\.(?P<minor>{_NUM}))?")
+_SHORTHAND = re.compile(rf"v(?P<major>{NUM})(?:\.(?P<minor>{NUM}))?")
 _TOOLCHAIN = re.compile(
-    rf"(?:go)?(?P<major>{_NUM})(?:\.(?P<minor>{_NUM}))?(?:\.(?P<patch>{_NUM}))?"
-    rf"(?:(?P<kind>alpha|beta|rc)(?P<n>{_NUM}))?"
+    rf"(?:go)?(?P<major>{NUM})(?:\.(?P<minor>{NUM}))?(?:\.(?P<patch>{NUM}))?"
+    rf"(?:(?P<kind>alpha|beta|rc)(?P<n>{NUM}))?"
 )
 
 

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 
-ADDED = "added"
-CHANGED = "changed"
-WITHDRAWN = "withdrawn"
-
 _DIFF = """
 SELECT n.namespace, n.name, 'added' FROM {new}.packages n
   LEFT JOIN {old}.packages o ON o.namespace = n.namespace AND o.name = n.name

@@ -51,8 +51,8 @@ def _dump(data: dict[str, str]) -> Fingerprint:
 
 def local_fingerprint(path: Path) -> Fingerprint:
     """Digest of a file's bytes, or of a directory's (path, size, mtime) listing."""
-    digest = hashlib.sha256()
     if path.is_dir():
+        digest = hashlib.sha256()
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames.sort()
             for fname in sorted(filenames):
@@ -62,9 +62,7 @@ def local_fingerprint(path: Path) -> Fingerprint:
                 digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         return _dump({"dir": digest.hexdigest()})
     with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return _dump({"sha256": digest.hexdigest()})
+        return _dump({"sha256": hashlib.file_digest(fh, "sha256").hexdigest()})
 
 
 def fetch_location(

@@ -49,17 +49,8 @@ def existing_versions(root: Path) -> list[int]:
     return sorted(out)
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename in `path` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_file(path: Path) -> None:
-    """Flush a file's data to disk."""
+def fsync_path(path: Path) -> None:
+    """Flush a file's data, or make a rename in a directory, durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -75,16 +66,16 @@ def publish(root: Path, built: Path, version: int) -> Path:
     any point leaves CURRENT naming a complete file.
     """
     final = version_path(root, version)
-    fsync_file(built)
+    fsync_path(built)
     built.replace(final)
-    fsync_dir(root)
+    fsync_path(root)
     tmp = root / f".{POINTER}.{os.getpid()}"
     with tmp.open("w", encoding="ascii") as fh:
         fh.write(f"{version}\n")
         fh.flush()
         os.fsync(fh.fileno())
     tmp.replace(root / POINTER)
-    fsync_dir(root)
+    fsync_path(root)
     return final
 
 

@@ -105,8 +105,3 @@ def normalize_name(namespace: str, name: str) -> str:
         # NuGet ids and Composer names are case-insensitive.
         return name.lower()
     return name
-
-
-def is_distro(namespace: str) -> bool:
-    """True for OS-package namespaces (they carry a release after the colon)."""
-    return ":" in namespace

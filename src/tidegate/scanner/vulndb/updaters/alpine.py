@@ -8,13 +8,13 @@ from pathlib import Path
 
 import httpx
 
-from tidegate.scanner.versions.base import AffectedRange, RangeEvent
 from tidegate.scanner.vulndb.fetch import fetch_location, fetch_many, is_url
-from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState
+from tidegate.scanner.vulndb.model import Advisory
 from tidegate.scanner.vulndb.updaters.base import Fingerprint, Member, Payload, Skipped
 from tidegate.scanner.vulndb.updaters.common import (
     CVE_RE,
     MalformedRecord,
+    fixed_at,
     guarded,
     load_json,
     obj,
@@ -82,8 +82,5 @@ class AlpineSecdbUpdater:
                 if fixed == "0":
                     # "0": the package was never affected in Alpine; nothing to match.
                     continue
-                rng = AffectedRange(
-                    "ECOSYSTEM", (RangeEvent(introduced="0"), RangeEvent(fixed=fixed))
-                )
-                entry = AffectedPackage(namespace, name, (rng,), (), FixState.FIXED, fixed)
+                entry = fixed_at(namespace, name, fixed)
                 yield Advisory(id=vid, source=self.name, affected=(entry,))

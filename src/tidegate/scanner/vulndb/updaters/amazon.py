@@ -6,12 +6,9 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tidegate.scanner.versions.base import AffectedRange, RangeEvent
 from tidegate.scanner.vulndb.model import (
     Advisory,
-    AffectedPackage,
     DistroSeverity,
-    FixState,
     Rating,
 )
 from tidegate.scanner.vulndb.updaters.base import Member
@@ -19,6 +16,7 @@ from tidegate.scanner.vulndb.updaters.common import (
     CVE_RE,
     MalformedRecord,
     fan_out_by_cve,
+    fixed_at,
     load_json,
     obj,
     opt_str,
@@ -69,17 +67,7 @@ def parse_record(doc_raw: object, path: str, source: str) -> Advisory:
     for raw in packages:
         pkg = obj(raw, "Package")
         fixed.setdefault(req_str(pkg, "Name"), _evr(pkg))
-    affected = tuple(
-        AffectedPackage(
-            namespace,
-            name,
-            (AffectedRange("ECOSYSTEM", (RangeEvent(introduced="0"), RangeEvent(fixed=evr))),),
-            (),
-            FixState.FIXED,
-            evr,
-        )
-        for name, evr in sorted(fixed.items())
-    )
+    affected = tuple(fixed_at(namespace, name, evr) for name, evr in sorted(fixed.items()))
     refs = (obj(doc.get("References") or {}, "References").get("Reference")) or []
     if not isinstance(refs, list):
         refs = [refs]

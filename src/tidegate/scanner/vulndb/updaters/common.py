@@ -9,8 +9,9 @@ from typing import Any
 
 import orjson
 
+from tidegate.scanner.versions.base import AffectedRange, RangeEvent
 from tidegate.scanner.vulndb.cvss import score_or_none
-from tidegate.scanner.vulndb.model import Advisory, Severity
+from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState, Severity
 from tidegate.scanner.vulndb.updaters.base import Member, Skipped
 
 CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}")
@@ -74,6 +75,12 @@ def cvss_severity(vector: str) -> Severity:
     if vector.startswith("AV:"):
         kind = "CVSS_V2"
     return Severity(kind, vector, score_or_none(vector))
+
+
+def fixed_at(namespace: str, name: str, version: str) -> AffectedPackage:
+    """A distro feed's "fixed in `version`": affected from the start up to that version."""
+    rng = AffectedRange("ECOSYSTEM", (RangeEvent(introduced="0"), RangeEvent(fixed=version)))
+    return AffectedPackage(namespace, name, (rng,), (), FixState.FIXED, version)
 
 
 def guarded(member: Member, items: Iterator[Advisory]) -> Iterator[Advisory | Skipped]:

@@ -12,6 +12,7 @@ import httpx
 import yaml
 
 from tidegate.scanner.versions.base import AffectedRange, RangeEvent
+from tidegate.scanner.versions.ranges import EVENT_KINDS
 from tidegate.scanner.vulndb.fetch import fetch_location
 from tidegate.scanner.vulndb.model import (
     Advisory,
@@ -37,7 +38,6 @@ from tidegate.scanner.vulndb.updaters.common import (
 
 # Everything-is-a-string loading: "1.10" must stay a version, not become the float 1.1.
 _YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
-_EVENT_KEYS = ("introduced", "fixed", "last_affected", "limit")
 _RANGE_TYPES = ("ECOSYSTEM", "SEMVER")  # GIT ranges name commits, useless for packages
 # AlmaLinux puts Red Hat's rating only in the summary prefix ("Important: libwebp ...").
 _RH_RATINGS = {
@@ -51,9 +51,9 @@ _RH_RATINGS = {
 def parse_event(raw: object) -> RangeEvent:
     """One OSV range event; exactly one known key."""
     ev = obj(raw, "range event")
-    found = [(k, ev[k]) for k in _EVENT_KEYS if k in ev]
+    found = [(k, ev[k]) for k in EVENT_KINDS if k in ev]
     if len(found) != 1 or not isinstance(found[0][1], str):
-        msg = f"range event must have exactly one of {_EVENT_KEYS}"
+        msg = f"range event must have exactly one of {EVENT_KINDS}"
         raise MalformedRecord(msg)
     key, value = found[0]
     return RangeEvent(**{key: value})

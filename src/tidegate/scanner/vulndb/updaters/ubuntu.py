@@ -17,6 +17,7 @@ from tidegate.scanner.vulndb.model import (
 from tidegate.scanner.vulndb.updaters.base import Member
 from tidegate.scanner.vulndb.updaters.common import (
     cvss_severity,
+    fixed_at,
     load_json,
     obj,
     opt_str,
@@ -73,9 +74,7 @@ def _entry(namespace: str, pkg: str, info: Mapping[str, Any]) -> AffectedPackage
         note = opt_str(info, "note").split()
         if not note:
             return None  # released without a version: nothing comparable
-        fixed = note[0]
-        rng = AffectedRange("ECOSYSTEM", (RangeEvent(introduced="0"), RangeEvent(fixed=fixed)))
-        return AffectedPackage(namespace, pkg, (rng,), (), FixState.FIXED, fixed)
+        return fixed_at(namespace, pkg, note[0])
     state = _OPEN.get(status)
     if state is None:
         return None  # not-affected, DNE
