@@ -60,7 +60,8 @@ class ErrorCode(enum.Enum):
 class TidegateError(Exception):
     """Root of every error Tidegate raises on purpose.
 
-    `detail` is optional structured context that an API may render (OCI `detail`).
+    `detail` is optional structured context that an API may render (OCI `detail`);
+    `headers` are response headers the error calls for (a challenge, a Content-Range).
     """
 
     code: ErrorCode = ErrorCode.STORAGE
@@ -69,6 +70,7 @@ class TidegateError(Exception):
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.headers: dict[str, str] | None = None
 
 
 class RegistryError(TidegateError):

@@ -32,7 +32,7 @@ def make_v2_authorizer(settings: Settings, auth: AuthService) -> Authorizer:
                 raise Unauthorized(msg)
             await run_in_threadpool(auth.verify_basic, header)
         except Unauthorized as exc:
-            exc.headers = challenge(f"{realm}/")  # type: ignore[attr-defined]
+            exc.headers = challenge(f"{realm}/")
             raise
 
     return authorizer

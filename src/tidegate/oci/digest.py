@@ -45,12 +45,5 @@ def hex_of(digest: Digest) -> str:
     return digest.split(":", 1)[1]
 
 
-def new_hasher(algorithm: str = "sha256") -> hashlib._Hash:
-    if algorithm not in _HEX_LENGTH:
-        msg = f"unsupported digest algorithm {algorithm!r}"
-        raise DigestInvalid(msg)
-    return hashlib.new(algorithm)
-
-
 def digest_bytes(data: bytes, algorithm: str = "sha256") -> Digest:
     return Digest(f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}")

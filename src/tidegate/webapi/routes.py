@@ -29,9 +29,8 @@ def _error(exc: TidegateError) -> Response:
     if exc.code is ErrorCode.STORAGE:
         return _json({"error": "internal error"}, 500)
     response = _json({"error": exc.message, "code": exc.code.value}, status)
-    extra = getattr(exc, "headers", None)
-    if isinstance(extra, dict):
-        response.headers.update(extra)
+    if exc.headers:
+        response.headers.update(exc.headers)
     return response
 
 

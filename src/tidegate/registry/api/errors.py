@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from tidegate.errors import ErrorCode, TidegateError
@@ -58,16 +57,9 @@ def error_response(
     )
 
 
-def render(exc: TidegateError, headers: dict[str, str] | None = None) -> Response:
+def render(exc: TidegateError) -> Response:
     code, status = OCI_ERRORS[exc.code]
     if status >= 500:
         log.exception("internal error", exc_info=exc)
-        return error_response(code, "internal error", status, headers=headers)
-    return error_response(code, exc.message, status, exc.detail, headers)
-
-
-async def handle(request: Request, exc: Exception) -> Response:
-    """Starlette exception handler for `TidegateError` raised under `/v2/`."""
-    assert isinstance(exc, TidegateError)
-    extra = getattr(exc, "headers", None)
-    return render(exc, extra if isinstance(extra, dict) else None)
+        return error_response(code, "internal error", status, headers=exc.headers)
+    return error_response(code, exc.message, status, exc.detail, exc.headers)

@@ -80,7 +80,6 @@ async def dispatch(request: Request) -> Response:
             handler, params = _match(path, request.method)
             response = await handler(request, **params)
     except TidegateError as exc:
-        extra = getattr(exc, "headers", None)
-        response = render(exc, extra if isinstance(extra, dict) else None)
+        response = render(exc)
     response.headers.update(API_VERSION_HEADER)
     return response
