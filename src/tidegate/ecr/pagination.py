@@ -49,6 +49,15 @@ def finish(operation: str, page: Page, items: Sequence[T]) -> tuple[list[T], str
     return list(items[: page.size]), token_for(operation, page)
 
 
+def response(operation: str, page: Page, key: str, items: Sequence[Any]) -> dict[str, Any]:
+    """`{key: the page's items}` plus `nextToken` when more remain (`items` has lookahead)."""
+    rows, token = finish(operation, page, items)
+    out: dict[str, Any] = {key: rows}
+    if token:
+        out["nextToken"] = token
+    return out
+
+
 def token_for(operation: str, page: Page) -> str:
     """The token for the page after `page` (for callers that fetch their own lookahead)."""
     doc = json.dumps({"op": operation, "offset": page.offset + page.size})

@@ -15,11 +15,10 @@ import json
 import re
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tidegate import schema as t
 from tidegate.errors import InvalidParameter, RateLimited
+from tidegate.registry.repositories import read_setting, write_setting
 
 SETTING_NAME = "scanning_configuration"
 BASIC_SCAN_INTERVAL_SECONDS = 24 * 3600
@@ -136,25 +135,14 @@ def config_from_json(text: str) -> ScanningConfiguration:
 
 def load_configuration(conn: Connection) -> ScanningConfiguration:
     """The stored configuration, or the default when none was ever put."""
-    row = conn.execute(
-        sa.select(t.registry_settings.c.value).where(t.registry_settings.c.name == SETTING_NAME)
-    ).first()
-    return ScanningConfiguration() if row is None else config_from_json(row[0])
+    text = read_setting(conn, SETTING_NAME)
+    return ScanningConfiguration() if text is None else config_from_json(text)
 
 
 def save_configuration(conn: Connection, config: ScanningConfiguration, now: float) -> None:
     """Validate and store the configuration (replacing the previous one)."""
     check_configuration(config)
-    text = config_to_json(config)
-    done = conn.execute(
-        sa.update(t.registry_settings)
-        .where(t.registry_settings.c.name == SETTING_NAME)
-        .values(value=text, updated_at=now)
-    )
-    if done.rowcount == 0:
-        conn.execute(
-            sa.insert(t.registry_settings).values(name=SETTING_NAME, value=text, updated_at=now)
-        )
+    write_setting(conn, SETTING_NAME, config_to_json(config), now)
 
 
 def check_basic_scan_quota(last_requested_at: float | None, now: float) -> None:

@@ -24,16 +24,6 @@ def _tag_status(p: dict[str, Any]) -> TagStatus | None:
     return TagStatus(flt.get("tagStatus", "ANY"))
 
 
-def _paged(
-    p: dict[str, Any], key: str, items: list[Any], op: str, page: pagination.Page
-) -> dict[str, Any]:
-    rows, token = pagination.finish(op, page, items)
-    out: dict[str, Any] = {key: rows}
-    if token:
-        out["nextToken"] = token
-    return out
-
-
 def list_images(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
     """ListImages: one id per (digest, tag); filter by tag status."""
     ctx.check_registry_id(p)
@@ -46,7 +36,7 @@ def list_images(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
         if status is None
         else images.list_image_ids(ctx.registry, name, status, page.offset, page.size + 1)
     )
-    return _paged(p, "imageIds", [shapes.image_id(r) for r in refs], "ListImages", page)
+    return pagination.response("ListImages", page, "imageIds", [shapes.image_id(r) for r in refs])
 
 
 def describe_images(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +60,7 @@ def describe_images(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
         else images.describe_images(ctx.registry, name, status, page.offset, page.size + 1)
     )
     details = [shapes.image_detail(ctx, name, i) for i in infos]
-    return _paged(p, "imageDetails", details, "DescribeImages", page)
+    return pagination.response("DescribeImages", page, "imageDetails", details)
 
 
 def batch_get_image(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:

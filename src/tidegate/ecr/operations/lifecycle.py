@@ -70,27 +70,22 @@ def get_lifecycle_policy_preview(ctx: EcrContext, p: dict[str, Any]) -> dict[str
         tags = {i.get("imageTag") for i in ids}
         items = [e for e in items if e[0].digest in digests or tags & set(e[0].tags)]
     page = pagination.page_of("GetLifecyclePolicyPreview", p)
-    rows, token = pagination.finish(
-        "GetLifecyclePolicyPreview", page, items[page.offset : page.offset + page.size + 1]
-    )
-    out = {
+    shown = [
+        {
+            **({"imageTags": list(image.tags)} if image.tags else {}),
+            "imageDigest": image.digest,
+            "imagePushedAt": image.pushed_at,
+            "action": {"type": "EXPIRE"},
+            "appliedRulePriority": priority,
+        }
+        for image, priority in items[page.offset : page.offset + page.size + 1]
+    ]
+    return {
         **_base(ctx, result.repo.name, result.text),
         "status": "COMPLETE",
-        "previewResults": [
-            {
-                **({"imageTags": list(image.tags)} if image.tags else {}),
-                "imageDigest": image.digest,
-                "imagePushedAt": image.pushed_at,
-                "action": {"type": "EXPIRE"},
-                "appliedRulePriority": priority,
-            }
-            for image, priority in rows
-        ],
         "summary": {"expiringImageTotalCount": len(result.expiring)},
+        **pagination.response("GetLifecyclePolicyPreview", page, "previewResults", shown),
     }
-    if token:
-        out["nextToken"] = token
-    return out
 
 
 OPERATIONS = {

@@ -47,11 +47,8 @@ def describe_repositories(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
         return {"repositories": [shapes.repository(ctx, r) for r in rows]}
     page = pagination.page_of("DescribeRepositories", p)
     found = repos.page_repositories(ctx.registry, page.offset, page.size + 1)
-    rows, token = pagination.finish("DescribeRepositories", page, found)
-    out: dict[str, Any] = {"repositories": [shapes.repository(ctx, r) for r in rows]}
-    if token:
-        out["nextToken"] = token
-    return out
+    shown = [shapes.repository(ctx, r) for r in found]
+    return pagination.response("DescribeRepositories", page, "repositories", shown)
 
 
 def delete_repository(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
