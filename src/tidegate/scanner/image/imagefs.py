@@ -19,6 +19,19 @@ from tidegate.scanner.model import Package, ScanWarning
 _Key = tuple[str, str, str]
 
 
+def _with_parents(paths: Iterable[str]) -> set[str]:
+    """`paths` and every directory above them, the root ("") included when any is given."""
+    out: set[str] = set()
+    for path in paths:
+        out.add("")
+        while path not in out:
+            out.add(path)
+            if "/" not in path:
+                break
+            path = path.rsplit("/", 1)[0]
+    return out
+
+
 @dataclass(slots=True)
 class MergedView:
     """State after applying some layers: package files, distro files, symlinks."""
@@ -58,13 +71,14 @@ class MergedView:
         """Apply one layer on top of the current state."""
         if facts.opaques or facts.whiteouts:
             self._hide(set(facts.whiteouts), set(facts.opaques))
-        # A layer may hold thousands of symlinks: replace entries by exact path and only
-        # scan the (few) package and distro paths for ones a symlink now hides.
-        watched = [k[1] for k in self.packages] + list(self.distro_files)
-        for path, target in facts.symlinks.items():
-            if any(is_under(w, path) for w in watched):
-                self.remove_under(path, include_self=True)
-            self.symlinks[path] = target
+        # A layer may hold thousands of symlinks and an image thousands of package files: a
+        # symlink hides state only when its path is a watched path or one of its parents.
+        if facts.symlinks:
+            covered = _with_parents([k[1] for k in self.packages] + list(self.distro_files))
+            for path, target in facts.symlinks.items():
+                if path in covered:
+                    self.remove_under(path, include_self=True)
+                self.symlinks[path] = target
         for path, data in facts.distro_files.items():
             self.symlinks.pop(path, None)
             self.distro_files[path] = data
