@@ -69,6 +69,15 @@ class AnalyzerInput:
         default_factory=dict, repr=False, compare=False
     )
 
+    def read_utf8(self) -> str:
+        """The whole file as strict UTF-8 text; `AnalyzerError` when it is not."""
+        with self.open() as fh:
+            try:
+                return fh.read().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                msg = f"not UTF-8: {exc}"
+                raise AnalyzerError(msg) from exc
+
     def derived(self, compute: Callable[[AnalyzerInput], T]) -> T:
         """`compute(self)`, computed once per file however many analyzers ask for it.
 

@@ -53,11 +53,6 @@ class ElfHeaders:
     sections: tuple[Section, ...]
     segments: tuple[Segment, ...]
 
-    @property
-    def ptr_size(self) -> int:
-        """Pointer width in bytes."""
-        return 8 if self.is64 else 4
-
     def section(self, name: str) -> Section | None:
         """The first section called `name`, if any."""
         return next((s for s in self.sections if s.name == name), None)

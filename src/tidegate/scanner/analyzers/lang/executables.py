@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stat
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, ClassVar
 
 from tidegate.scanner.analyzers.base import FileInfo, Prefilter
 from tidegate.scanner.analyzers.lang.elf import ELF_MAGIC
@@ -43,3 +43,15 @@ def sniff_format(stream: BinaryIO) -> str:
     if head[:2] == b"MZ":
         return "pe"
     return ""
+
+
+class ExecutableAnalyzer:
+    """The selection shared by analyzers of native executables (Go, Rust): files that
+    `is_candidate_executable` accepts, pre-filtered by `EXECUTABLES`, which must match it."""
+
+    max_file_size: ClassVar[int] = 512 << 20
+    prefilter: ClassVar[Prefilter] = EXECUTABLES
+
+    def required(self, path: PurePosixPath, info: FileInfo) -> bool:
+        """Executable regular files of plausible size; the format is checked in `analyze`."""
+        return is_candidate_executable(path, info)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import PurePosixPath
 from typing import ClassVar
 
-from tidegate.scanner.analyzers.base import AnalyzerInput, FileInfo, Prefilter, register
+from tidegate.scanner.analyzers.base import AnalyzerInput, register
 from tidegate.scanner.analyzers.lang.elf import ElfFile, elf_headers
 from tidegate.scanner.analyzers.lang.executables import (
-    EXECUTABLES,
-    is_candidate_executable,
+    ExecutableAnalyzer,
     sniff_format,
 )
 from tidegate.scanner.analyzers.lang.gobuildinfo import (
@@ -70,17 +68,11 @@ def packages_from_buildinfo(info: BuildInfo, path: str) -> list[Package]:
 
 
 @register
-class GoBinaryAnalyzer:
+class GoBinaryAnalyzer(ExecutableAnalyzer):
     """Executables carrying Go build info (ELF fully; Mach-O and PE for Go 1.18+ builds)."""
 
     name: ClassVar[str] = "lang/gobinary"
     version: ClassVar[int] = 1
-    max_file_size: ClassVar[int] = 512 << 20
-    prefilter: ClassVar[Prefilter] = EXECUTABLES
-
-    def required(self, path: PurePosixPath, info: FileInfo) -> bool:
-        """Executable regular files of plausible size; the format is checked in `analyze`."""
-        return is_candidate_executable(path, info)
 
     def analyze(self, file: AnalyzerInput) -> Iterable[Package]:
         """Nothing for non-Go executables; `AnalyzerError` for a corrupt binary."""

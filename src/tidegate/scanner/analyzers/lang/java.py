@@ -7,7 +7,12 @@ from pathlib import PurePosixPath
 from typing import ClassVar
 
 from tidegate.scanner.analyzers.base import AnalyzerInput, FileInfo, Prefilter, register
-from tidegate.scanner.analyzers.lang.java_archive import ArchiveEntries, Budget, walk_archive
+from tidegate.scanner.analyzers.lang.java_archive import (
+    MAX_METADATA,
+    ArchiveEntries,
+    Budget,
+    walk_archive,
+)
 from tidegate.scanner.analyzers.lang.java_metadata import (
     ARCHIVE_SUFFIXES,
     Coordinates,
@@ -68,7 +73,7 @@ class JavaArchiveAnalyzer:
         path = str(file.path)
         if file.path.name == "pom.properties":
             with file.open() as stream:
-                text = decode_text(read_bounded(stream, 1 << 20))
+                text = decode_text(read_bounded(stream, MAX_METADATA))
             coords = coordinates_from_pom_properties(text)
             return [_package(coords, path, PackageManager.POM)] if coords else []
         packages: dict[tuple[str, str, str], Package] = {}

@@ -22,8 +22,7 @@ from tidegate.scanner.analyzers.base import (
 )
 from tidegate.scanner.analyzers.lang.elf import ElfFile, elf_headers
 from tidegate.scanner.analyzers.lang.executables import (
-    EXECUTABLES,
-    is_candidate_executable,
+    ExecutableAnalyzer,
     sniff_format,
 )
 from tidegate.scanner.analyzers.lang.purls import make_purl
@@ -118,17 +117,11 @@ class CargoLockAnalyzer:
 
 
 @register
-class RustBinaryAnalyzer:
+class RustBinaryAnalyzer(ExecutableAnalyzer):
     """ELF executables built with cargo-auditable."""
 
     name: ClassVar[str] = "lang/rust-binary"
     version: ClassVar[int] = 1
-    max_file_size: ClassVar[int] = 512 << 20
-    prefilter: ClassVar[Prefilter] = EXECUTABLES
-
-    def required(self, path: PurePosixPath, info: FileInfo) -> bool:
-        """Executable regular files of plausible size; the format is checked in `analyze`."""
-        return is_candidate_executable(path, info)
 
     def analyze(self, file: AnalyzerInput) -> Iterable[Package]:
         """Nothing for binaries without `.dep-v0`; `AnalyzerError` for corrupt data."""

@@ -48,12 +48,7 @@ class ApkAnalyzer:
         return path == INSTALLED
 
     def analyze(self, file: AnalyzerInput) -> Iterable[Package]:
-        with file.open() as fh:
-            try:
-                text = fh.read().decode("utf-8")
-            except UnicodeDecodeError as exc:
-                msg = f"not UTF-8: {exc}"
-                raise AnalyzerError(msg) from exc
+        text = file.read_utf8()
         found = []
         rec: dict[str, str] = {}
         for line in [*text.splitlines(), ""]:

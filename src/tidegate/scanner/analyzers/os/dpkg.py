@@ -68,12 +68,7 @@ class DpkgAnalyzer:
         return path.parent == STATUS_D and not path.name.endswith(".md5sums")
 
     def analyze(self, file: AnalyzerInput) -> Iterable[Package]:
-        with file.open() as fh:
-            try:
-                text = fh.read().decode("utf-8")
-            except UnicodeDecodeError as exc:
-                msg = f"not UTF-8: {exc}"
-                raise AnalyzerError(msg) from exc
+        text = file.read_utf8()
         distroless = file.path.parent == STATUS_D
         found = []
         for fields in paragraphs(text):

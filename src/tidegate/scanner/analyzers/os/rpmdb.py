@@ -104,7 +104,7 @@ def bdb_blobs(data: bytes) -> Iterator[bytes]:
                 continue
             if page[off] == _H_KEYDATA:
                 # Items fill the page from its end: an item ends where the previous begins.
-                end = offsets[idx - 1] if idx > 0 else pagesize
+                end = offsets[idx - 1]
                 if end - off - 1 > _MIN_INLINE and end <= pagesize:
                     yield page[off + 1 : end]
                 continue
