@@ -12,7 +12,6 @@ scan-on-push repository and the time until every scan is COMPLETE gives images p
 from __future__ import annotations
 
 import argparse
-import configparser
 import hashlib
 import io
 import json
@@ -153,11 +152,7 @@ def bench_findings(root: Path, calls: int) -> None:
     data = root / "findings" / "data"
     with TidegateServer(data, env={"TIDEGATE_ACCESS_LOG": "false"}) as server:
         seed_findings(data, 1000)
-        cfg = configparser.ConfigParser()
-        cfg.read(data / "credentials")
-        creds = Credentials(
-            cfg["default"]["aws_access_key_id"], cfg["default"]["aws_secret_access_key"]
-        )
+        creds = Credentials(*server.access_key())
         body = {
             "repositoryName": "bench/findings",
             "imageId": {"imageTag": "v1"},

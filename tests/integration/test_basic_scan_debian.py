@@ -6,15 +6,12 @@ third (tests.support.debian_image); the DB holds only the debian-osv source.
 
 from __future__ import annotations
 
-import configparser
 import json
 import subprocess
 import sys
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from tests.support import debian_image
 from tests.support.paths import VULNDATA
@@ -35,20 +32,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield srv
 
 
-def ecr_client(server: TidegateServer) -> Any:
-    creds = configparser.ConfigParser()
-    creds.read(server.data_dir / "credentials")
-    return boto3.client(
-        "ecr", endpoint_url=server.url, region_name="us-east-1",
-        aws_access_key_id=creds["default"]["aws_access_key_id"],
-        aws_secret_access_key=creds["default"]["aws_secret_access_key"],
-        config=Config(retries={"max_attempts": 1}),
-    )  # fmt: skip
-
-
 def test_basic_scan_on_push_of_a_debian_image(server: TidegateServer) -> None:
     layout, _ = debian_image.debian_layout()
-    ecr = ecr_client(server)
+    ecr = server.ecr()
     ecr.create_repository(
         repositoryName="debian/base", imageScanningConfiguration={"scanOnPush": True}
     )

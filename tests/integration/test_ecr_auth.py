@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import base64
-import configparser
 import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
-import boto3
 import httpx
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
@@ -36,17 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidegateServer]
 
 @pytest.fixture(scope="module")
 def keys(server: TidegateServer) -> tuple[str, str]:
-    parser = configparser.ConfigParser()
-    parser.read(server.data_dir / "credentials")
-    return parser["default"]["aws_access_key_id"], parser["default"]["aws_secret_access_key"]
-
-
-def client(server: TidegateServer, key: str, secret: str) -> Any:
-    return boto3.client(
-        "ecr", endpoint_url=server.url, region_name="us-east-1",
-        aws_access_key_id=key, aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 1}),
-    )  # fmt: skip
+    return server.access_key()
 
 
 def signed_request(
@@ -74,13 +60,13 @@ def test_credentials_file_is_private_and_logged_once(server: TidegateServer) -> 
 
 
 def test_ecr_api_refusals(server: TidegateServer, keys: tuple[str, str]) -> None:
-    good = client(server, *keys)
+    good = server.ecr(keys)
     assert good.describe_repositories()["repositories"] == []
     with pytest.raises(ClientError) as info:
-        client(server, keys[0], "x" * 40).describe_repositories()
+        server.ecr((keys[0], "x" * 40)).describe_repositories()
     assert info.value.response["Error"]["Code"] == "InvalidSignatureException"
     with pytest.raises(ClientError) as info:
-        client(server, "AKIANOSUCHKEY0000000", keys[1]).describe_repositories()
+        server.ecr(("AKIANOSUCHKEY0000000", keys[1])).describe_repositories()
     assert info.value.response["Error"]["Code"] == "UnrecognizedClientException"
     # No credentials at all.
     r = httpx.post(
@@ -142,7 +128,7 @@ def test_v2_refusals(server: TidegateServer, keys: tuple[str, str]) -> None:
     r = httpx.get(server.url + "/v2/", auth=("AWS", expired))
     assert r.status_code == 401
     assert "expired" in r.json()["errors"][0]["message"]
-    token = client(server, *keys).get_authorization_token()["authorizationData"][0]
+    token = server.ecr(keys).get_authorization_token()["authorizationData"][0]
     password = base64.b64decode(token["authorizationToken"]).decode().split(":")[1]
     assert httpx.get(server.url + "/v2/", auth=("AWS", password)).status_code == 200
     # Change one character inside the signature (the last one may carry only padding bits,

@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import base64
-import configparser
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.integration.conftest import OCI_MANIFEST, image_manifest, put_manifest, sha256
 from tests.support.server import TidegateServer
 
 pytestmark = [pytest.mark.integration]
-
-
-def credentials(server: TidegateServer) -> tuple[str, str]:
-    parser = configparser.ConfigParser()
-    parser.read(server.data_dir / "credentials")
-    return parser["default"]["aws_access_key_id"], parser["default"]["aws_secret_access_key"]
-
-
-def ecr_client(server: TidegateServer, key: str, secret: str) -> Any:
-    return boto3.client(
-        "ecr",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 1}),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +27,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidegateServer]
 
 @pytest.fixture(scope="module")
 def ecr(server: TidegateServer) -> Any:
-    return ecr_client(server, *credentials(server))
+    return server.ecr()
 
 
 @pytest.fixture(scope="module")
 def v2(server: TidegateServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, auth=credentials(server), timeout=30) as client:
+    with httpx.Client(base_url=server.url, auth=server.access_key(), timeout=30) as client:
         yield client
 
 

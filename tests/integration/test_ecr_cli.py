@@ -4,7 +4,6 @@ and skopeo pushes after `aws ecr get-login-password | skopeo login`.
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import shlex
@@ -44,11 +43,8 @@ def base_env(tmp: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def key_env(server: TidegateServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    parser = configparser.ConfigParser()
-    parser.read(server.data_dir / "credentials")
     env = base_env(tmp_path_factory.mktemp("awsenv"))
-    env["AWS_ACCESS_KEY_ID"] = parser["default"]["aws_access_key_id"]
-    env["AWS_SECRET_ACCESS_KEY"] = parser["default"]["aws_secret_access_key"]
+    env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = server.access_key()
     env["AWS_SHARED_CREDENTIALS_FILE"] = str(server.data_dir.parent / "none")
     return env
 

@@ -8,12 +8,9 @@ import configparser
 import io
 from collections.abc import Iterator
 from contextlib import redirect_stdout
-from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.support.server import TidegateServer
@@ -40,21 +37,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidegateServer]
         yield srv
 
 
-def client(server: TidegateServer, key: str, secret: str) -> Any:
-    return boto3.client(
-        "ecr", endpoint_url=server.url, region_name="us-east-1",
-        aws_access_key_id=key, aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 1}),
-    )  # fmt: skip
-
-
 def test_create_use_list_revoke(server: TidegateServer) -> None:
     data = str(server.data_dir)
     parser = configparser.ConfigParser()
     parser.read_string(run_keys("create", "--data-dir", data, "--principal", "ci"))
     key = parser["default"]["aws_access_key_id"]
     secret = parser["default"]["aws_secret_access_key"]
-    ecr = client(server, key, secret)
+    ecr = server.ecr((key, secret))
     token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
     password = base64.b64decode(token).decode().split(":")[1]
     assert httpx.get(server.url + "/v2/", auth=("AWS", password)).status_code == 200

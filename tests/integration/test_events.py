@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from tests.integration.conftest import image_manifest, put_manifest
-from tests.support.server import TidegateServer
-from tests.unit.events.webhook_receiver import Received, Receiver, free_port
+from tests.support.server import TidegateServer, free_port
+from tests.unit.events.webhook_receiver import Received, Receiver
 from tidegate.db import create_engine, reading
 from tidegate.events import deliveries
 
@@ -122,12 +122,7 @@ def test_a_down_webhook_and_a_killed_server_lose_nothing(tmp_path: Path) -> None
         wait_until(lambda: attempts() >= 2)  # retried with backoff while the receiver is down
         with receiver:
             receiver.wait_for(of_action("PUSH"))
-            wait_until(
-                lambda: (
-                    [d.state.value for d in deliveries.list_deliveries(reading(engine))]
-                    == ["delivered"]
-                )
-            )
+            wait_until(lambda: states() == ["delivered"])
         with reading(engine) as conn:
             [row] = deliveries.list_deliveries(conn)
         engine.dispose()

@@ -23,6 +23,7 @@ from typing import Any
 
 import boto3
 import httpx
+from botocore.config import Config
 
 
 def free_port() -> int:
@@ -64,12 +65,16 @@ class TidegateServer:
         creds.read(self.data_dir / "credentials")
         return creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"]
 
-    def ecr(self) -> Any:
-        """A boto3 ECR client for this server, signed with its access key."""
-        key_id, secret = self.access_key()
+    def ecr(self, key: tuple[str, str] | None = None) -> Any:
+        """A boto3 ECR client for this server, signed with `key` (default: its access key).
+
+        No retries: a test sees the server's first answer.
+        """
+        key_id, secret = key or self.access_key()
         return boto3.client(
             "ecr", endpoint_url=self.url, region_name="us-east-1",
             aws_access_key_id=key_id, aws_secret_access_key=secret,
+            config=Config(retries={"max_attempts": 1}),
         )  # fmt: skip
 
     def start(self, timeout: float = 30.0) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from tests.support.server import free_port
 from tests.unit.events.helpers import SECRET, Clock, emit_pushes, make_config
-from tests.unit.events.webhook_receiver import Receiver, free_port
+from tests.unit.events.webhook_receiver import Receiver
 from tidegate.db import reading
 from tidegate.events import deliveries
 from tidegate.events.config import EventsConfig, WebhookEndpoint
