@@ -17,7 +17,6 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -34,13 +33,14 @@ from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 
 from tests.support import debian_image  # noqa: E402
+from tests.support.paths import VULNDATA  # noqa: E402
+from tests.support.scan_fixtures import db_update  # noqa: E402
 from tests.support.server import TidegateServer  # noqa: E402
 from tidegate import schema as t  # noqa: E402
 from tidegate.db import create_engine  # noqa: E402
 from tidegate.engine.finding_shapes import render_static_part  # noqa: E402
 from tidegate.engine.findings import details_id  # noqa: E402
 
-VULNDATA = REPO_ROOT.parent / "shared" / "vulndata"
 TARGET = "AmazonEC2ContainerRegistry_V20150921."
 
 
@@ -230,26 +230,7 @@ def push(client: httpx.Client, name: str, tag: str, layer: bytes) -> None:
 
 def bench_push_throughput(root: Path, pushes: int) -> None:
     data = root / "push" / "data"
-    mirror = root / "mirror" / "debian-osv"
-    mirror.mkdir(parents=True)
-    (mirror / "debian-osv.tar.xz").symlink_to(VULNDATA / "debian-osv" / "debian-osv.tar.xz")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tidegate",
-            "db",
-            "update",
-            "--source",
-            str(root / "mirror"),
-            "--only",
-            "debian-osv",
-            "--data-dir",
-            str(data),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    db_update(data, VULNDATA, only="debian-osv", timeout=None)
     status = (debian_image.base_rootfs() / "var/lib/dpkg/status").read_bytes()
     env = {"TIDEGATE_ANONYMOUS_ACCESS": "push", "TIDEGATE_ACCESS_LOG": "false"}
     with TidegateServer(data, env=env) as server:

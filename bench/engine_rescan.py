@@ -31,6 +31,8 @@ sys.path.insert(0, str(REPO_ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from tests.support import debian_image  # noqa: E402
+from tests.support import scan_fixtures as fixtures  # noqa: E402
+from tests.support.paths import VULNDATA  # noqa: E402
 from tidegate import schema as t  # noqa: E402
 from tidegate.app import build_registry  # noqa: E402
 from tidegate.checkpoints import WalCheckpointer  # noqa: E402
@@ -39,7 +41,7 @@ from tidegate.engine import inventories, jobs, rescan  # noqa: E402
 from tidegate.engine.runtime import ScanEngine  # noqa: E402
 from tidegate.scanner.model import Distro, Inventory, Package, PackageManager  # noqa: E402
 
-ARCHIVE = REPO_ROOT.parent / "shared" / "vulndata" / "debian-osv" / "debian-osv.tar.xz"
+ARCHIVE = VULNDATA / "debian-osv" / "debian-osv.tar.xz"
 
 
 def choose_dropped(keys: int, wanted: set[str]) -> tuple[set[str], set[str]]:
@@ -72,23 +74,7 @@ def write_mirror(root: Path, dropped: set[str]) -> Path:
 
 
 def db_update(data: Path, mirror: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tidegate",
-            "db",
-            "update",
-            "--source",
-            str(mirror),
-            "--only",
-            "debian-osv",
-            "--data-dir",
-            str(data),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    fixtures.db_update(data, mirror, only="debian-osv", timeout=None)
 
 
 def base_packages() -> list[Package]:

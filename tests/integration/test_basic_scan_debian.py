@@ -6,15 +6,14 @@ third (tests.support.debian_image); the DB holds only the debian-osv source.
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from tests.support import debian_image
 from tests.support.paths import VULNDATA
+from tests.support.scan_fixtures import db_update, events
 from tests.support.server import TidegateServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -23,11 +22,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     data = tmp_path_factory.mktemp("basic") / "data"
-    subprocess.run(
-        [sys.executable, "-m", "tidegate", "db", "update", "--source", str(VULNDATA),
-         "--only", "debian-osv", "--data-dir", str(data)],
-        check=True, capture_output=True, timeout=600,
-    )  # fmt: skip
+    db_update(data, VULNDATA, only="debian-osv", timeout=600)
     with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as srv:
         yield srv
 
@@ -75,12 +70,7 @@ def test_basic_scan_on_push_of_a_debian_image(server: TidegateServer) -> None:
     # The on-push scan used this image's one basic scan for the next 24 hours.
     with pytest.raises(ecr.exceptions.LimitExceededException):
         ecr.start_image_scan(repositoryName="debian/base", imageId=image)
-    events = subprocess.run(
-        [sys.executable, "-m", "tidegate", "events", "list", "--detail-type", "ECR Image Scan",
-         "--data-dir", str(server.data_dir)],
-        check=True, capture_output=True, text=True,
-    ).stdout.splitlines()  # fmt: skip
-    (event,) = [json.loads(e) for e in events]
+    (event,) = events(server.data_dir, "ECR Image Scan")
     assert event["detail"]["repository-name"] == "debian/base"
     assert event["detail"]["scan-status"] == "COMPLETE"
     assert event["detail"]["image-tags"] == ["bookworm"]

@@ -8,7 +8,6 @@ leave the aggregated views, and a re-push of the same digest is scanned as a new
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,21 +15,19 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.scan_fixtures import advisory, db_update, events, mirror, npm_image
+from tests.support.scan_fixtures import (
+    advisory,
+    db_update,
+    events,
+    mirror,
+    npm_image,
+    skopeo_push,
+)
 from tests.support.server import TidegateServer
 
 pytestmark = pytest.mark.integration
 
 CVES = {"CVE-2020-0001", "CVE-2020-0003"}
-
-
-def _push(server: TidegateServer, layout: Path, repo: str) -> None:
-    copy = subprocess.run(
-        ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:v1",
-         f"docker://{server.host}/{repo}:v1"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert copy.returncode == 0, copy.stderr
 
 
 def _wait_for_findings(ecr: Any, repo: str) -> None:
@@ -79,7 +76,7 @@ def test_delete_closes_findings_and_a_repush_reopens_them(tmp_path: Path) -> Non
             return {g["vulnerabilityId"] for g in groups}
 
         for repo in ("live/app", "live/twin"):
-            _push(server, tmp_path / "layout", repo)
+            skopeo_push(server.host, tmp_path / "layout", f"{repo}:v1")
             _wait_for_findings(ecr, repo)
             assert listed(repo) == CVES
 
@@ -92,7 +89,7 @@ def test_delete_closes_findings_and_a_repush_reopens_them(tmp_path: Path) -> Non
         assert listed("live/twin") == CVES  # the same digest elsewhere is untouched
 
         # The same digest pushed again is a new image: scanned, its findings active again.
-        _push(server, tmp_path / "layout", "live/app")
+        skopeo_push(server.host, tmp_path / "layout", "live/app:v1")
         _wait_for_findings(ecr, "live/app")
         assert listed("live/app") == CVES
 

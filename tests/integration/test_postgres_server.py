@@ -15,21 +15,15 @@ import pytest
 from tests.support import oci_build as ob
 from tests.support.paths import VULNDATA
 from tests.support.postgres import fresh_database
+from tests.support.scan_fixtures import db_update, skopeo_push
 from tests.support.server import TidegateServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 
 def test_server_on_postgres(tmp_path: Path) -> None:
-    mirror = tmp_path / "mirror"
-    (mirror / "ghsa").mkdir(parents=True)
-    os.symlink(VULNDATA / "ghsa" / "ghsa-npm.tar.xz", mirror / "ghsa" / "ghsa-npm.tar.xz")
     data = tmp_path / "data"
-    subprocess.run(
-        [sys.executable, "-m", "tidegate", "db", "update", "--source", str(mirror),
-         "--only", "ghsa-npm", "--data-dir", str(data)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+    db_update(data, VULNDATA)
     lodash = json.dumps({"name": "lodash", "version": "4.17.15"}).encode()
     layout = tmp_path / "layout"
     ob.build_oci_layout(
@@ -51,12 +45,7 @@ def test_server_on_postgres(tmp_path: Path) -> None:
                 [*aws, "put-registry-scanning-configuration", "--scan-type", "ENHANCED"],
                 check=True, env=ecr_env, capture_output=True,
             )  # fmt: skip
-            copy = subprocess.run(
-                ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:v1",
-                 f"docker://{server.host}/pg/app:v1"],
-                capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
-            assert copy.returncode == 0, copy.stderr
+            skopeo_push(server.host, layout, "pg/app:v1")
             assert c.get("/v2/pg/app/tags/list").json()["tags"] == ["v1"]
             deadline = time.monotonic() + 90
             while True:

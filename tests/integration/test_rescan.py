@@ -8,7 +8,6 @@ version is published.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.scan_fixtures import advisory, db_update, events, mirror, npm_image
+from tests.support.scan_fixtures import (
+    advisory,
+    db_update,
+    events,
+    mirror,
+    npm_image,
+    skopeo_push,
+)
 from tests.support.server import TidegateServer
 
 pytestmark = pytest.mark.integration
@@ -43,12 +49,7 @@ def test_new_changed_withdrawn_and_unchanged(tmp_path: Path) -> None:
     with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as server:
         ecr = server.ecr()
         ecr.put_registry_scanning_configuration(scanType="ENHANCED")
-        copy = subprocess.run(
-            ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{tmp_path / 'layout'}:v1",
-             f"docker://{server.host}/live/app:v1"],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert copy.returncode == 0, copy.stderr
+        skopeo_push(server.host, tmp_path / "layout", "live/app:v1")
         deadline = time.monotonic() + 60
         while set(findings(ecr)) != {"CVE-2020-0001", "CVE-2020-0002", "CVE-2020-0003"}:
             assert time.monotonic() < deadline, findings(ecr)
@@ -77,7 +78,8 @@ def test_new_changed_withdrawn_and_unchanged(tmp_path: Path) -> None:
         while len(events(data)) < initial_events + 3:
             assert time.monotonic() < deadline
             time.sleep(0.3)
-        latest = events(data)[: len(events(data)) - initial_events]
+        got = events(data)
+        latest = got[: len(got) - initial_events]
         by_id = {
             e["detail"]["packageVulnerabilityDetails"]["vulnerabilityId"]: e["detail"]["status"]
             for e in latest

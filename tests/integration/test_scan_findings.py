@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from tests.support import oci_build as ob
 from tests.support.paths import VULNDATA
+from tests.support.scan_fixtures import db_update
 
 pytestmark = pytest.mark.integration
 
@@ -25,12 +25,8 @@ def tidegate(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("scan")
-    (root / "mirror" / "ghsa").mkdir(parents=True)
-    os.symlink(VULNDATA / "ghsa" / "ghsa-npm.tar.xz", root / "mirror" / "ghsa" / "ghsa-npm.tar.xz")
     data = root / "data"
-    done = tidegate("db", "update", "--source", str(root / "mirror"), "--only", "ghsa-npm",
-                    "--data-dir", str(data))  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    db_update(data, VULNDATA)
     lodash = json.dumps({"name": "lodash", "version": "4.17.15"}).encode()
     minimist = json.dumps({"name": "minimist", "version": "1.2.6"}).encode()
     ob.build_oci_layout(

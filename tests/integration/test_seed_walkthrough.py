@@ -25,6 +25,7 @@ import pytest
 from tests.support import oci_build as ob
 from tests.support.lang_binaries import maven_jar
 from tests.support.paths import VULNDATA
+from tests.support.scan_fixtures import events
 from tests.support.server import TidegateServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -248,20 +249,12 @@ def test_seed_walkthrough(tmp_path: Path) -> None:
         assert by_repo["scanrepo-test"]["rescans"] == 0
         assert usage["total"]["cost"] == pytest.approx(2 * 0.09 + 0.01)
 
-        listed = tidegate(
-            data, "events", "list", "--limit", "1000", "--detail-type", "Inspector2 Finding"
-        )
         finding_events = [
-            e for e in map(json.loads, listed.splitlines())
+            e for e in events(data, "Inspector2 Finding", limit=1000)
             if e["detail"]["packageVulnerabilityDetails"]["vulnerabilityId"] == "CVE-2021-45046"
         ]  # fmt: skip
         assert len(finding_events) == 1
-        initial = [
-            json.loads(e)
-            for e in tidegate(
-                data, "events", "list", "--detail-type", "Inspector2 Scan"
-            ).splitlines()
-        ]
+        initial = events(data, "Inspector2 Scan")
         prod_arn = "arn:aws:ecr:us-east-1:000000000000:repository/scanrepo-prod"
         scanned = {e["detail"]["repository-name"]: e["detail"] for e in initial}
         assert set(scanned) == {prod_arn, prod_arn.replace("prod", "test")}

@@ -39,12 +39,16 @@ def mirror(root: Path, records: list[dict[str, Any]]) -> Path:
     return root
 
 
-def db_update(data: Path, source: Path) -> None:
-    subprocess.run(
+def db_update(
+    data: Path, source: Path, only: str = "ghsa-npm", timeout: float | None = 300
+) -> None:
+    """`tidegate db update` of one source from a mirror laid out like shared/vulndata."""
+    done = subprocess.run(
         [sys.executable, "-m", "tidegate", "db", "update", "--source", str(source),
-         "--only", "ghsa-npm", "--data-dir", str(data)],
-        check=True, capture_output=True, timeout=300,
+         "--only", only, "--data-dir", str(data)],
+        capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
+    assert done.returncode == 0, done.stderr
 
 
 def npm_image(layout: Path) -> None:
@@ -56,11 +60,23 @@ def npm_image(layout: Path) -> None:
     ob.build_oci_layout(layout, [layer], tag="v1")
 
 
-def events(data: Path, detail_type: str = "Inspector2 Finding") -> list[dict[str, Any]]:
+def events(
+    data: Path, detail_type: str = "Inspector2 Finding", limit: int = 500
+) -> list[dict[str, Any]]:
     """The event log's events of one detail type, newest first (`tidegate events list`)."""
     out = subprocess.run(
-        [sys.executable, "-m", "tidegate", "events", "list", "--limit", "500",
+        [sys.executable, "-m", "tidegate", "events", "list", "--limit", str(limit),
          "--detail-type", detail_type, "--data-dir", str(data)],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     return [json.loads(line) for line in out.splitlines()]
+
+
+def skopeo_push(host: str, layout: Path, reference: str, tag: str = "v1") -> None:
+    """Copy `oci:layout:tag` to `docker://host/reference` (plain HTTP)."""
+    copy = subprocess.run(
+        ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:{tag}",
+         f"docker://{host}/{reference}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert copy.returncode == 0, copy.stderr
