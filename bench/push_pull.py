@@ -60,12 +60,11 @@ def build_image(dest: Path, layers: int, layer_mib: int) -> int:
         packed.rename(blobs / digest)
         descriptors.append(
             {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
                 "digest": f"sha256:{digest}",
                 "size": size,
             }
         )
-        diff_ids.append(f"sha256:{digest}")
         total += size
     config = json.dumps(
         {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}
