@@ -10,15 +10,14 @@ BASIC; ENHANCED without rules scans every repository continuously.
 from __future__ import annotations
 
 import enum
-import functools
 import json
-import re
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
 from tidegate.errors import InvalidParameter, RateLimited
 from tidegate.registry.repositories import read_setting, write_setting
+from tidegate.registry.wildcards import wildcard
 
 SETTING_NAME = "scanning_configuration"
 BASIC_SCAN_INTERVAL_SECONDS = 24 * 3600
@@ -71,16 +70,11 @@ class InvalidScanningConfiguration(InvalidParameter):
     """The rules are inconsistent with the scan type (e.g. CONTINUOUS_SCAN under BASIC)."""
 
 
-@functools.cache
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
-
-
 def filter_matches(pattern: str, name: str) -> bool:
     """ECR WILDCARD semantics: substring without `*`, whole-name glob with `*`."""
     if "*" not in pattern:
         return pattern in name
-    return _wildcard(pattern).fullmatch(name) is not None
+    return wildcard(pattern).fullmatch(name) is not None
 
 
 def effective_scanning(

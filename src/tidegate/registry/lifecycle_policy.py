@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidegate.errors import ErrorCode, TidegateError
+from tidegate.registry.wildcards import wildcard
 
 DAY = 86400.0
 MAX_WILDCARDS = 4  # per tagPatternList entry, as ECR allows
@@ -63,8 +64,7 @@ def _strings(value: Any, name: str) -> tuple[str, ...]:
 def _pattern(text: str) -> re.Pattern[str]:
     if text.count("*") > MAX_WILDCARDS:
         raise _fail(f"tagPatternList entry '{text}' has more than {MAX_WILDCARDS} wildcards")
-    return re.compile("".join(".*" if part == "*" else re.escape(part)
-                              for part in re.split(r"(\*)", text)))  # fmt: skip
+    return wildcard(text)
 
 
 def _positive_int(value: Any, name: str) -> int:
