@@ -85,6 +85,24 @@ def migrate(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+def update_or_insert(
+    conn: sa.Connection,
+    table: sa.Table,
+    key: Mapping[str, object],
+    values: Mapping[str, object],
+    *,
+    on_insert: Mapping[str, object] | None = None,
+) -> None:
+    """Set `values` on the row whose columns equal `key`, or insert it (with `on_insert`).
+
+    Runs in the caller's transaction: SQLite's write lock serialises it; on PostgreSQL a
+    racing insert of the same key fails on the table's unique key instead of duplicating.
+    """
+    where = [table.c[name] == value for name, value in key.items()]
+    if conn.execute(sa.update(table).where(*where).values(**values)).rowcount == 0:
+        conn.execute(sa.insert(table).values(**key, **values, **(on_insert or {})))
+
+
 def insert_ignoring_conflicts(
     conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: str
 ) -> None:

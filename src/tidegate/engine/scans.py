@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.db import update_or_insert
 from tidegate.engine import jobs
 from tidegate.engine.policy import (
     ScanFrequency,
@@ -35,10 +36,7 @@ DESCRIPTIONS = {
 
 
 def _upsert(conn: Connection, repo_id: int, digest: str, **values: object) -> None:
-    table = t.image_scans
-    where = sa.and_(table.c.repository_id == repo_id, table.c.digest == digest)
-    if conn.execute(sa.update(table).where(where).values(**values)).rowcount == 0:
-        conn.execute(sa.insert(table).values(repository_id=repo_id, digest=digest, **values))
+    update_or_insert(conn, t.image_scans, {"repository_id": repo_id, "digest": digest}, values)
 
 
 def request_scan(

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
-from tidegate.db import reading
+from tidegate.db import reading, update_or_insert
 from tidegate.errors import (
     ErrorCode,
     ManifestUnknown,
@@ -72,9 +72,7 @@ def _row(conn: Connection, repo: RepoRow) -> tuple[str | None, float | None, str
 
 
 def _upsert(conn: Connection, repo: RepoRow, **values: object) -> None:
-    done = conn.execute(sa.update(_P).where(_P.c.repository_id == repo.id).values(**values))
-    if not done.rowcount:
-        conn.execute(sa.insert(_P).values(repository_id=repo.id, **values))
+    update_or_insert(conn, _P, {"repository_id": repo.id}, values)
 
 
 def _policy(conn: Connection, repo: RepoRow) -> tuple[str, float | None]:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
-from tidegate.db import rows_for_ids
+from tidegate.db import rows_for_ids, update_or_insert
 from tidegate.errors import NameUnknown
 from tidegate.oci.digest import Digest
 from tidegate.oci.manifest import Descriptor, Manifest
@@ -125,13 +125,10 @@ def blob_linked(conn: Connection, repo_id: int, digest: str) -> int | None:
 
 def record_blob(conn: Connection, digest: str, size: int, now: float) -> None:
     """Insert the blob row, or mark an existing one as freshly used (GC spares it)."""
-    updated = conn.execute(
-        sa.update(t.blobs).where(t.blobs.c.digest == digest).values(last_used_at=now)
-    )
-    if updated.rowcount == 0:
-        conn.execute(
-            sa.insert(t.blobs).values(digest=digest, size=size, created_at=now, last_used_at=now)
-        )
+    update_or_insert(
+        conn, t.blobs, {"digest": digest}, {"last_used_at": now},
+        on_insert={"size": size, "created_at": now},
+    )  # fmt: skip
 
 
 def link_blob(conn: Connection, repo_id: int, digest: str, now: float) -> None:
@@ -277,17 +274,10 @@ def list_tags(conn: Connection, repo_id: int, *, after: str | None, limit: int |
 
 
 def set_tag(conn: Connection, repo_id: int, tag: str, manifest_id: int, now: float) -> None:
-    updated = conn.execute(
-        sa.update(t.tags)
-        .where(t.tags.c.repository_id == repo_id, t.tags.c.name == tag)
-        .values(manifest_id=manifest_id, updated_at=now)
-    )
-    if updated.rowcount == 0:
-        conn.execute(
-            sa.insert(t.tags).values(
-                repository_id=repo_id, name=tag, manifest_id=manifest_id, updated_at=now
-            )
-        )
+    update_or_insert(
+        conn, t.tags, {"repository_id": repo_id, "name": tag},
+        {"manifest_id": manifest_id, "updated_at": now},
+    )  # fmt: skip
 
 
 def delete_tag(conn: Connection, repo_id: int, tag: str) -> bool:

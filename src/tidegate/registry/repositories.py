@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.db import update_or_insert
 from tidegate.errors import ErrorCode, RegistryError
 from tidegate.oci.reference import parse_name
 from tidegate.registry import metadata
@@ -205,9 +206,4 @@ def read_setting(conn: Connection, name: str) -> str | None:
 
 def write_setting(conn: Connection, name: str, value: str, now: float) -> None:
     """Store (insert or replace) the registry-wide JSON document `name`."""
-    table = t.registry_settings
-    done = conn.execute(
-        sa.update(table).where(table.c.name == name).values(value=value, updated_at=now)
-    )
-    if done.rowcount == 0:
-        conn.execute(sa.insert(table).values(name=name, value=value, updated_at=now))
+    update_or_insert(conn, t.registry_settings, {"name": name}, {"value": value, "updated_at": now})
