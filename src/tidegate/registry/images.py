@@ -70,9 +70,10 @@ class ImageInfo:
     scan: ScanState | None
 
 
-def _filtered(repo_id: int, status: TagStatus) -> sa.Select[Any]:
+def _filtered(repo_id: int, status: TagStatus, *, whole_rows: bool = False) -> sa.Select[Any]:
     has_tag = sa.exists().where(t.tags.c.manifest_id == t.manifests.c.id)
-    query = sa.select(t.manifests.c.id).where(t.manifests.c.repository_id == repo_id)
+    columns = t.manifests if whole_rows else t.manifests.c.id
+    query = sa.select(columns).where(t.manifests.c.repository_id == repo_id)
     if status is TagStatus.TAGGED:
         query = query.where(has_tag)
     elif status is TagStatus.UNTAGGED:
@@ -104,10 +105,10 @@ def describe_images(
     """Details of up to `limit` images in push order, starting at `offset`."""
     with registry.engine.connect() as conn:
         repo = metadata.get_repo(conn, name)
-        query = _filtered(repo.id, status).offset(offset).limit(limit)
-        return [
-            _info(conn, metadata.manifest_by_id(conn, int(row[0]))) for row in conn.execute(query)
-        ]
+        query = _filtered(repo.id, status, whole_rows=True).offset(offset).limit(limit)
+        rows = metadata.manifests_where(conn, query)
+        tags = metadata.tags_of_many(conn, [row.id for row in rows])
+        return [_info(conn, row, tags[row.id]) for row in rows]
 
 
 def describe_refs(
@@ -121,7 +122,8 @@ def describe_refs(
             row = resolve(conn, repo, ref)
             if isinstance(row, ImageFailure):
                 raise ManifestUnknown(_not_found_message(repo, ref))
-            seen.setdefault(row.id, _info(conn, row))
+            if row.id not in seen:
+                seen[row.id] = _info(conn, row, metadata.tags_of(conn, row.id))
         return list(seen.values())
 
 
@@ -235,15 +237,10 @@ def scan_state(
     return repo, row, state
 
 
-def _info(conn: Connection, row: ManifestRow) -> ImageInfo:
+def _info(conn: Connection, row: ManifestRow, tags: list[str]) -> ImageInfo:
     config = [r for r in metadata.manifest_refs(conn, row.id) if r["kind"] == "config"]
     artifact = row.artifact_type or (config[0]["media_type"] if config else None)
-    return ImageInfo(
-        row,
-        tuple(metadata.tags_of(conn, row.id)),
-        artifact,
-        scan_of(conn, row.repository_id, row.digest),
-    )
+    return ImageInfo(row, tuple(tags), artifact, scan_of(conn, row.repository_id, row.digest))
 
 
 def _not_found_message(repo: RepoRow, ref: ImageRef) -> str:

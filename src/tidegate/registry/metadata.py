@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -178,7 +179,12 @@ def find_manifest(conn: Connection, repo_id: int, digest: str) -> ManifestRow | 
 def manifests_of(conn: Connection, repo_id: int) -> list[ManifestRow]:
     """Every manifest stored in the repository, oldest row first."""
     query = sa.select(t.manifests).where(t.manifests.c.repository_id == repo_id)
-    return [_manifest(row) for row in conn.execute(query.order_by(t.manifests.c.id))]
+    return manifests_where(conn, query.order_by(t.manifests.c.id))
+
+
+def manifests_where(conn: Connection, query: sa.Select[Any]) -> list[ManifestRow]:
+    """The manifests a `select(t.manifests)` query returns, in its order."""
+    return [_manifest(row) for row in conn.execute(query)]
 
 
 def manifest_by_id(conn: Connection, manifest_id: int) -> ManifestRow:
