@@ -6,14 +6,13 @@ third (tests.support.debian_image); the DB holds only the debian-osv source.
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 import pytest
 
 from tests.support import debian_image
 from tests.support.paths import VULNDATA
-from tests.support.scan_fixtures import db_update, events
+from tests.support.scan_fixtures import db_update, events, skopeo_push
 from tests.support.server import TidegateServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -33,12 +32,7 @@ def test_basic_scan_on_push_of_a_debian_image(server: TidegateServer) -> None:
     ecr.create_repository(
         repositoryName="debian/base", imageScanningConfiguration={"scanOnPush": True}
     )
-    copy = subprocess.run(
-        ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:three",
-         f"docker://{server.host}/debian/base:bookworm"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert copy.returncode == 0, copy.stderr
+    skopeo_push(server.host, layout, "debian/base:bookworm", tag="three", timeout=300)
     image = {"imageTag": "bookworm"}
     ecr.get_waiter("image_scan_complete").wait(
         repositoryName="debian/base", imageId=image, WaiterConfig={"Delay": 1, "MaxAttempts": 120}

@@ -72,11 +72,13 @@ def events(
     return [json.loads(line) for line in out.splitlines()]
 
 
-def skopeo_push(host: str, layout: Path, reference: str, tag: str = "v1") -> None:
+def skopeo_push(
+    host: str, layout: Path, reference: str, tag: str = "v1", timeout: float = 120
+) -> None:
     """Copy `oci:layout:tag` to `docker://host/reference` (plain HTTP)."""
     copy = subprocess.run(
         ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:{tag}",
          f"docker://{host}/{reference}"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
     assert copy.returncode == 0, copy.stderr
