@@ -6,8 +6,7 @@ import base64
 import binascii
 import hmac
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -29,15 +28,8 @@ ANONYMOUS_ACTIONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class SignedRequest:
-    """What SigV4 verification needs from an HTTP request."""
-
-    method: str
-    path: str
-    query: str
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes
+# Kept under its old name for callers that build one.
+SignedRequest = sigv4.Received
 
 
 class AuthService:
@@ -73,15 +65,7 @@ class AuthService:
                 "The security token included in the request is invalid.",
             )
         key, secret = found
-        canonical = sigv4.canonical_request(
-            request.method,
-            request.path,
-            request.query,
-            request.headers,
-            auth.signed_headers,
-            request.body,
-        )
-        sigv4.verify_signature(secret, auth, amz_date or "", canonical)
+        sigv4.verify_signature(secret, auth, amz_date or "", request)
         return key
 
     def verify_basic(self, header: str) -> AccessKey:
@@ -107,7 +91,7 @@ class AuthService:
                 raise Unauthorized(msg)
             return found[0]
         found = self.keys.active_secret(user)
-        if found is None or not hmac.compare_digest(found[1], password):
+        if found is None or not hmac.compare_digest(found[1].encode(), password.encode()):
             msg = "unknown access key or wrong secret"
             raise Unauthorized(msg)
         return found[0]
