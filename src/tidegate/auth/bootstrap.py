@@ -14,6 +14,7 @@ from tidegate.auth.service import AuthService
 log = logging.getLogger(__name__)
 
 CREDENTIALS_FILE = "credentials"
+ADMIN_USER = "admin"
 
 
 def credentials_text(new: NewKey, profile: str = "default") -> str:
@@ -38,7 +39,9 @@ def ensure_admin_key(
     """
     if auth.keys.count() > 0:
         return None
-    new = auth.keys.create("admin", "initial admin key created on first start")
+    # The first key keeps full access: its user gets AdministratorAccess.
+    auth.users.ensure(ADMIN_USER, "AdministratorAccess")
+    new = auth.keys.create(ADMIN_USER, "initial admin key created on first start")
     path = data_dir / CREDENTIALS_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
