@@ -150,6 +150,10 @@ def test_anonymous_pull_when_configured(tmp_path_factory: pytest.TempPathFactory
         assert httpx.get(srv.url + "/v2/").status_code == 200
         r = httpx.post(srv.url + "/v2/anon/blobs/uploads/")
         assert r.status_code == 401
+        # Issue 17: anonymous /v2/ pulls do not open /api/ (it has its own setting).
+        for path in ("/api/findings", "/api/usage", "/api/status"):
+            assert httpx.get(srv.url + path).status_code == 401, path
+        assert httpx.get(srv.url + "/api/status", auth=srv.access_key()).status_code == 200
 
 
 def test_signed_payload_hash_does_not_bind_another_body(

@@ -70,10 +70,11 @@ def test_create_use_list_revoke(server: TidegateServer) -> None:
         try:
             ecr.describe_repositories()
         except ClientError as exc:
-            assert exc.response["Error"]["Code"] == "UnrecognizedClientException"
+            refused = exc.response["Error"]["Code"]
             break
         assert time.monotonic() - revoked_at < CACHE_TTL_SECONDS + 3
         time.sleep(0.2)
+    assert refused == "UnrecognizedClientException"
     assert httpx.get(server.url + "/v2/", auth=("AWS", password)).status_code == 401
     assert httpx.get(server.url + "/v2/", auth=(key, secret)).status_code == 401
     with pytest.raises(NotFound):

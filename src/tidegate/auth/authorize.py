@@ -35,6 +35,10 @@ class TtlCache:
         self._lock = threading.Lock()
         self._items: dict[object, tuple[float, object]] = {}
 
+    def forget(self, key: object) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
     def get(self, key: object, load: Callable[[], _T]) -> _T:
         now = self.clock()
         with self._lock:
@@ -82,6 +86,10 @@ class Authorizer:
     def repository_of(self, arn: str) -> str | None:
         prefix = f"arn:aws:ecr:{self.region}:{self.registry_id}:repository/"
         return arn[len(prefix) :] if arn.startswith(prefix) else None
+
+    def forget_resource_policy(self, repository: str | None) -> None:
+        """Drop this process's cached copy after a change (others follow within the TTL)."""
+        self._cache.forget(("registry",) if repository is None else ("repository", repository))
 
     def identity_policies(self, user_name: str) -> tuple[Policy, ...]:
         return self._cache.get(("user", user_name), lambda: self.users.identity_policies(user_name))

@@ -44,6 +44,7 @@ def set_repository_policy(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
             )
             raise EcrError("InvalidParameterException", msg)
     ctx.auth.resource_policies.set_repository_policy(name, text)
+    ctx.auth.authorizer.forget_resource_policy(name)
     return {"registryId": ctx.registry_id, "repositoryName": name, "policyText": text}
 
 
@@ -68,6 +69,7 @@ def delete_repository_policy(ctx: EcrContext, p: dict[str, Any]) -> dict[str, An
     ctx.check_registry_id(p)
     name = p["repositoryName"]
     text = ctx.auth.resource_policies.delete_repository_policy(name)
+    ctx.auth.authorizer.forget_resource_policy(name)
     if text is None:
         raise _no_repository_policy(ctx, name)
     return {"registryId": ctx.registry_id, "repositoryName": name, "policyText": text}
@@ -77,6 +79,7 @@ def put_registry_policy(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
     text = p["policyText"]
     _validated(ctx, text, "registry")
     ctx.auth.resource_policies.set_registry_policy(ctx.registry_id, text)
+    ctx.auth.authorizer.forget_resource_policy(None)
     return {"registryId": ctx.registry_id, "policyText": text}
 
 
@@ -96,6 +99,7 @@ def get_registry_policy(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
 
 def delete_registry_policy(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
     text = ctx.auth.resource_policies.delete_registry_policy(ctx.registry_id)
+    ctx.auth.authorizer.forget_resource_policy(None)
     if text is None:
         raise _no_registry_policy(ctx)
     return {"registryId": ctx.registry_id, "policyText": text}
