@@ -297,3 +297,32 @@ def test_deleted_user_is_refused_within_seconds(server: TidegateServer) -> None:
         time.sleep(0.2)
     assert refused == "UnrecognizedClientException"
     assert "temp" not in tidegate(server, "users", "list")
+
+
+def test_resource_tag_condition(server: TidegateServer) -> None:
+    """An inline identity policy allowing only repositories tagged team=payments."""
+    admin = server.ecr()
+    admin.tag_resource(resourceArn=arn("other"), tags=[{"Key": "team", "Value": "payments"}])
+    policy = server.data_dir.parent / "payments.json"
+    policy.write_text(json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ecr:ListImages", "Resource": "*",
+                       "Condition": {"StringEquals": {"ecr:ResourceTag/team": "payments"}}}],
+    }))  # fmt: skip
+    key = new_user(server, "payments-team", f"file://{policy}")
+    assert "payments (inline)" in tidegate(server, "users", "list")
+    ecr = server.ecr(key)
+    assert ecr.list_images(repositoryName="other")["imageIds"]
+    with pytest.raises(ClientError) as info:
+        ecr.list_images(repositoryName="app")
+    assert code(info) == "AccessDeniedException"
+    bad = server.data_dir.parent / "bad.json"
+    bad.write_text('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]}')
+    result = subprocess.run(
+        [sys.executable, "-m", "tidegate", "users", "attach-policy", "payments-team",
+         f"file://{bad}", "--data-dir", str(server.data_dir)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Action or NotAction" in result.stderr
+    assert "bad" not in tidegate(server, "users", "list")

@@ -135,13 +135,27 @@ class Authorizer:
         extra_resource_policies: Sequence[Policy] | None = None,
     ) -> Decision:
         """IAM's decision for `principal` doing `action` on `resource`."""
-        request = Request(principal.arn, action, resource, context or {})
+        request = Request(principal.arn, action, resource, self._with_tags(resource, context))
         resource_policies = (
             self.resource_policies_for(resource)
             if extra_resource_policies is None
             else tuple(extra_resource_policies)
         )
         return evaluate(request, self.identity_policies(principal.user_name), resource_policies)
+
+    def _with_tags(
+        self, resource: str, context: Mapping[str, str | Sequence[str]] | None
+    ) -> dict[str, str | Sequence[str]]:
+        """The context plus `ecr:ResourceTag/<key>` for a repository's resource tags."""
+        found: dict[str, str | Sequence[str]] = dict(context or {})
+        name = self.repository_of(resource)
+        if name is not None and "*" not in name:
+            tags = self._cache.get(
+                ("tags", name), lambda: self.resource_policies.repository_tags(name)
+            )
+            for key, value in tags.items():
+                found.setdefault(f"ecr:ResourceTag/{key}", value)
+        return found
 
     def require(
         self,

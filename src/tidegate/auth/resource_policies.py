@@ -104,3 +104,16 @@ class ResourcePolicyStore:
                 .returning(t.registry_policies.c.policy)
             ).first()
         return None if row is None else str(row.policy)
+
+    def repository_tags(self, name: str) -> dict[str, str]:
+        """The repository's resource tags (ECR TagResource), for `ecr:ResourceTag/<key>`."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.repository_resource_tags.c.key, t.repository_resource_tags.c.value)
+                .join(
+                    t.repositories,
+                    t.repositories.c.id == t.repository_resource_tags.c.repository_id,
+                )
+                .where(t.repositories.c.name == name)
+            ).all()
+        return {str(k): str(v) for k, v in rows}
