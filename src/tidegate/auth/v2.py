@@ -33,8 +33,13 @@ def challenge(realm: str) -> dict[str, str]:
     return {"WWW-Authenticate": f'Basic realm="{realm}"'}
 
 
-def v2_action(method: str, path: str, verb: str) -> str | None:
-    """The ECR action a `/v2/` request needs; None for the base check (authentication only)."""
+def v2_action(method: str, path: str, verb: str, name: str | None = None) -> str | None:
+    """The ECR action a `/v2/` request needs; None for the base check (authentication only).
+
+    The route is read after `/v2/<name>/`, so a repository named `a/manifests` is no manifest.
+    """
+    if name and path.startswith(f"/v2/{name}/"):
+        path = "/" + path[len(f"/v2/{name}") :].lstrip("/")
     if verb == "base":
         return None
     if verb == "catalog":
@@ -42,7 +47,7 @@ def v2_action(method: str, path: str, verb: str) -> str | None:
     if verb == "delete":
         return "ecr:BatchDeleteImage"
     if verb == "push":
-        if "/manifests/" in path:
+        if path.startswith("/manifests/"):
             return "ecr:PutImage"
         if method == "POST":
             return "ecr:InitiateLayerUpload"
@@ -50,11 +55,11 @@ def v2_action(method: str, path: str, verb: str) -> str | None:
             return "ecr:CompleteLayerUpload"
         return "ecr:UploadLayerPart"
     # pull
-    if "/manifests/" in path or "/referrers/" in path:
+    if path.startswith(("/manifests/", "/referrers/")):
         return "ecr:BatchGetImage"
-    if "/tags/list" in path:
+    if path.startswith("/tags/list"):
         return "ecr:ListImages"
-    if "/blobs/" in path and method == "HEAD":
+    if path.startswith("/blobs/") and method == "HEAD":
         return "ecr:BatchCheckLayerAvailability"
     return "ecr:GetDownloadUrlForLayer"
 
@@ -91,7 +96,7 @@ def make_v2_authorizer(settings: Settings, auth: AuthService) -> Authorizer:
             raise
         principal = auth.principal_of(key)
         request.state.principal = principal
-        action = api_action if is_api else v2_action(request.method, path, verb)
+        action = api_action if is_api else v2_action(request.method, path, verb, name)
         if action is None or (is_api and api_action is None):
             return
         resource = auth.authorizer.repository_arn(name) if name else "*"

@@ -117,6 +117,13 @@ def _authorize(
 ) -> None:
     client = request.client.host if request.client else None
     context = auth.authorizer.context(principal, client, request.url.scheme == "https")
+    names = params.get("repositoryNames")
+    if action == "DescribeRepositories" and isinstance(names, list) and names:
+        # Each named repository is checked on its own ARN (its policy may grant it).
+        for name in names:
+            arn = auth.authorizer.repository_arn(str(name))
+            auth.authorizer.require(principal, "ecr:DescribeRepositories", arn, context)
+        return
     auth.authorizer.require(principal, f"ecr:{action}", resource_of(auth, action, params), context)
 
 
