@@ -41,6 +41,8 @@ class Settings:
     # /v2/ without credentials: "none" (default), "pull" or "push".
     anonymous_access: str = "none"
     auth_enabled: bool = True
+    # `/api/` (findings, usage, status) without credentials; separate from anonymous_access.
+    api_anonymous_access: bool = False
     workers: int = 2
     run_workers: bool = True
     # Vulnerability database: where `db update` fetches from (empty = the real upstream URLs).

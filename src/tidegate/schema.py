@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -377,3 +378,46 @@ scan_usage = Table(
     Column("scanned_at", Float, nullable=False),
 )
 Index("ix_scan_usage_month", scan_usage.c.month, scan_usage.c.repository_name)
+
+# ---- auth: IAM-style users, their policies, and ECR resource policies (auth.users,
+# auth.authorize, ecr.operations.policies). access_keys.principal names the user.
+iam_users = Table(
+    "iam_users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("created_at", Float, nullable=False),
+)
+
+# One row per attached policy: a managed one (document NULL) or an inline document.
+iam_user_policies = Table(
+    "iam_user_policies",
+    metadata,
+    Column(
+        "user_name", String(64), ForeignKey("iam_users.name", ondelete="CASCADE"), nullable=False
+    ),
+    Column("policy_name", String(128), nullable=False),
+    Column("document", Text, nullable=True),
+    Column("attached_at", Float, nullable=False),
+    PrimaryKeyConstraint("user_name", "policy_name"),
+)
+
+repository_policies = Table(
+    "repository_policies",
+    metadata,
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("policy", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+registry_policies = Table(
+    "registry_policies",
+    metadata,
+    Column("registry_id", String(12), primary_key=True),
+    Column("policy", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -57,6 +58,10 @@ def test_credentials_file_is_private_and_logged_once(server: TidegateServer) -> 
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.read_text().startswith("[default]\naws_access_key_id = ")
     assert server.log().count("created the initial admin access key") == 1
+    # The secret never reaches the log (issue 17): the harness's stderr is not a terminal.
+    key_id, secret = server.access_key()
+    assert key_id in server.log()
+    assert secret not in server.log()
 
 
 def test_ecr_api_refusals(server: TidegateServer, keys: tuple[str, str]) -> None:
@@ -145,3 +150,44 @@ def test_anonymous_pull_when_configured(tmp_path_factory: pytest.TempPathFactory
         assert httpx.get(srv.url + "/v2/").status_code == 200
         r = httpx.post(srv.url + "/v2/anon/blobs/uploads/")
         assert r.status_code == 401
+        # Issue 17: anonymous /v2/ pulls do not open /api/ (it has its own setting).
+        for path in ("/api/findings", "/api/usage", "/api/status"):
+            assert httpx.get(srv.url + path).status_code == 401, path
+        assert httpx.get(srv.url + "/api/status", auth=srv.access_key()).status_code == 200
+
+
+def test_signed_payload_hash_does_not_bind_another_body(
+    server: TidegateServer, keys: tuple[str, str]
+) -> None:
+    """Issue 15's replay: a signed `x-amz-content-sha256` re-sent with another body."""
+    body = b'{"repositoryName": "sigtest-a"}'
+    request = AWSRequest(
+        method="POST", url=server.url + "/", data=body,
+        headers={"Content-Type": "application/x-amz-json-1.1",
+                 "X-Amz-Target": TARGET + "CreateRepository",
+                 "X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()},
+    )  # fmt: skip
+    SigV4Auth(Credentials(*keys), "ecr", "us-east-1").add_auth(request)
+    headers = dict(request.headers.items())
+    assert "x-amz-content-sha256" in headers["Authorization"]
+    evil = b'{"repositoryName": "sigtest-evil"}'
+    r = httpx.post(server.url + "/", content=evil, headers=headers)
+    assert (r.status_code, error_of(r)) == (403, "InvalidSignatureException")
+    assert "x-amz-content-sha256" in r.json()["message"]
+    names = [x["repositoryName"] for x in server.ecr(keys).describe_repositories()["repositories"]]
+    assert "sigtest-evil" not in names
+    # The genuine request still works: the header is checked, not banned.
+    r = httpx.post(server.url + "/", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    server.ecr(keys).delete_repository(repositoryName="sigtest-a")
+
+
+def test_non_ascii_credentials_get_the_challenge(
+    server: TidegateServer, keys: tuple[str, str]
+) -> None:
+    """Issue 17: a real key ID with a non-ASCII secret, or a non-ASCII token MAC: 401."""
+    for user, password in ((keys[0], "é" * 40), ("AWS", f"tg1.{keys[0]}.99999999999.é")):
+        raw = base64.b64encode(f"{user}:{password}".encode()).decode()
+        r = httpx.get(server.url + "/v2/", headers={"Authorization": f"Basic {raw}"})
+        assert r.status_code == 401, r.text
+        assert r.headers["WWW-Authenticate"].startswith('Basic realm="')

@@ -6,6 +6,7 @@ import argparse
 import base64
 import configparser
 import io
+import time
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 
@@ -14,17 +15,20 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support.server import TidegateServer
-from tidegate.cli import keys
+from tidegate.auth.authorize import CACHE_TTL_SECONDS
+from tidegate.cli import keys, users
 from tidegate.errors import NotFound
 
 pytestmark = [pytest.mark.integration]
 
 
 def run_keys(*argv: str) -> str:
-    """Run `tidegate keys ...` through its real argument parser."""
+    """Run `tidegate keys ...` (or `users ...`) through the real argument parser."""
     parser = argparse.ArgumentParser(prog="tidegate")
-    keys.add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["keys", *argv])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    keys.add_parser(subparsers)
+    users.add_parser(subparsers)
+    args = parser.parse_args(argv if argv[0] == "users" else ["keys", *argv])
     out = io.StringIO()
     with redirect_stdout(out):
         assert args.func(args) == 0
@@ -40,7 +44,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidegateServer]
 def test_create_use_list_revoke(server: TidegateServer) -> None:
     data = str(server.data_dir)
     parser = configparser.ConfigParser()
-    parser.read_string(run_keys("create", "--data-dir", data, "--principal", "ci"))
+    with pytest.raises(NotFound, match="no user 'ci'"):
+        run_keys("create", "--data-dir", data, "--user", "ci")
+    run_keys("users", "create", "--data-dir", data, "ci")
+    run_keys(
+        "users", "attach-policy", "--data-dir", data, "ci", "AmazonEC2ContainerRegistryReadOnly"
+    )
+    parser.read_string(run_keys("create", "--data-dir", data, "--user", "ci"))
     key = parser["default"]["aws_access_key_id"]
     secret = parser["default"]["aws_secret_access_key"]
     ecr = server.ecr((key, secret))
@@ -54,9 +64,17 @@ def test_create_use_list_revoke(server: TidegateServer) -> None:
     for stored in server.data_dir.glob("meta.db*"):  # the database and its WAL
         assert secret.encode() not in stored.read_bytes()
     assert run_keys("revoke", "--data-dir", data, key) == f"revoked {key}\n"
-    with pytest.raises(ClientError) as info:
-        ecr.describe_registry()
-    assert info.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    # The running server caches keys for CACHE_TTL_SECONDS: refused within seconds.
+    revoked_at = time.monotonic()
+    while True:
+        try:
+            ecr.describe_repositories()
+        except ClientError as exc:
+            refused = exc.response["Error"]["Code"]
+            break
+        assert time.monotonic() - revoked_at < CACHE_TTL_SECONDS + 3
+        time.sleep(0.2)
+    assert refused == "UnrecognizedClientException"
     assert httpx.get(server.url + "/v2/", auth=("AWS", password)).status_code == 401
     assert httpx.get(server.url + "/v2/", auth=(key, secret)).status_code == 401
     with pytest.raises(NotFound):

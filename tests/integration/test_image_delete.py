@@ -63,7 +63,8 @@ def test_delete_closes_findings_and_a_repush_reopens_them(tmp_path: Path) -> Non
         advisory("GHSA-cccc-cccc-cccc", "CVE-2020-0003", "minimist", "1.2.6"),
     ]))  # fmt: skip
     npm_image(tmp_path / "layout")
-    with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as server:
+    env = {"TIDEGATE_ANONYMOUS_ACCESS": "push", "TIDEGATE_API_ANONYMOUS_ACCESS": "true"}
+    with TidegateServer(data, env=env) as server:
         key = server.access_key()
         ecr = server.ecr()
         ecr.put_registry_scanning_configuration(scanType="ENHANCED")  # continuous for all

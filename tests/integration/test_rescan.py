@@ -46,7 +46,8 @@ def test_new_changed_withdrawn_and_unchanged(tmp_path: Path) -> None:
     data = tmp_path / "data"
     db_update(data, mirror(tmp_path / "v1", [keep, moved, gone]))
     npm_image(tmp_path / "layout")
-    with TidegateServer(data, env={"TIDEGATE_ANONYMOUS_ACCESS": "push"}) as server:
+    env = {"TIDEGATE_ANONYMOUS_ACCESS": "push", "TIDEGATE_API_ANONYMOUS_ACCESS": "true"}
+    with TidegateServer(data, env=env) as server:
         ecr = server.ecr()
         ecr.put_registry_scanning_configuration(scanType="ENHANCED")
         skopeo_push(server.host, tmp_path / "layout", "live/app:v1")

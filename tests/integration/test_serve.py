@@ -31,7 +31,11 @@ def test_first_start_imports_the_vulnerability_db(tmp_path: Path) -> None:
     mirror = small_mirror(tmp_path / "mirror")
     server = TidegateServer(
         tmp_path / "data",
-        env={"TIDEGATE_ANONYMOUS_ACCESS": "pull", "TIDEGATE_VULNDB_IMPORT_ON_START": "true"},
+        env={
+            "TIDEGATE_ANONYMOUS_ACCESS": "pull",
+            "TIDEGATE_API_ANONYMOUS_ACCESS": "true",
+            "TIDEGATE_VULNDB_IMPORT_ON_START": "true",
+        },
         args=["--vulndb-source", str(mirror)],
     )
     with server:

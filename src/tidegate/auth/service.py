@@ -6,17 +6,20 @@ import base64
 import binascii
 import hmac
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from tidegate.auth import sigv4
+from tidegate.auth.authorize import CACHE_TTL_SECONDS, Authorizer, TtlCache
 from tidegate.auth.keys import AccessKey, KeyStore
+from tidegate.auth.principal import Principal
+from tidegate.auth.resource_policies import ResourcePolicyStore
 from tidegate.auth.secrets_box import SecretBox, load_or_create_master_key
 from tidegate.auth.sigv4 import SignatureProblem
 from tidegate.auth.tokens import TokenIssuer
+from tidegate.auth.users import UserStore
 from tidegate.errors import Unauthorized
 
 SIGNING_SERVICE = "ecr"
@@ -29,27 +32,43 @@ ANONYMOUS_ACTIONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class SignedRequest:
-    """What SigV4 verification needs from an HTTP request."""
-
-    method: str
-    path: str
-    query: str
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes
+# Kept under its old name for callers that build one.
+SignedRequest = sigv4.Received
 
 
 class AuthService:
     """Access keys, registry tokens and the checks both APIs run."""
 
     def __init__(
-        self, engine: Engine, data_dir: Path, clock: Callable[[], float] = time.time
+        self,
+        engine: Engine,
+        data_dir: Path,
+        clock: Callable[[], float] = time.time,
+        *,
+        region: str = "us-east-1",
+        registry_id: str = "000000000000",
+        cache_ttl: float = CACHE_TTL_SECONDS,
     ) -> None:
         box = SecretBox(load_or_create_master_key(data_dir))
         self.keys = KeyStore(engine, box, clock)
         self.tokens = TokenIssuer(box.derive(TOKEN_KEY_PURPOSE), clock)
+        self.users = UserStore(engine, clock)
+        self.resource_policies = ResourcePolicyStore(engine, clock)
+        self.authorizer = Authorizer(
+            self.users, self.resource_policies, region, registry_id, cache_ttl
+        )
+        self.registry_id = registry_id
         self.clock = clock
+        # Key lookups are cached briefly: no DB round trip per request, and a revocation
+        # reaches every process within `cache_ttl` seconds.
+        self._key_cache = TtlCache(cache_ttl)
+
+    def principal_of(self, key: AccessKey) -> Principal:
+        """The user a key acts as."""
+        return Principal(key.principal, key.access_key_id, self.registry_id)
+
+    def _active_secret(self, access_key_id: str) -> tuple[AccessKey, str] | None:
+        return self._key_cache.get(access_key_id, lambda: self.keys.active_secret(access_key_id))
 
     def verify_sigv4(self, request: SignedRequest) -> AccessKey:
         """The access key that signed `request`; SignatureProblem names the AWS error."""
@@ -66,22 +85,14 @@ class AuthService:
                 )
         amz_date = request.headers.get("x-amz-date")
         sigv4.check_time(amz_date, auth.date, self.clock())
-        found = self.keys.active_secret(auth.access_key_id)
+        found = self._active_secret(auth.access_key_id)
         if found is None:
             raise SignatureProblem(
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
             )
         key, secret = found
-        canonical = sigv4.canonical_request(
-            request.method,
-            request.path,
-            request.query,
-            request.headers,
-            auth.signed_headers,
-            request.body,
-        )
-        sigv4.verify_signature(secret, auth, amz_date or "", canonical)
+        sigv4.verify_signature(secret, auth, amz_date or "", request)
         return key
 
     def verify_basic(self, header: str) -> AccessKey:
@@ -101,13 +112,13 @@ class AuthService:
             raise Unauthorized(msg)
         if user == "AWS":
             key_id = self.tokens.verify(password)
-            found = self.keys.active_secret(key_id)
+            found = self._active_secret(key_id)
             if found is None:
                 msg = "the access key behind this authorization token was revoked"
                 raise Unauthorized(msg)
             return found[0]
-        found = self.keys.active_secret(user)
-        if found is None or not hmac.compare_digest(found[1], password):
+        found = self._active_secret(user)
+        if found is None or not hmac.compare_digest(found[1].encode(), password.encode()):
             msg = "unknown access key or wrong secret"
             raise Unauthorized(msg)
         return found[0]

@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.credentials import Credentials
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 15 * 60
@@ -109,57 +112,91 @@ def check_time(amz_date: str | None, scope_date: str, now: float) -> None:
         )
 
 
-def canonical_request(
-    method: str,
-    path: str,
-    query: str,
-    headers: Mapping[str, str],
-    signed_headers: tuple[str, ...],
-    body: bytes,
-) -> str:
-    """The SigV4 canonical request for what arrived (`headers` keyed by lower-case name)."""
-    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
-    canonical_query = "&".join(
-        f"{_quote(k)}={_quote(v)}" for k, v in sorted((k, v) for k, v in pairs)
-    )
-    lines = [f"{name}:{' '.join(headers.get(name, '').split())}" for name in signed_headers]
-    payload = headers.get("x-amz-content-sha256") or hashlib.sha256(body).hexdigest()
-    return "\n".join(
-        [
-            method,
-            _quote(path or "/", safe="/~"),
-            canonical_query,
-            "\n".join(lines) + "\n",
-            ";".join(signed_headers),
-            payload,
-        ]
-    )
+def payload_hash(headers: Mapping[str, str], body: bytes) -> str:
+    """The SHA-256 of the body received; a sent `x-amz-content-sha256` must equal it.
+
+    The header is never trusted: a captured signed request re-sent with another body would
+    otherwise still verify (issue 15). `UNSIGNED-PAYLOAD` is refused for the same reason.
+    """
+    computed = hashlib.sha256(body).hexdigest()
+    sent = headers.get("x-amz-content-sha256")
+    if sent is not None and not hmac.compare_digest(
+        sent.strip().lower().encode(), computed.encode()
+    ):
+        # S3's wording; JSON-protocol services answer signature faults as InvalidSignature.
+        raise SignatureProblem(
+            "InvalidSignatureException",
+            "XAmzContentSHA256Mismatch: The provided 'x-amz-content-sha256' header does not "
+            "match what was computed.",
+        )
+    return computed
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What arrived: the parts of an HTTP request a SigV4 signature covers."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+
+
+def _aws_request(received: Received, signed_headers: tuple[str, ...], amz_date: str) -> AWSRequest:
+    """The request as botocore's signer sees it: only the headers the client signed."""
+    headers = {name: received.headers.get(name, "") for name in signed_headers}
+    headers.pop("x-amz-content-sha256", None)
+    host = received.headers.get("host", "localhost")
+    url = f"http://{host}{received.path or '/'}"
+    if received.query:
+        url += f"?{received.query}"
+    request = AWSRequest(method=received.method, url=url, headers=headers, data=received.body)
+    # botocore takes the payload hash from this header when present: make it ours, always.
+    request.headers["X-Amz-Content-SHA256"] = payload_hash(received.headers, received.body)
+    request.context["timestamp"] = amz_date
+    return request
+
+
+class _ServerSigner(SigV4Auth):  # type: ignore[misc]  # botocore is untyped
+    """botocore's SigV4 signer, told exactly which headers the client signed."""
+
+    def __init__(self, secret: str, auth: ParsedAuthorization) -> None:
+        super().__init__(Credentials(auth.access_key_id, secret), auth.service, auth.region)
+        self._names = auth.signed_headers
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        found = HTTPHeaders()
+        for name in self._names:
+            found[name] = request.headers.get(name, "")
+        return found
+
+
+def canonical_request(received: Received, auth: ParsedAuthorization, amz_date: str) -> str:
+    """botocore's SigV4 canonical request for what arrived."""
+    signer = _ServerSigner("", auth)
+    return str(signer.canonical_request(_aws_request(received, auth.signed_headers, amz_date)))
 
 
 def expected_signature(
-    secret: str, auth: ParsedAuthorization, amz_date: str, canonical: str
+    secret: str, auth: ParsedAuthorization, amz_date: str, received: Received
 ) -> str:
-    """The hex signature the client should have computed with `secret`."""
-    string_to_sign = "\n".join(
-        [ALGORITHM, amz_date, auth.scope, hashlib.sha256(canonical.encode()).hexdigest()]
-    )
-    key = ("AWS4" + secret).encode()
-    for part in (auth.date, auth.region, auth.service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    """The hex signature the client should have computed with `secret` (botocore's code)."""
+    request = _aws_request(received, auth.signed_headers, amz_date)
+    signer = _ServerSigner(secret, auth)
+    string_to_sign = signer.string_to_sign(request, signer.canonical_request(request))
+    return str(signer.signature(string_to_sign, request))
 
 
-def verify_signature(secret: str, auth: ParsedAuthorization, amz_date: str, canonical: str) -> None:
-    """Raise InvalidSignatureException unless the signature matches (constant-time compare)."""
-    wanted = expected_signature(secret, auth, amz_date, canonical)
-    if not hmac.compare_digest(wanted, auth.signature):
+def verify_signature(
+    secret: str, auth: ParsedAuthorization, amz_date: str, received: Received
+) -> None:
+    """Raise InvalidSignatureException unless the signature matches (constant-time, bytes)."""
+    wanted = expected_signature(secret, auth, amz_date, received)
+    if not hmac.compare_digest(wanted.encode(), auth.signature.encode()):
         raise SignatureProblem(
             "InvalidSignatureException",
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method. "
             "Consult the service documentation for details.",
         )
-
-
-def _quote(text: str, safe: str = "~") -> str:
-    return urllib.parse.quote(text, safe=safe)

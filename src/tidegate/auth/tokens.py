@@ -48,7 +48,7 @@ class TokenIssuer:
             msg = "the registry password is not a Tidegate authorization token"
             raise Unauthorized(msg)
         body = ".".join(parts[:3])
-        if not hmac.compare_digest(self._mac(body), parts[3]):
+        if not hmac.compare_digest(self._mac(body).encode(), parts[3].encode()):
             msg = "the authorization token's signature does not verify"
             raise Unauthorized(msg)
         if int(parts[2]) <= self.clock():

@@ -11,6 +11,7 @@ from tidegate.auth.keys import AccessKey
 from tidegate.auth.service import AuthService
 from tidegate.cli.common import add_data_options, settings_from_args
 from tidegate.db import engine_for, migrate
+from tidegate.errors import NotFound
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +25,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     actions = parser.add_subparsers(dest="keys_action", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="create a key and print it once")
     add_data_options(create)
-    create.add_argument("--principal", default="admin", help="who the key belongs to")
+    create.add_argument(
+        "--user",
+        "--principal",
+        dest="user",
+        default="admin",
+        help="the user the key belongs to (see `tidegate users`); default admin",
+    )
     create.add_argument("--description", default="", help="free text shown by `keys list`")
     create.add_argument("--profile", default="default", help="profile name in the output")
     create.set_defaults(func=run_create)
@@ -42,7 +49,9 @@ def _auth(args: argparse.Namespace) -> AuthService:
     settings = settings_from_args(args)
     engine = engine_for(settings)
     migrate(engine)
-    return AuthService(engine, settings.data_dir)
+    return AuthService(
+        engine, settings.data_dir, region=settings.region, registry_id=settings.registry_id
+    )
 
 
 def _stamp(value: float | None) -> str:
@@ -53,7 +62,11 @@ def _stamp(value: float | None) -> str:
 
 def run_create(args: argparse.Namespace) -> int:
     """Print the new key in the AWS shared-credentials format (the only time it is shown)."""
-    new = _auth(args).keys.create(args.principal, args.description)
+    auth = _auth(args)
+    if not auth.users.exists(args.user):
+        msg = f"no user {args.user!r}; create it with `tidegate users create {args.user}`"
+        raise NotFound(msg)
+    new = auth.keys.create(args.user, args.description)
     print(credentials_text(new, args.profile), end="")
     return 0
 

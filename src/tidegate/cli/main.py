@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "scan",
     "sbom",
     "keys",
+    "users",
     "findings",
     "usage",
     "events",

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tidegate.auth.keys import AccessKey
+from tidegate.auth.principal import Principal
 from tidegate.auth.service import AuthService, SignedRequest
 from tidegate.auth.sigv4 import SignatureProblem
 from tidegate.config import Settings
@@ -98,6 +99,34 @@ def _params(body: bytes) -> dict[str, Any]:
     return params
 
 
+def resource_of(auth: AuthService, action: str, params: dict[str, Any]) -> str:
+    """The ARN an operation acts on, as ECR's authorization reference lists it."""
+    name = params.get("repositoryName")
+    if isinstance(name, str):
+        return auth.authorizer.repository_arn(name)
+    arn = params.get("resourceArn")
+    if isinstance(arn, str):
+        return arn
+    if action == "DescribeRepositories":
+        return auth.authorizer.repository_arn("*")
+    return "*"  # registry-level actions (GetAuthorizationToken, DescribeRegistry, ...)
+
+
+def _authorize(
+    auth: AuthService, request: Request, principal: Principal, action: str, params: dict[str, Any]
+) -> None:
+    client = request.client.host if request.client else None
+    context = auth.authorizer.context(principal, client, request.url.scheme == "https")
+    names = params.get("repositoryNames")
+    if action == "DescribeRepositories" and isinstance(names, list) and names:
+        # Each named repository is checked on its own ARN (its policy may grant it).
+        for name in names:
+            arn = auth.authorizer.repository_arn(str(name))
+            auth.authorizer.require(principal, "ecr:DescribeRepositories", arn, context)
+        return
+    auth.authorizer.require(principal, f"ecr:{action}", resource_of(auth, action, params), context)
+
+
 async def ecr_dispatch(request: Request) -> Response:
     """Handle one ECR API call; every response carries x-amzn-RequestId."""
     request_id = str(uuid.uuid4())
@@ -111,8 +140,18 @@ async def ecr_dispatch(request: Request) -> Response:
         action = _operation(request)
         params = _params(body)
         validate_input(action, params)
+        principal = None
+        if caller is not None:
+            principal = auth.principal_of(caller)
+            request.state.principal = principal
+            await run_in_threadpool(_authorize, auth, request, principal, action, params)
         ctx = EcrContext(
-            settings, request.app.state.registry, auth, caller, base_url(request, settings)
+            settings,
+            request.app.state.registry,
+            auth,
+            caller,
+            base_url(request, settings),
+            principal,
         )
         result = await run_in_threadpool(OPERATIONS[action], ctx, params)
     except TidegateError as exc:

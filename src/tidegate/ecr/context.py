@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tidegate.auth.keys import AccessKey
+from tidegate.auth.principal import Principal
 from tidegate.auth.service import AuthService
 from tidegate.config import Settings
 from tidegate.ecr.errors import EcrError
@@ -20,6 +21,7 @@ class EcrContext:
     auth: AuthService
     caller: AccessKey | None
     base_url: str  # scheme://host[:port] clients use for /v2/
+    principal: Principal | None = None  # who `caller` acts as (None: auth disabled)
 
     @property
     def registry_id(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -38,8 +39,62 @@ def signed(body: bytes, secret: str = SECRET, service: str = "ecr") -> dict[str,
 def check(headers: dict[str, str], body: bytes, secret: str = SECRET) -> None:
     auth = sigv4.parse_authorization(headers.get("authorization"))
     sigv4.check_time(headers["x-amz-date"], auth.date, time.time())
-    canonical = sigv4.canonical_request("POST", "/", "", headers, auth.signed_headers, body)
-    sigv4.verify_signature(secret, auth, headers["x-amz-date"], canonical)
+    received = sigv4.Received("POST", "/", "", headers, body)
+    sigv4.verify_signature(secret, auth, headers["x-amz-date"], received)
+
+
+def signed_with_payload_header(body: bytes) -> dict[str, str]:
+    """Signed as S3-style clients do: `x-amz-content-sha256` sent and signed."""
+    request = AWSRequest(
+        method="POST",
+        url="http://127.0.0.1:5000/",
+        data=body,
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest(),
+        },
+    )
+    SigV4Auth(Credentials("AKIAEXAMPLE", SECRET), "ecr", "us-east-2").add_auth(request)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    headers["host"] = "127.0.0.1:5000"
+    return headers
+
+
+def test_signed_payload_header_verifies_when_it_matches_the_body() -> None:
+    body = b'{"repositoryName": "sigtest-a"}'
+    headers = signed_with_payload_header(body)
+    assert "x-amz-content-sha256" in headers["authorization"]
+    check(headers, body)
+
+
+def test_signed_payload_header_does_not_bind_another_body() -> None:
+    """The issue-15 replay: the signed hash header re-sent with a different body."""
+    headers = signed_with_payload_header(b'{"repositoryName": "sigtest-a"}')
+    with pytest.raises(SignatureProblem) as info:
+        check(headers, b'{"repositoryName": "sigtest-evil"}')
+    assert info.value.kind == "InvalidSignatureException"
+    assert "x-amz-content-sha256" in info.value.message
+
+
+def test_unsigned_payload_is_refused() -> None:
+    body = b"{}"
+    headers = signed(body)
+    headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
+    with pytest.raises(SignatureProblem, match="x-amz-content-sha256"):
+        check(headers, body)
+
+
+def test_non_ascii_signature_is_refused_not_crashing() -> None:
+    body = b"{}"
+    headers = signed(body)
+    auth = sigv4.parse_authorization(headers["authorization"])
+    bad = sigv4.ParsedAuthorization(
+        auth.access_key_id, auth.date, auth.region, auth.service, auth.signed_headers, "é" * 64
+    )
+    with pytest.raises(SignatureProblem):
+        sigv4.verify_signature(
+            SECRET, bad, headers["x-amz-date"], sigv4.Received("POST", "/", "", headers, body)
+        )
 
 
 def test_botocore_signature_verifies() -> None:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from tidegate.errors import InvalidParameter
 from tidegate.oci import mediatypes
-from tidegate.registry.api.common import authorize, call, service
+from tidegate.registry.api.common import authorize, call, service, visible_repositories
 from tidegate.registry.service import referrers_index
 
 MAX_PAGE = 10_000
@@ -58,8 +58,12 @@ async def list_tags(request: Request, name: str) -> Response:
 async def catalog(request: Request) -> Response:
     await authorize(request, None, "catalog")
     limit, last = _page_args(request)
-    fetch = None if limit is None else limit + 1
-    items = await call(service(request).catalog, after=last, limit=fetch)
+    # Filtered before paging, so a page holds `n` repositories the caller may see.
+    items = await visible_repositories(
+        request, await call(service(request).catalog, after=last, limit=None)
+    )
+    if limit is not None:
+        items = items[: limit + 1]
     if limit == 0:
         items = []
     return _paged(request, "/v2/_catalog", "repositories", items, limit, {})
