@@ -6,7 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from tidegate.ecr.context import EcrContext
-from tidegate.ecr.operations import images, lifecycle, registry, repositories, scanning
+from tidegate.ecr.operations import (
+    images,
+    layers,
+    lifecycle,
+    registry,
+    repositories,
+    scanning,
+)
 
 Operation = Callable[[EcrContext, dict[str, Any]], dict[str, Any]]
 
@@ -16,4 +23,5 @@ OPERATIONS: dict[str, Operation] = {
     **scanning.OPERATIONS,
     **registry.OPERATIONS,
     **lifecycle.OPERATIONS,
+    **layers.OPERATIONS,
 }
