@@ -122,8 +122,9 @@ def test_push_in_parts_put_image_and_pull_with_skopeo(
 
     token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
     out = tmp_path / "pulled"
+    creds = base64.b64decode(token).decode()
     pulled = subprocess.run(
-        ["skopeo", "copy", "--preserve-digests", "--src-tls-verify=false", "--src-creds", base64.b64decode(token).decode(),
+        ["skopeo", "copy", "--preserve-digests", "--src-tls-verify=false", "--src-creds", creds,
          f"docker://{server.host}/{name}:v1", f"oci:{out}:v1"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
