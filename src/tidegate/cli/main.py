@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "usage",
     "events",
     "gc",
+    "audit",
 )
 
 
