@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.integration]
 
 LIMITS = {
     "TIDEGATE_SIGNIN_MAX_FAILURES": "3",
+    "TIDEGATE_SIGNIN_MAX_FAILURES_PER_ADDRESS": "5",
     "TIDEGATE_SIGNIN_WINDOW_SECONDS": "60",
     "TIDEGATE_SIGNIN_BACKOFF_SECONDS": "2",
     "TIDEGATE_SIGNIN_BACKOFF_MAX_SECONDS": "8",
@@ -50,11 +51,20 @@ def test_ecr_wrong_secret_backs_off_then_recovers(server: TidegateServer) -> Non
     assert info.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] in ("1", "2")
     time.sleep(2.2)
     assert server.ecr().describe_repositories()["repositories"] == []
-    # The good sign-in cleared the key's count, but the address remembers its failures:
-    # one more wrong signature from it and the backoff doubles.
+    # The good sign-in cleared the key's count, not the address's: two failures more from
+    # it, with made-up key ids, reach the address limit, and the right key is refused again.
+    for fake in ("AKIAFAKE000000000001", "AKIAFAKE000000000002"):
+        with pytest.raises(ClientError) as info:
+            server.ecr((fake, "x" * 40)).describe_repositories()
+        assert code_of(info) == "UnrecognizedClientException"
     with pytest.raises(ClientError) as info:
-        wrong.describe_repositories()
-    assert code_of(info) == "InvalidSignatureException"
+        server.ecr().describe_repositories()
+    assert code_of(info) == "ThrottlingException"
+    time.sleep(2.2)
+    # Each further failure doubles the address's backoff.
+    with pytest.raises(ClientError) as info:
+        server.ecr(("AKIAFAKE000000000003", "x" * 40)).describe_repositories()
+    assert code_of(info) == "UnrecognizedClientException"
     with pytest.raises(ClientError) as info:
         server.ecr().describe_repositories()
     assert code_of(info) == "ThrottlingException"

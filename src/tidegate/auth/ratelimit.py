@@ -1,6 +1,7 @@
 """Failed sign-ins, counted per access key and per source address, with backoff.
 
-After `max_failures` failures of one key (or from one address) inside `window` seconds,
+After `max_failures` failures of one key (or `max_failures_per_address` from one address,
+which may be a NAT in front of many clients) inside `window` seconds,
 that key (or address) is refused for `backoff` seconds, doubling with every further failure
 up to `backoff_max`, even with correct credentials: a guesser learns nothing while blocked.
 A successful sign-in clears its key's count. The state is per process (a
@@ -30,12 +31,14 @@ class SignInLimiter:
         self,
         *,
         max_failures: int,
+        max_failures_per_address: int,
         window: float,
         backoff: float,
         backoff_max: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_failures = max_failures
+        self.max_failures_per_address = max_failures_per_address
         self.window = window
         self.backoff = backoff
         self.backoff_max = backoff_max
@@ -47,6 +50,7 @@ class SignInLimiter:
     def from_settings(cls, settings: Settings) -> SignInLimiter:
         return cls(
             max_failures=settings.signin_max_failures,
+            max_failures_per_address=settings.signin_max_failures_per_address,
             window=float(settings.signin_window_seconds),
             backoff=float(settings.signin_backoff_seconds),
             backoff_max=float(settings.signin_backoff_max_seconds),
@@ -79,7 +83,8 @@ class SignInLimiter:
             for subject in self._subjects(key_id, address):
                 rec = self._records.setdefault(subject, _Record())
                 rec.failures = [t for t in rec.failures if now - t < self.window] + [now]
-                excess = len(rec.failures) - self.max_failures
+                limit = self.max_failures_per_address if subject[:3] == "ip:" else self.max_failures
+                excess = len(rec.failures) - limit
                 if excess >= 0:
                     wait = min(self.backoff * (2.0 ** min(excess, 32)), self.backoff_max)
                     rec.blocked_until = max(rec.blocked_until, now + wait)
