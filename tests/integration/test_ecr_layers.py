@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -266,3 +267,69 @@ def test_bad_base64_part(server: TidegateServer, ecr: Any) -> None:
     r = httpx.post(server.url + "/", content=body, headers=dict(req.headers.items()))
     assert r.status_code == 400
     assert r.json()["__type"] == "SerializationException"
+
+
+@pytest.mark.postgres
+def test_layer_api_and_audit_on_postgres(tmp_path: Path) -> None:
+    """The same upload parts, part-size check and audit rows on PostgreSQL metadata, with the
+    AWS CLI checking the layer."""
+    from tests.support.postgres import fresh_database
+
+    with (
+        fresh_database() as url,
+        TidegateServer(
+            tmp_path / "data",
+            env={"TIDEGATE_DATABASE_URL": url, "TIDEGATE_REGISTRY_ID": "123456789012"},
+        ) as srv,
+    ):
+        ecr = srv.ecr()
+        ecr.create_repository(repositoryName="pg/layers")
+        small = ecr.initiate_layer_upload(repositoryName="pg/layers")["uploadId"]
+        for first, chunk in ((0, b"abc"), (3, b"def")):
+            ecr.upload_layer_part(
+                repositoryName="pg/layers", uploadId=small, partFirstByte=first,
+                partLastByte=first + 2, layerPartBlob=chunk,
+            )  # fmt: skip
+        with pytest.raises(ClientError) as info:
+            ecr.complete_layer_upload(
+                repositoryName="pg/layers", uploadId=small, layerDigests=[sha256(b"abcdef")]
+            )
+        assert code_of(info) == "LayerPartTooSmallException"
+        layer = os.urandom(5 * MIB) + b"end"
+        upload_id, _ = upload(ecr, "pg/layers", layer, 5 * MIB)
+        ecr.complete_layer_upload(
+            repositoryName="pg/layers", uploadId=upload_id, layerDigests=[sha256(layer)]
+        )
+        env = {
+            **os.environ,
+            "AWS_SHARED_CREDENTIALS_FILE": str(srv.data_dir / "credentials"),
+            "AWS_CONFIG_FILE": "/dev/null",
+        }
+        aws = subprocess.run(
+            [str(Path(sys.executable).parent / "aws"), "ecr", "batch-check-layer-availability",
+             "--endpoint-url", srv.url, "--region", "us-east-1", "--output", "json",
+             "--repository-name", "pg/layers", "--layer-digests", sha256(layer)],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert aws.returncode == 0, aws.stderr
+        assert json.loads(aws.stdout)["layers"][0]["layerSize"] == len(layer)
+        listed = subprocess.run(
+            [sys.executable, "-m", "tidegate", "audit", "--data-dir", str(srv.data_dir),
+             "--json", "--action", "ecr:*Layer*"],
+            capture_output=True, text=True, env=dict(env, TIDEGATE_DATABASE_URL=url), timeout=120,
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        events = json.loads(listed.stdout)
+        assert [(e["action"], e["result"]) for e in reversed(events)] == [
+            ("ecr:InitiateLayerUpload", "allowed"),
+            ("ecr:UploadLayerPart", "allowed"),
+            ("ecr:UploadLayerPart", "allowed"),
+            ("ecr:CompleteLayerUpload", "failed"),
+            ("ecr:InitiateLayerUpload", "allowed"),
+            ("ecr:UploadLayerPart", "allowed"),
+            ("ecr:UploadLayerPart", "allowed"),
+            ("ecr:CompleteLayerUpload", "allowed"),
+        ]
+        assert {e["resource"] for e in events} == {
+            "arn:aws:ecr:us-east-1:123456789012:repository/pg/layers"
+        }
