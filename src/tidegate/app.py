@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from tidegate.auth.audit import AuditMiddleware
 from tidegate.checkpoints import WalCheckpointer
 from tidegate.config import Settings
 from tidegate.db import engine_for, migrate
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> Starlette:
             registry.engine.dispose()
 
     middleware = [Middleware(AccessLogMiddleware)] if settings.access_log else []
+    middleware.append(Middleware(AuditMiddleware, settings=settings, engine=registry.engine))
     app = Starlette(
         routes=[
             Route("/v2/{path:path}", dispatch, methods=V2_METHODS),

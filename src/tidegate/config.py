@@ -55,6 +55,17 @@ class Settings:
     # How often each process with workers applies the repositories' lifecycle policies
     # (ECR applies them within 24 hours of a change; 0 = never).
     lifecycle_interval_seconds: int = 3600
+    # Audit trail: events older than this many days are purged by the retention round.
+    audit_retention_days: int = 90
+    # Failed sign-ins: after this many failures of one key (or, with the higher limit,
+    # from one address, which may be a NAT for many clients) within the window, that
+    # key/address is refused for a backoff that doubles with each further failure, from
+    # signin_backoff_seconds up to signin_backoff_max_seconds.
+    signin_max_failures: int = 5
+    signin_max_failures_per_address: int = 20
+    signin_window_seconds: int = 300
+    signin_backoff_seconds: int = 30
+    signin_backoff_max_seconds: int = 900
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -421,3 +421,36 @@ registry_policies = Table(
     Column("policy", Text, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# Layers and audit (issue 15): ECR layer-upload parts, and the audit trail of requests.
+# One row per UploadLayerPart, so CompleteLayerUpload can check every part but the last
+# met ECR's minimum part size, durably across restarts and replicas.
+layer_upload_parts = Table(
+    "layer_upload_parts",
+    metadata,
+    Column(
+        "upload_id",
+        String(36),
+        ForeignKey("uploads.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("first_byte", BigInteger, primary_key=True),
+    Column("last_byte", BigInteger, nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", Float, nullable=False),  # unix time
+    Column("principal", String(512), nullable=True),  # principal ARN; None when anonymous
+    Column("access_key_id", String(128), nullable=True),
+    Column("action", String(128), nullable=False),  # ecr:PutImage, ecr:InitiateLayerUpload, ...
+    Column("resource", String(1024), nullable=True),
+    Column("result", String(16), nullable=False),  # allowed | denied | failed
+    Column("error", String(256), nullable=True),  # exception / OCI code when not allowed
+    Column("source_ip", String(64), nullable=True),
+    Column("interface", String(8), nullable=False),  # ecr | v2
+)
+Index("ix_audit_events_at", audit_events.c.at)
+Index("ix_audit_events_principal_at", audit_events.c.principal, audit_events.c.at)

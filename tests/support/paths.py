@@ -8,3 +8,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VULNDATA = Path(os.environ.get("TIDEGATE_VULNDATA", REPO_ROOT.parent / "shared" / "vulndata"))
+OCI_CONFORMANCE = Path(
+    os.environ.get(
+        "TIDEGATE_OCI_CONFORMANCE", REPO_ROOT.parent / "shared" / "tools" / "oci-conformance"
+    )
+)

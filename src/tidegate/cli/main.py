@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "usage",
     "events",
     "gc",
+    "audit",
 )
 
 

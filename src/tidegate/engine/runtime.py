@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime
 
+from tidegate.auth import audit
 from tidegate.config import Settings
 from tidegate.engine import pipeline, rescan, retention
 from tidegate.engine.analysis import Analyzer, analyzer_key
@@ -189,6 +190,7 @@ class ScanEngine:
     def apply_retention(self) -> retention.PurgeReport | None:
         """Remove findings past retention and scan data nothing references any more."""
         try:
+            audit.purge(self.registry.engine, self.clock(), self.settings.audit_retention_days)
             return retention.purge(self.registry.engine, self.clock())
         except Exception:  # retried on the next round
             log.exception("applying retention failed")

@@ -242,6 +242,25 @@ class UploadManager:
                 hasher.update(chunk)
         return f"{algorithm}:{hasher.hexdigest()}"
 
+    def record_part(self, upload_id: str, first_byte: int, last_byte: int) -> None:
+        """Remember one acknowledged ECR layer part (the parts go with the upload row)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(t.layer_upload_parts).values(
+                    upload_id=upload_id, first_byte=first_byte, last_byte=last_byte
+                )
+            )
+
+    def part_sizes(self, upload_id: str) -> list[int]:
+        """Sizes of the ECR layer parts recorded for an upload, in byte order."""
+        with reading(self.engine) as conn:
+            rows = conn.execute(
+                sa.select(t.layer_upload_parts.c.first_byte, t.layer_upload_parts.c.last_byte)
+                .where(t.layer_upload_parts.c.upload_id == upload_id)
+                .order_by(t.layer_upload_parts.c.first_byte)
+            ).all()
+        return [int(last) - int(first) + 1 for first, last in rows]
+
     def cancel(self, repository_id: int, upload_id: str) -> None:
         with self.engine.begin() as conn:
             deleted = conn.execute(

@@ -8,6 +8,7 @@ from typing import Any
 from tidegate.ecr.context import EcrContext
 from tidegate.ecr.operations import (
     images,
+    layers,
     lifecycle,
     policies,
     registry,
@@ -24,4 +25,5 @@ OPERATIONS: dict[str, Operation] = {
     **registry.OPERATIONS,
     **lifecycle.OPERATIONS,
     **policies.OPERATIONS,
+    **layers.OPERATIONS,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tidegate.errors import ManifestUnknown
+from tidegate.errors import ManifestUnknown, TagInvalid
 from tidegate.oci import mediatypes
 from tidegate.registry.api.common import authorize, call, read_body, service
 
@@ -14,7 +14,12 @@ async def get_manifest(request: Request, name: str, reference: str) -> Response:
     await authorize(request, name, "pull")
     registry = service(request)
     head = request.method == "HEAD"
-    fetched = await call(registry.get_manifest, name, reference, record_pull=not head)
+    try:
+        fetched = await call(registry.get_manifest, name, reference, record_pull=not head)
+    except TagInvalid as exc:
+        # The distribution spec answers a read of a reference that can never exist with
+        # 404 MANIFEST_UNKNOWN; TAG_INVALID is for writes that try to create one.
+        raise ManifestUnknown(f"manifest {reference!r} is unknown: {exc}") from exc
     accepted = mediatypes.parse_accept(request.headers.getlist("accept"))
     if not mediatypes.acceptable(fetched.media_type, accepted):
         msg = (
