@@ -9,6 +9,7 @@ import io
 import time
 from collections.abc import Iterator
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import httpx
 import pytest
@@ -80,3 +81,35 @@ def test_create_use_list_revoke(server: TidegateServer) -> None:
     with pytest.raises(NotFound):
         run_keys("revoke", "--data-dir", data, key)
     assert '"revoked_at": null' in run_keys("list", "--data-dir", data, "--json")
+
+
+def test_revoked_key_refused_by_every_process(tmp_path: Path) -> None:
+    """Two servers over one metadata DB each cache the key; a revoke reaches both in seconds."""
+    data = tmp_path / "data"
+    with (
+        TidegateServer(data) as first,
+        TidegateServer(data, args=["--no-workers"]) as second,
+    ):
+        run_keys("users", "create", "--data-dir", str(data), "pull")
+        run_keys(
+            "users", "attach-policy", "--data-dir", str(data), "pull",
+            "AmazonEC2ContainerRegistryReadOnly",
+        )  # fmt: skip
+        parser = configparser.ConfigParser()
+        parser.read_string(run_keys("create", "--data-dir", str(data), "--user", "pull"))
+        key = (parser["default"]["aws_access_key_id"], parser["default"]["aws_secret_access_key"])
+        clients = [first.ecr(key), second.ecr(key)]
+        for client in clients:  # warm each process's key cache
+            client.describe_repositories()
+        run_keys("revoke", "--data-dir", str(data), key[0])
+        revoked_at = time.monotonic()
+        for client in clients:
+            while True:
+                try:
+                    client.describe_repositories()
+                except ClientError as exc:
+                    refused = exc.response["Error"]["Code"]
+                    break
+                assert time.monotonic() - revoked_at < CACHE_TTL_SECONDS + 3
+                time.sleep(0.2)
+            assert refused == "UnrecognizedClientException"
