@@ -53,7 +53,12 @@ def audit(server: TidegateServer, *filters: str) -> list[dict[str, Any]]:
 def traffic(server: TidegateServer) -> dict[str, str]:
     """Requests of every kind; returns the key ids used."""
     admin_id, admin_secret = server.access_key()
-    ci = tidegate("keys", "create", "--data-dir", str(server.data_dir), "--principal", "ci")
+    data = str(server.data_dir)
+    tidegate("users", "create", "--data-dir", data, "ci")
+    tidegate(
+        "users", "attach-policy", "--data-dir", data, "ci", "AmazonEC2ContainerRegistryPowerUser"
+    )
+    ci = tidegate("keys", "create", "--data-dir", data, "--user", "ci")
     ci_id = ci.split("aws_access_key_id = ")[1].split()[0]
     ci_secret = ci.split("aws_secret_access_key = ")[1].split()[0]
     ecr = server.ecr()
