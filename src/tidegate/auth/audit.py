@@ -32,6 +32,7 @@ from tidegate import schema as t
 from tidegate.auth.ratelimit import SignInLimiter
 from tidegate.config import Settings
 from tidegate.db import reading
+from tidegate.inputs import load_json
 
 log = logging.getLogger("tidegate.audit")
 
@@ -185,7 +186,7 @@ def ecr_resource(settings: Settings, body: bytes) -> str | None:
     """The ARN an ECR request is about: its repository, or the resourceArn it names."""
     name: str | None = None
     try:
-        params = json.loads(body)
+        params = load_json(body)
     except ValueError:
         match = _REPO_RE.search(body)  # a large body (a layer part) was only partly kept
         name = match.group(1).decode() if match else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -22,6 +21,7 @@ from tidegate.ecr.errors import EcrError, ecr_error_of
 from tidegate.ecr.model import target_prefix, validate_input
 from tidegate.ecr.operations import OPERATIONS
 from tidegate.errors import TidegateError
+from tidegate.inputs import InputTooDeep, load_json
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,9 @@ def _operation(request: Request) -> str:
 
 def _params(body: bytes) -> dict[str, Any]:
     try:
-        params = json.loads(body or b"{}")
+        params = load_json(body or b"{}")
+    except InputTooDeep as exc:
+        raise EcrError("InvalidParameterException", str(exc)) from None
     except ValueError:
         raise EcrError("SerializationException", "the request body is not valid JSON") from None
     if not isinstance(params, dict):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from tidegate.errors import DigestInvalid, ManifestInvalid
+from tidegate.inputs import load_json
 from tidegate.oci import mediatypes
 from tidegate.oci.digest import Digest, parse_digest
+
+MAX_SIZE = 2**63 - 1
+"""The largest size a database BIGINT column holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +68,8 @@ def _descriptor(raw: object, where: str) -> Descriptor:
         raise _fail(f"{where}.mediaType missing")
     if not isinstance(digest, str):
         raise _fail(f"{where}.digest missing")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise _fail(f"{where}.size must be a non-negative integer")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE:
+        raise _fail(f"{where}.size must be an integer from 0 to {MAX_SIZE}")
     try:
         parsed = parse_digest(digest)
     except DigestInvalid as exc:
@@ -100,8 +103,8 @@ def _descriptors(raw: object, where: str) -> tuple[Descriptor, ...]:
 def parse_manifest(body: bytes, content_type: str) -> Manifest:
     """Validate a pushed manifest; the body's mediaType wins over a generic Content-Type."""
     try:
-        doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = load_json(body)
+    except ValueError as exc:
         raise _fail(f"not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise _fail("top level must be a JSON object")

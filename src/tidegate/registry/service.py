@@ -20,6 +20,7 @@ from tidegate.errors import (
     BlobUnknown,
     DigestInvalid,
     ManifestBlobUnknown,
+    ManifestInvalid,
     ManifestTooLarge,
     ManifestUnknown,
     ReferencedByIndex,
@@ -278,10 +279,14 @@ class RegistryService:
     def _check_references(self, conn: Connection, repo: RepoRow, parsed: Manifest) -> int:
         """Every referenced blob/child must be in the repository; returns the image size."""
         missing: list[str] = []
+        wrong_size: list[str] = []
         size = 0
         for ref in parsed.blob_references:
-            if metadata.blob_linked(conn, repo.id, ref.digest) is None:
+            stored = metadata.blob_linked(conn, repo.id, ref.digest)
+            if stored is None:
                 missing.append(ref.digest)
+            elif stored != ref.size:
+                wrong_size.append(f"{ref.digest} declares size {ref.size}, the blob has {stored}")
             size += ref.size
         child_sizes = [0]
         for child in parsed.manifests:
@@ -293,6 +298,10 @@ class RegistryService:
         if missing:
             msg = f"manifest references unknown content: {', '.join(missing)}"
             raise ManifestBlobUnknown(msg, detail={"digests": missing})
+        if wrong_size:
+            # A client trusting the descriptor would read too little or wait for bytes
+            # that never come; the spec requires the size to match the content.
+            raise ManifestInvalid(f"descriptor size mismatch: {'; '.join(wrong_size)}")
         metadata.touch_blobs(conn, [ref.digest for ref in parsed.blob_references], self.clock())
         return size if not parsed.is_index else max(child_sizes)
 

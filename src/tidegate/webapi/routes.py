@@ -14,6 +14,7 @@ from tidegate.config import Settings
 from tidegate.db import reading
 from tidegate.engine import aggregate, usage
 from tidegate.errors import ErrorCode, InvalidParameter, TidegateError
+from tidegate.inputs import ascii_decimal
 from tidegate.registry.api.common import authorize
 from tidegate.registry.api.errors import OCI_ERRORS
 from tidegate.registry.service import RegistryService
@@ -48,6 +49,18 @@ def finding_filter(params: dict[str, str]) -> aggregate.FindingFilter:
     )
 
 
+DEFAULT_LIMIT = 1000
+
+
+def _limit(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_LIMIT
+    limit = ascii_decimal(value)
+    if limit is None or limit < 1:
+        raise InvalidParameter(f"limit must be a positive integer, not {value!r}")
+    return limit
+
+
 def _group(value: str) -> aggregate.GroupBy:
     try:
         return aggregate.GroupBy(value)
@@ -63,7 +76,7 @@ async def findings(request: Request) -> Response:
         params = dict(request.query_params)
         group_by = _group(params.get("groupBy", "vulnerability"))
         flt = finding_filter(params)
-        limit = int(params.get("limit", "1000")) if params.get("limit", "1").isdigit() else 1000
+        limit = _limit(params.get("limit"))
         registry: RegistryService = request.app.state.registry
 
         def run() -> list[dict[str, Any]]:

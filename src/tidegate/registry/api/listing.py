@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tidegate.errors import InvalidParameter
+from tidegate.inputs import ascii_decimal
 from tidegate.oci import mediatypes
 from tidegate.registry.api.common import authorize, call, service, visible_repositories
 from tidegate.registry.service import referrers_index
@@ -21,10 +22,11 @@ def _page_args(request: Request) -> tuple[int | None, str | None]:
     last = request.query_params.get("last") or None
     if raw is None or raw == "":
         return None, last
-    if not raw.isdigit():
+    n = ascii_decimal(raw)
+    if n is None:
         msg = f"n must be a non-negative integer, not {raw!r}"
         raise InvalidParameter(msg)
-    return min(int(raw), MAX_PAGE), last
+    return min(n, MAX_PAGE), last
 
 
 def _paged(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,7 +13,9 @@ from starlette.responses import Response
 from tidegate.errors import NameUnknown, TidegateError, Unsupported
 from tidegate.registry.api import blobs, listing, manifests, uploads
 from tidegate.registry.api.common import API_VERSION_HEADER, authorize
-from tidegate.registry.api.errors import render
+from tidegate.registry.api.errors import error_response, render
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Response]]
 
@@ -81,5 +84,8 @@ async def dispatch(request: Request) -> Response:
             response = await handler(request, **params)
     except TidegateError as exc:
         response = render(exc)
+    except Exception:  # a bug, never client input: the spec's envelope, and the traceback
+        log.exception("unexpected error in the /v2/ API")
+        response = error_response("UNKNOWN", "internal error", 500)
     response.headers.update(API_VERSION_HEADER)
     return response

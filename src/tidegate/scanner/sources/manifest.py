@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
+from tidegate import inputs
 from tidegate.scanner.image.errors import ScanFailed
 from tidegate.scanner.sources.base import ImageSource, ImageTarget, LayerRef
 
@@ -35,8 +35,8 @@ def load_json(data: bytes, what: str) -> dict[str, Any]:
         msg = f"{what} larger than {_MAX_MANIFEST} bytes"
         raise ScanFailed(msg)
     try:
-        obj = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+        obj = inputs.load_json(data)
+    except ValueError as exc:
         msg = f"{what} is not valid JSON: {exc}"
         raise ScanFailed(msg) from exc
     if not isinstance(obj, dict):
