@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support import oci_build as ob
-from tests.support.server import TidegateServer
+from tests.support.server import TidegateServer, refused_within
 from tidegate.auth.authorize import CACHE_TTL_SECONDS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -286,15 +286,7 @@ def test_deleted_user_is_refused_within_seconds(server: TidegateServer) -> None:
     ecr = server.ecr(key)
     ecr.describe_repositories()
     tidegate(server, "users", "delete", "temp")
-    deadline = time.monotonic() + CACHE_TTL_SECONDS + 3
-    while True:
-        try:
-            ecr.describe_repositories()
-        except ClientError as exc:
-            refused = exc.response["Error"]["Code"]
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    refused = refused_within(ecr.describe_repositories, CACHE_TTL_SECONDS + 3)
     assert refused == "UnrecognizedClientException"
     assert "temp" not in tidegate(server, "users", "list")
 

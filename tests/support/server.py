@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import boto3
 import httpx
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 
 def free_port() -> int:
@@ -146,3 +148,16 @@ class TidegateServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def refused_within(call: Callable[[], object], seconds: float) -> str:
+    """Repeat an ECR call until it is refused; the refusal's error code (fails past `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            call()
+        except ClientError as exc:
+            code: str = exc.response["Error"]["Code"]
+            return code
+        assert time.monotonic() < deadline, f"still accepted after {seconds}s"
+        time.sleep(0.2)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tidegate import schema as t
+from tidegate.db import update_or_insert
 from tidegate.errors import NameUnknown
 
 
@@ -52,16 +53,8 @@ class ResourcePolicyStore:
     def set_repository_policy(self, name: str, text: str) -> None:
         with self.engine.begin() as conn:
             repo_id = self._repository_id(conn, name)
-            conn.execute(
-                sa.delete(t.repository_policies).where(
-                    t.repository_policies.c.repository_id == repo_id
-                )
-            )
-            conn.execute(
-                sa.insert(t.repository_policies).values(
-                    repository_id=repo_id, policy=text, updated_at=self.clock()
-                )
-            )
+            values = {"policy": text, "updated_at": self.clock()}
+            update_or_insert(conn, t.repository_policies, {"repository_id": repo_id}, values)
 
     def delete_repository_policy(self, name: str) -> str | None:
         """Remove and return the text (None when there was none)."""
@@ -85,16 +78,8 @@ class ResourcePolicyStore:
 
     def set_registry_policy(self, registry_id: str, text: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.delete(t.registry_policies).where(
-                    t.registry_policies.c.registry_id == registry_id
-                )
-            )
-            conn.execute(
-                sa.insert(t.registry_policies).values(
-                    registry_id=registry_id, policy=text, updated_at=self.clock()
-                )
-            )
+            values = {"policy": text, "updated_at": self.clock()}
+            update_or_insert(conn, t.registry_policies, {"registry_id": registry_id}, values)
 
     def delete_registry_policy(self, registry_id: str) -> str | None:
         with self.engine.begin() as conn:
