@@ -243,16 +243,19 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         wait = self.limiter.retry_after(ex.key_id, ex.address) if ex.has_credentials else 0.0
-        if wait > 0:
-            await self._throttle(ex, wait, send)
-        else:
-            await self.app(scope, self._tee_request(ex, receive), self._tee_response(ex, send))
-            self._count_sign_in(ex)
-        if self._worth_recording(ex):
-            try:
-                await run_in_threadpool(self._record, scope, ex)
-            except Exception:  # an audit failure must not turn a served request into an error
-                log.exception("recording an audit event failed")
+        try:
+            if wait > 0:
+                await self._throttle(ex, wait, send)
+            else:
+                await self.app(scope, self._tee_request(ex, receive), self._tee_response(ex, send))
+                self._count_sign_in(ex)
+        finally:
+            ex.status = ex.status or 500  # an exception escaped before any response
+            if self._worth_recording(ex):
+                try:
+                    await run_in_threadpool(self._record, scope, ex)
+                except Exception:  # an audit failure must not fail a request already served
+                    log.exception("recording an audit event failed")
 
     def _classify(self, scope: Scope) -> _Exchange | None:
         path: str = scope["path"]
