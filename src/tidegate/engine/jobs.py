@@ -173,12 +173,20 @@ class JobQueue:
         with self.engine.begin() as own:
             own.execute(stmt)
 
-    def fail(self, job: Job, error: str) -> bool:
-        """Retry with exponential backoff, or give up; True when the job will run again."""
+    def fail(
+        self, job: Job, error: str, *, on_give_up: Callable[[Connection], None] | None = None
+    ) -> bool:
+        """Retry with exponential backoff, or give up; True when the job will run again.
+
+        `on_give_up` runs in the transaction that ends the job for good, so whatever the job
+        was for (an image's scan) reaches its final state with it or not at all.
+        """
         now = self.clock()
         retry = job.attempts < job.max_attempts
         delay = min(2.0**job.attempts, 300.0) * (0.5 + random.random())  # jitter
         with self.engine.begin() as conn:
+            if not retry and on_give_up is not None:
+                on_give_up(conn)
             conn.execute(
                 sa.update(t.scan_jobs)
                 .where(self._owned(job))

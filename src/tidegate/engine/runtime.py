@@ -16,9 +16,11 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.engine import Connection
+
 from tidegate.auth import audit
 from tidegate.config import Settings
-from tidegate.engine import pipeline, rescan, retention
+from tidegate.engine import pipeline, rescan, retention, scans
 from tidegate.engine.analysis import Analyzer, analyzer_key
 from tidegate.engine.jobs import Job, JobQueue
 from tidegate.events.model import Origin
@@ -152,11 +154,20 @@ class ScanEngine:
                 pipeline.run_scan(self, job)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            retry = self.queue.fail(job, error + "\n" + traceback.format_exc(limit=5))
+            trace = error + "\n" + traceback.format_exc(limit=5)
+            retry = self.queue.fail(job, trace, on_give_up=self._give_up(job, error))
             log.warning("job failed", extra={"fields": {"job": job.id, "retry": retry,
                                                         "error": error}})  # fmt: skip
         finally:
             renewer.stop()
+
+    def _give_up(self, job: Job, error: str) -> Callable[[Connection], None] | None:
+        """What ends a scan job's image scan when its retries run out (nothing for re-scans)."""
+        repo_id, digest = job.repository_id, job.digest
+        if job.kind == "rescan" or repo_id is None or digest is None:
+            return None
+        reason = f"The scan failed after {job.attempts} attempts: {error}"
+        return lambda conn: scans.give_up(conn, repo_id, digest, reason, self.clock())
 
     def _watch(self) -> None:
         last_expiry = last_lifecycle = 0.0

@@ -93,15 +93,34 @@ def start_manual_scan(conn: Connection, repo: RepoRow, row: ManifestRow) -> Scan
         )
         raise Unsupported(msg)
     last = conn.execute(
-        sa.select(t.image_scans.c.last_basic_scan_at).where(
+        sa.select(t.image_scans.c.last_basic_scan_at, t.image_scans.c.status).where(
             t.image_scans.c.repository_id == repo.id, t.image_scans.c.digest == row.digest
         )
-    ).scalar()
-    check_basic_scan_quota(last, now)
+    ).first()
+    if last is not None and last.status != "FAILED":  # a failed scan does not use the quota
+        check_basic_scan_quota(last.last_basic_scan_at, now)
     return request_scan(
         conn, repo, row.digest, scan_type=config.scan_type.value, frequency=eff.frequency.value,
         reason="manual", now=now,
     )  # fmt: skip
+
+
+def give_up(conn: Connection, repo_id: int, digest: str, reason: str, now: float) -> None:
+    """The scan's job ran out of retries: a PENDING or IN_PROGRESS scan ends FAILED with why.
+
+    Only a scan still under way is touched, so a deleted image gets no row back and a scan
+    that already ended keeps its outcome.
+    """
+    s = t.image_scans
+    conn.execute(
+        sa.update(s)
+        .where(
+            s.c.repository_id == repo_id,
+            s.c.digest == digest,
+            s.c.status.in_(("PENDING", "IN_PROGRESS")),
+        )
+        .values(status="FAILED", description=reason[:512], completed_at=now)
+    )
 
 
 def mark(conn: Connection, repo_id: int, digest: str, status: str, description: str = "",
