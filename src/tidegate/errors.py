@@ -19,9 +19,13 @@ The tree:
   x ScanNotFound
   x StorageError                   (never reaches a client as such; rendered as UNKNOWN/500)
     + BlobNotFound
+  elsewhere, each with its own code: RepositoryExists, RepositoryNotEmpty, TooManyTags,
+  InvalidResourceTag (registry.repositories), LifecyclePolicyNotFound, LifecyclePreviewNotFound,
+  InvalidLifecyclePolicy, ScanFailed, UpdaterError, UpdateInProgress, EcrError.
 
-Domain code raises these and never picks HTTP statuses; `registry/api/errors.py` and
-`ecr/errors.py` each own one table from `ErrorCode` to their wire format.
+Domain code raises these and never picks HTTP statuses; `registry/api/errors.py`,
+`ecr/errors.py` and `webapi/errors.py` each own one table from `ErrorCode` to their wire
+format, and a test walks every subclass against all three.
 """
 
 from __future__ import annotations
@@ -55,6 +59,15 @@ class ErrorCode(enum.Enum):
     NOT_FOUND = "not_found"
     SCAN_NOT_FOUND = "scan_not_found"
     STORAGE = "storage"
+    REPOSITORY_EXISTS = "repository_exists"
+    REPOSITORY_NOT_EMPTY = "repository_not_empty"
+    TOO_MANY_TAGS = "too_many_tags"
+    INVALID_RESOURCE_TAG = "invalid_resource_tag"
+    LIFECYCLE_POLICY_NOT_FOUND = "lifecycle_policy_not_found"
+    LIFECYCLE_PREVIEW_NOT_FOUND = "lifecycle_preview_not_found"
+    SCAN_FAILED = "scan_failed"
+    UPDATE_FAILED = "update_failed"
+    UPDATE_IN_PROGRESS = "update_in_progress"
 
 
 class TidegateError(Exception):
@@ -62,9 +75,18 @@ class TidegateError(Exception):
 
     `detail` is optional structured context that an API may render (OCI `detail`);
     `headers` are response headers the error calls for (a challenge, a Content-Range).
+
+    There is no default `code`: a concrete subclass that forgets one fails at import, so a
+    new error can never reach a client as an accidental 500. Grouping classes say
+    `abstract=True`.
     """
 
-    code: ErrorCode = ErrorCode.STORAGE
+    code: ErrorCode
+
+    def __init_subclass__(cls, *, abstract: bool = False, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if not abstract and not isinstance(getattr(cls, "code", None), ErrorCode):
+            raise TypeError(f"{cls.__qualname__} must set `code` (or say abstract=True)")
 
     def __init__(self, message: str, *, detail: object | None = None) -> None:
         super().__init__(message)
@@ -73,7 +95,7 @@ class TidegateError(Exception):
         self.headers: dict[str, str] | None = None
 
 
-class RegistryError(TidegateError):
+class RegistryError(TidegateError, abstract=True):
     """A registry use case refused the request; the caller should fix the request."""
 
 
@@ -173,7 +195,7 @@ class Unsupported(RegistryError):
     code = ErrorCode.UNSUPPORTED
 
 
-class AuthError(TidegateError):
+class AuthError(TidegateError, abstract=True):
     """Authentication or authorisation failed."""
 
 

@@ -1,4 +1,4 @@
-"""ErrorCode (and a few ECR-only domain errors) → ECR `__type` and HTTP status.
+"""ErrorCode → ECR `__type` and HTTP status: the one table of the ECR API.
 
 The wire shape is AWS JSON 1.1: `{"__type": <modeled exception name>, "message": ...}`.
 botocore reads the code only from `__type`, so every name here is a shape name from the
@@ -9,13 +9,6 @@ UnrecognizedClientException).
 from __future__ import annotations
 
 from tidegate.errors import ErrorCode, TidegateError
-from tidegate.registry.lifecycle import LifecyclePolicyNotFound, LifecyclePreviewNotFound
-from tidegate.registry.repositories import (
-    InvalidResourceTag,
-    RepositoryExists,
-    RepositoryNotEmpty,
-    TooManyTags,
-)
 
 ECR_ERRORS: dict[ErrorCode, tuple[str, int]] = {
     ErrorCode.NAME_UNKNOWN: ("RepositoryNotFoundException", 400),
@@ -41,16 +34,15 @@ ECR_ERRORS: dict[ErrorCode, tuple[str, int]] = {
     ErrorCode.NOT_FOUND: ("InvalidParameterException", 400),
     ErrorCode.SCAN_NOT_FOUND: ("ScanNotFoundException", 400),
     ErrorCode.STORAGE: ("ServerException", 500),
-}
-
-# Domain errors that have their own ECR exception but no ErrorCode of their own.
-ECR_BY_CLASS: dict[type[TidegateError], str] = {
-    RepositoryExists: "RepositoryAlreadyExistsException",
-    RepositoryNotEmpty: "RepositoryNotEmptyException",
-    TooManyTags: "TooManyTagsException",
-    InvalidResourceTag: "InvalidTagParameterException",
-    LifecyclePolicyNotFound: "LifecyclePolicyNotFoundException",
-    LifecyclePreviewNotFound: "LifecyclePolicyPreviewNotFoundException",
+    ErrorCode.REPOSITORY_EXISTS: ("RepositoryAlreadyExistsException", 400),
+    ErrorCode.REPOSITORY_NOT_EMPTY: ("RepositoryNotEmptyException", 400),
+    ErrorCode.TOO_MANY_TAGS: ("TooManyTagsException", 400),
+    ErrorCode.INVALID_RESOURCE_TAG: ("InvalidTagParameterException", 400),
+    ErrorCode.LIFECYCLE_POLICY_NOT_FOUND: ("LifecyclePolicyNotFoundException", 400),
+    ErrorCode.LIFECYCLE_PREVIEW_NOT_FOUND: ("LifecyclePolicyPreviewNotFoundException", 400),
+    ErrorCode.SCAN_FAILED: ("ServerException", 500),
+    ErrorCode.UPDATE_FAILED: ("ServerException", 500),
+    ErrorCode.UPDATE_IN_PROGRESS: ("ServerException", 500),
 }
 
 
@@ -59,6 +51,8 @@ class EcrError(TidegateError):
 
     Raised by the ECR dispatcher and operations; the caller gets `type_name` verbatim.
     """
+
+    code = ErrorCode.INVALID_PARAMETER
 
     def __init__(self, type_name: str, message: str, *, status: int = 400) -> None:
         super().__init__(message)
@@ -71,11 +65,6 @@ def ecr_error_of(exc: TidegateError, registry_id: str) -> tuple[str, int, str]:
     """The (`__type`, HTTP status, message) to send for `exc`; internals never leak on 500."""
     if isinstance(exc, EcrError):
         return exc.type_name, exc.status, exc.message
-    # ECR-only domain errors (first match along the MRO, as Starlette looks up handlers).
-    for cls in type(exc).__mro__:
-        named = ECR_BY_CLASS.get(cls)
-        if named is not None:
-            return named, 400, exc.message
     type_name, status = ECR_ERRORS[exc.code]
     if exc.code is ErrorCode.NAME_UNKNOWN and isinstance(exc.detail, dict) and "name" in exc.detail:
         # The wording AWS uses, which scripts grep for.

@@ -35,13 +35,13 @@ log = logging.getLogger(__name__)
 class LifecyclePolicyNotFound(TidegateError):
     """The repository has no lifecycle policy."""
 
-    code = ErrorCode.NOT_FOUND
+    code = ErrorCode.LIFECYCLE_POLICY_NOT_FOUND
 
 
 class LifecyclePreviewNotFound(TidegateError):
     """No lifecycle policy preview was started for the repository."""
 
-    code = ErrorCode.NOT_FOUND
+    code = ErrorCode.LIFECYCLE_PREVIEW_NOT_FOUND
 
 
 @dataclass(frozen=True, slots=True)

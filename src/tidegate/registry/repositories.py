@@ -29,25 +29,25 @@ MAX_TAG_VALUE = 256
 class RepositoryExists(RegistryError):
     """CreateRepository for a name that is taken; pick another name or reuse the repository."""
 
-    code = ErrorCode.INVALID_PARAMETER
+    code = ErrorCode.REPOSITORY_EXISTS
 
 
 class RepositoryNotEmpty(RegistryError):
     """DeleteRepository without `force` on a repository that still holds images."""
 
-    code = ErrorCode.INVALID_PARAMETER
+    code = ErrorCode.REPOSITORY_NOT_EMPTY
 
 
 class TooManyTags(RegistryError):
     """The repository would carry more than 50 resource tags."""
 
-    code = ErrorCode.INVALID_PARAMETER
+    code = ErrorCode.TOO_MANY_TAGS
 
 
 class InvalidResourceTag(RegistryError):
     """A resource tag key or value breaks the limits (length, reserved `aws:` prefix)."""
 
-    code = ErrorCode.INVALID_PARAMETER
+    code = ErrorCode.INVALID_RESOURCE_TAG
 
 
 @dataclass(frozen=True, slots=True)

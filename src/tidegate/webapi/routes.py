@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -13,26 +12,13 @@ from starlette.routing import Route
 from tidegate.config import Settings
 from tidegate.db import reading
 from tidegate.engine import aggregate, usage
-from tidegate.errors import ErrorCode, InvalidParameter, TidegateError
+from tidegate.errors import InvalidParameter
 from tidegate.inputs import ascii_decimal
 from tidegate.registry.api.common import authorize
-from tidegate.registry.api.errors import OCI_ERRORS
 from tidegate.registry.service import RegistryService
 from tidegate.scanner.vulndb import layout
-
-
-def _json(body: object, status: int = 200) -> Response:
-    return Response(json.dumps(body, sort_keys=True), status, media_type="application/json")
-
-
-def _error(exc: TidegateError) -> Response:
-    _code, status = OCI_ERRORS[exc.code]
-    if exc.code is ErrorCode.STORAGE:
-        return _json({"error": "internal error"}, 500)
-    response = _json({"error": exc.message, "code": exc.code.value}, status)
-    if exc.headers:
-        response.headers.update(exc.headers)
-    return response
+from tidegate.webapi.errors import handles_errors
+from tidegate.webapi.errors import json_response as _json
 
 
 def finding_filter(params: dict[str, str]) -> aggregate.FindingFilter:
@@ -69,57 +55,51 @@ def _group(value: str) -> aggregate.GroupBy:
         raise InvalidParameter(f"groupBy must be one of {options}, not {value!r}") from None
 
 
+@handles_errors
 async def findings(request: Request) -> Response:
     """GET /api/findings?groupBy=vulnerability|repository|image|layer|package&severity=..."""
-    try:
-        await authorize(request, None, "pull")
-        params = dict(request.query_params)
-        group_by = _group(params.get("groupBy", "vulnerability"))
-        flt = finding_filter(params)
-        limit = _limit(params.get("limit"))
-        registry: RegistryService = request.app.state.registry
+    await authorize(request, None, "pull")
+    params = dict(request.query_params)
+    group_by = _group(params.get("groupBy", "vulnerability"))
+    flt = finding_filter(params)
+    limit = _limit(params.get("limit"))
+    registry: RegistryService = request.app.state.registry
 
-        def run() -> list[dict[str, Any]]:
-            with reading(registry.engine) as conn:
-                return aggregate.aggregate(conn, group_by, flt, limit=limit)
+    def run() -> list[dict[str, Any]]:
+        with reading(registry.engine) as conn:
+            return aggregate.aggregate(conn, group_by, flt, limit=limit)
 
-        groups = await run_in_threadpool(run)
-    except TidegateError as exc:
-        return _error(exc)
+    groups = await run_in_threadpool(run)
     return _json({"groupBy": group_by.value, "groups": groups})
 
 
+@handles_errors
 async def usage_report(request: Request) -> Response:
     """GET /api/usage?month=YYYY-MM&repository=NAME: enhanced scans priced per month."""
-    try:
-        await authorize(request, None, "pull")
-        settings: Settings = request.app.state.settings
-        registry: RegistryService = request.app.state.registry
-        params = request.query_params
-        rates = usage.rates_from(settings)
+    await authorize(request, None, "pull")
+    settings: Settings = request.app.state.settings
+    registry: RegistryService = request.app.state.registry
+    params = request.query_params
+    rates = usage.rates_from(settings)
 
-        def run() -> list[usage.UsageLine]:
-            with reading(registry.engine) as conn:
-                return usage.report(
-                    conn, month=params.get("month"), repository=params.get("repository"),
-                    initial_rate=rates[0], rescan_rate=rates[1],
-                )  # fmt: skip
+    def run() -> list[usage.UsageLine]:
+        with reading(registry.engine) as conn:
+            return usage.report(
+                conn, month=params.get("month"), repository=params.get("repository"),
+                initial_rate=rates[0], rescan_rate=rates[1],
+            )  # fmt: skip
 
-        lines = await run_in_threadpool(run)
-    except TidegateError as exc:
-        return _error(exc)
+    lines = await run_in_threadpool(run)
     return _json(usage.as_document(lines, rates))
 
 
+@handles_errors
 async def status(request: Request) -> Response:
     """GET /api/status: vulnerability DB version and the scan queue."""
-    try:
-        await authorize(request, None, "pull")
-        settings: Settings = request.app.state.settings
-        engine = request.app.state.scan_engine
-        counts = await run_in_threadpool(engine.queue.counts)
-    except TidegateError as exc:
-        return _error(exc)
+    await authorize(request, None, "pull")
+    settings: Settings = request.app.state.settings
+    engine = request.app.state.scan_engine
+    counts = await run_in_threadpool(engine.queue.counts)
     return _json({"vulndbVersion": layout.current_version(settings.vulndb_dir), "jobs": counts})
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tidegate.ecr.errors import ECR_BY_CLASS, ECR_ERRORS, EcrError, ecr_error_of
+from tidegate.ecr.errors import ECR_ERRORS, EcrError, ecr_error_of
 from tidegate.ecr.model import service_model
 from tidegate.errors import ErrorCode, NameUnknown, StorageError
 from tidegate.registry.api.errors import OCI_ERRORS
@@ -19,7 +19,7 @@ def test_every_error_code_is_in_both_tables() -> None:
 
 def test_ecr_names_are_modeled_exception_shapes() -> None:
     shapes = service_model()["shapes"]
-    names = {name for name, _ in ECR_ERRORS.values()} | set(ECR_BY_CLASS.values())
+    names = {name for name, _ in ECR_ERRORS.values()}
     for name in names - FRAMEWORK:
         assert shapes[name].get("exception"), name
 

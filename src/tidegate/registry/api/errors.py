@@ -36,6 +36,16 @@ OCI_ERRORS: dict[ErrorCode, tuple[str, int]] = {
     ErrorCode.NOT_FOUND: ("NAME_UNKNOWN", 404),
     ErrorCode.SCAN_NOT_FOUND: ("NAME_UNKNOWN", 404),
     ErrorCode.STORAGE: ("UNKNOWN", 500),
+    # Conflicts with the registry's state are refusals, not malformed requests.
+    ErrorCode.REPOSITORY_EXISTS: ("DENIED", 409),
+    ErrorCode.REPOSITORY_NOT_EMPTY: ("DENIED", 409),
+    ErrorCode.TOO_MANY_TAGS: ("DENIED", 400),
+    ErrorCode.INVALID_RESOURCE_TAG: ("NAME_INVALID", 400),
+    ErrorCode.LIFECYCLE_POLICY_NOT_FOUND: ("NAME_UNKNOWN", 404),
+    ErrorCode.LIFECYCLE_PREVIEW_NOT_FOUND: ("NAME_UNKNOWN", 404),
+    ErrorCode.SCAN_FAILED: ("UNKNOWN", 500),
+    ErrorCode.UPDATE_FAILED: ("UNKNOWN", 500),
+    ErrorCode.UPDATE_IN_PROGRESS: ("UNKNOWN", 503),
 }
 
 

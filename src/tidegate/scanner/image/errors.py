@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tidegate.errors import TidegateError
+from tidegate.errors import ErrorCode, TidegateError
 
 
 class ScanFailed(TidegateError):
@@ -11,6 +11,8 @@ class ScanFailed(TidegateError):
     Raised for unreadable manifests, corrupt or truncated layers, decompression bombs and
     missing blobs. A single bad file inside a readable layer is a warning instead.
     """
+
+    code = ErrorCode.SCAN_FAILED
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

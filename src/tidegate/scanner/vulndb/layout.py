@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from tidegate.errors import TidegateError
+from tidegate.errors import ErrorCode, TidegateError
 
 POINTER = "CURRENT"
 LOCK = "update.lock"
@@ -23,6 +23,8 @@ LOCK = "update.lock"
 
 class UpdateInProgress(TidegateError):
     """Another `db update` holds the lock on this DB directory; try again later."""
+
+    code = ErrorCode.UPDATE_IN_PROGRESS
 
 
 def version_path(root: Path, version: int) -> Path:

@@ -8,7 +8,7 @@ from typing import NewType, Protocol
 
 import httpx
 
-from tidegate.errors import TidegateError
+from tidegate.errors import ErrorCode, TidegateError
 from tidegate.scanner.vulndb.model import Advisory
 
 Fingerprint = NewType("Fingerprint", str)
@@ -24,6 +24,8 @@ class Unchanged(Exception):
 class UpdaterError(TidegateError):
     """A source could not be fetched or read as a whole (HTTP error, truncated download,
     bad zip or tar). It fails only that source; its previous data is carried over."""
+
+    code = ErrorCode.UPDATE_FAILED
 
 
 @dataclass(frozen=True, slots=True)
