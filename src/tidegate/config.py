@@ -1,21 +1,109 @@
 """Settings from a TOML file, `TIDEGATE_*` environment variables and flags (flags win).
 
 Settings are a frozen value passed in explicitly; nothing reads the environment later.
+Configuration is strict: an unknown TOML key, table key or `TIDEGATE_*` variable is an
+error naming the nearest valid key, because a misspelt setting that is silently ignored
+starts the server with the default the operator meant to change.
+
+The tables, each parsed once here into a typed section:
+
+    [[webhooks]]
+    url = "https://hooks.example.com/tidegate"
+    secret = "a long random string"
+    detail_types = ["ECR Image Action", "ECR Image Scan"]   # optional; default: every event
+    timeout_seconds = 10                                      # optional
+
+    [events]
+    retry_base_seconds = 1       # first retry after 0.5 to 1 s, doubling each time (jittered)
+    retry_max_seconds = 900      # never wait longer than this between attempts
+    max_attempts = 50            # then the delivery is `failed` (kept; `events redeliver`)
+    max_age_seconds = 259200     # or when the event is this old (3 days)
+
+    [usage]
+    initial_scan_rate = 0.09     # USD per initial enhanced scan
+    rescan_rate = 0.01           # USD per continuous re-scan
+
+`TIDEGATE_WEBHOOKS` (a JSON list of webhook tables) replaces `[[webhooks]]`, and
+`TIDEGATE_EVENTS` (a JSON object) overrides keys of `[events]`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import enum
+import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tidegate.errors import InvalidParameter
 
 ENV_PREFIX = "TIDEGATE_"
+WEBHOOKS_ENV = "TIDEGATE_WEBHOOKS"
+EVENTS_ENV = "TIDEGATE_EVENTS"
+# The test harness's own variables (data mirrors, tool paths) are never settings.
+_TEST_PREFIX = "TIDEGATE_TEST_"
+# Variables of the client-side `tidegate scan` and of the CLI itself, not settings.
+_OTHER_ENV = {
+    ENV_PREFIX + "CONFIG",
+    WEBHOOKS_ENV,
+    EVENTS_ENV,
+    ENV_PREFIX + "REGISTRY_USERNAME",
+    ENV_PREFIX + "REGISTRY_PASSWORD",
+}
+
+
+class LogFormat(enum.StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+class AnonymousAccess(enum.StrEnum):
+    """What `/v2/` lets a caller without credentials do."""
+
+    NONE = "none"
+    PULL = "pull"
+    PUSH = "push"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    """One receiver: events (optionally only some detail-types) are POSTed to `url`."""
+
+    url: str
+    secret: str
+    detail_types: frozenset[str] | None = None
+    timeout_seconds: float = 10.0
+
+    def wants(self, detail_type: str) -> bool:
+        """True when this endpoint subscribes to events of `detail_type`."""
+        return self.detail_types is None or detail_type in self.detail_types
+
+
+@dataclass(frozen=True, slots=True)
+class EventsSection:
+    """The `[events]` table: how hard delivery tries."""
+
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 900.0
+    max_attempts: int = 50
+    max_age_seconds: float = 3 * 86400.0
+    poll_interval_seconds: float = 2.0
+    batch_size: int = 100
+    # A claimed delivery whose sender died is retried after this long.
+    lease_seconds: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSection:
+    """The `[usage]` table: the prices the usage report applies (ECR/Inspector list price)."""
+
+    initial_scan_rate: float = 0.09
+    rescan_rate: float = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +118,7 @@ class Settings:
     # Base URL clients use to reach this server (Location headers, repositoryUri); derived
     # from the request's Host header when empty.
     public_url: str = ""
-    log_format: str = "json"  # json | text
+    log_format: LogFormat = LogFormat.JSON
     log_level: str = "info"
     access_log: bool = True
     max_manifest_bytes: int = 4 * 1024 * 1024
@@ -39,7 +127,7 @@ class Settings:
     registry_id: str = "000000000000"
     region: str = "us-east-1"
     # /v2/ without credentials: "none" (default), "pull" or "push".
-    anonymous_access: str = "none"
+    anonymous_access: AnonymousAccess = AnonymousAccess.NONE
     auth_enabled: bool = True
     # `/api/` (findings, usage, status) without credentials; separate from anonymous_access.
     api_anonymous_access: bool = False
@@ -66,7 +154,9 @@ class Settings:
     signin_window_seconds: int = 300
     signin_backoff_seconds: int = 30
     signin_backoff_max_seconds: int = 900
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    webhooks: tuple[WebhookEndpoint, ...] = ()
+    events: EventsSection = field(default_factory=EventsSection)
+    usage: UsageSection = field(default_factory=UsageSection)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -88,12 +178,32 @@ class Settings:
         return self.data_dir / "cache"
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+_TABLES = ("webhooks", "events", "usage")
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in _TABLES}
+_CHOICES: dict[str, type[enum.StrEnum]] = {
+    "log_format": LogFormat,
+    "anonymous_access": AnonymousAccess,
+}
+
+
+def _unknown(what: str, key: str, known: Iterable[str]) -> InvalidParameter:
+    names = sorted(known)
+    near = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else f"; valid: {', '.join(names)}"
+    return InvalidParameter(f"unknown {what} {key!r}{hint}")
 
 
 def _coerce(name: str, raw: object) -> object:
     """Convert a TOML/env/flag value to the field's type, with a clear error on failure."""
     kind = _FIELDS[name].type
+    if name in _CHOICES:
+        choice = _CHOICES[name]
+        try:
+            return choice(str(raw).strip().lower())
+        except ValueError:
+            options = ", ".join(c.value for c in choice)
+            msg = f"{name} must be one of {options}, not {raw!r}"
+            raise InvalidParameter(msg) from None
     try:
         if kind in ("bool", bool):
             if isinstance(raw, bool):
@@ -105,7 +215,13 @@ def _coerce(name: str, raw: object) -> object:
                 return False
             raise ValueError(text)
         if kind in ("int", int):
+            if isinstance(raw, bool):
+                raise ValueError(raw)
             return int(str(raw))
+        if kind in ("float", float):
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return float(str(raw))
         if kind in ("Path", Path):
             return Path(str(raw)).expanduser()
     except ValueError as exc:
@@ -122,7 +238,7 @@ def load_settings(
     """Merge defaults < TOML file < environment < explicit overrides (flags)."""
     env = os.environ if environ is None else environ
     values: dict[str, object] = {}
-    extra: dict[str, Any] = {}
+    tables: dict[str, Any] = {}
     path = config_file or (
         Path(env[ENV_PREFIX + "CONFIG"]) if ENV_PREFIX + "CONFIG" in env else None
     )
@@ -136,27 +252,117 @@ def load_settings(
         for key, raw in data.items():
             if key in _FIELDS:
                 values[key] = _coerce(key, raw)
+            elif key in _TABLES:
+                tables[key] = raw
             else:
-                extra[key] = raw
-    for name in _FIELDS:
-        env_name = ENV_PREFIX + name.upper()
-        if env_name in env:
-            values[name] = _coerce(name, env[env_name])
+                raise _unknown(f"setting in {path}", key, [*_FIELDS, *_TABLES])
+    env_names = {ENV_PREFIX + name.upper(): name for name in _FIELDS}
+    for env_name, raw_env in env.items():
+        if not env_name.startswith(ENV_PREFIX) or env_name in _OTHER_ENV:
+            continue
+        if env_name.startswith(_TEST_PREFIX):
+            continue
+        if env_name not in env_names:
+            raise _unknown("environment variable", env_name, [*env_names, *_OTHER_ENV])
+        values[env_names[env_name]] = _coerce(env_names[env_name], raw_env)
     for name, raw in (overrides or {}).items():
         if raw is not None:
             values[name] = _coerce(name, raw)
-    settings = Settings(**values, extra=extra)  # type: ignore[arg-type]
+    raw_hooks: Any = tables.get("webhooks", [])
+    raw_events: Any = _mapping(tables.get("events", {}), "[events]")
+    if WEBHOOKS_ENV in env:
+        raw_hooks = _json(env[WEBHOOKS_ENV], WEBHOOKS_ENV)
+    if EVENTS_ENV in env:
+        raw_events = {**raw_events, **_mapping(_json(env[EVENTS_ENV], EVENTS_ENV), EVENTS_ENV)}
+    settings = Settings(
+        **values,  # type: ignore[arg-type]
+        webhooks=_webhooks(raw_hooks),
+        events=_section(EventsSection, raw_events, "[events]"),
+        usage=_section(UsageSection, _mapping(tables.get("usage", {}), "[usage]"), "[usage]"),
+    )
     _validate(settings)
     return settings
 
 
+def _json(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"{name} is not valid JSON: {exc}"
+        raise InvalidParameter(msg) from exc
+
+
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        msg = f"{what} must be a table / JSON object"
+        raise InvalidParameter(msg)
+    return value
+
+
+def _positive(value: Any, kind: type[int] | type[float], what: str) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        msg = f"{what} must be a positive number, not {value!r}"
+        raise InvalidParameter(msg)
+    return kind(value)
+
+
+S = TypeVar("S")
+
+
+def _section(cls: type[S], table: Mapping[str, Any], what: str) -> S:
+    """A section dataclass of positive numbers from its table; unknown keys are errors."""
+    kinds = {f.name: f.type for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    numbers: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in kinds:
+            raise _unknown(f"{what} setting", key, kinds)
+        kind = int if kinds[key] in ("int", int) else float
+        numbers[key] = _positive(value, kind, f"{what} {key}")
+    return cls(**numbers)
+
+
+def _webhooks(raw: Any) -> tuple[WebhookEndpoint, ...]:
+    if not isinstance(raw, list):
+        msg = "webhooks must be a list of tables ([[webhooks]] in TOML)"
+        raise InvalidParameter(msg)
+    hooks = tuple(_endpoint(item, n) for n, item in enumerate(raw))
+    urls = [hook.url for hook in hooks]
+    if len(set(urls)) != len(urls):
+        msg = "each webhook url may be configured only once"
+        raise InvalidParameter(msg)
+    return hooks
+
+
+_WEBHOOK_KEYS = ("url", "secret", "detail_types", "timeout_seconds")
+
+
+def _endpoint(item: Any, index: int) -> WebhookEndpoint:
+    where = f"webhooks[{index}]"
+    table = _mapping(item, where)
+    for key in table:
+        if key not in _WEBHOOK_KEYS:
+            raise _unknown(f"{where} key", key, _WEBHOOK_KEYS)
+    url = table.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        msg = f"{where}: url must be an http:// or https:// URL"
+        raise InvalidParameter(msg)
+    secret = table.get("secret")
+    if not isinstance(secret, str) or not secret:
+        # An unsigned webhook could be forged by anyone who can reach the receiver.
+        msg = f"{where}: secret is required (it signs every delivery)"
+        raise InvalidParameter(msg)
+    types = table.get("detail_types")
+    detail_types: frozenset[str] | None = None
+    if types is not None:
+        if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
+            msg = f"{where}: detail_types must be a non-empty list of event detail-types"
+            raise InvalidParameter(msg)
+        detail_types = frozenset(types)
+    timeout = _positive(table.get("timeout_seconds", 10.0), float, f"{where} timeout_seconds")
+    return WebhookEndpoint(url, secret, detail_types, float(timeout))
+
+
 def _validate(settings: Settings) -> None:
-    if settings.log_format not in ("json", "text"):
-        msg = f"log_format must be json or text, not {settings.log_format!r}"
-        raise InvalidParameter(msg)
-    if settings.anonymous_access not in ("none", "pull", "push"):
-        msg = f"anonymous_access must be none, pull or push, not {settings.anonymous_access!r}"
-        raise InvalidParameter(msg)
     if not (len(settings.registry_id) == 12 and settings.registry_id.isdigit()):
         msg = f"registry_id must be 12 digits, not {settings.registry_id!r}"
         raise InvalidParameter(msg)

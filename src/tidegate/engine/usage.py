@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
-from tidegate.config import Settings
+from tidegate.config import Settings, UsageSection
 from tidegate.db import bulk_insert
 
-DEFAULT_INITIAL_RATE = 0.09  # USD per initial enhanced scan (ECR/Inspector list price)
-DEFAULT_RESCAN_RATE = 0.01  # USD per re-scan
+DEFAULT_INITIAL_RATE = UsageSection().initial_scan_rate
+DEFAULT_RESCAN_RATE = UsageSection().rescan_rate
 
 
 def month_of(at: float) -> str:
@@ -78,14 +78,8 @@ def report(
 
 
 def rates_from(settings: Settings) -> tuple[float, float]:
-    """(initial, re-scan) USD rates from the `[usage]` TOML table, else the defaults."""
-    table = settings.extra.get("usage", {})
-    if not isinstance(table, dict):
-        return DEFAULT_INITIAL_RATE, DEFAULT_RESCAN_RATE
-    return (
-        float(table.get("initial_scan_rate", DEFAULT_INITIAL_RATE)),
-        float(table.get("rescan_rate", DEFAULT_RESCAN_RATE)),
-    )
+    """(initial, re-scan) USD rates of the `[usage]` table (parsed once by `config`)."""
+    return settings.usage.initial_scan_rate, settings.usage.rescan_rate
 
 
 def as_document(lines: list[UsageLine], rates: tuple[float, float]) -> dict[str, object]:

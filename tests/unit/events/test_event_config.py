@@ -33,7 +33,7 @@ max_attempts = 7
 def test_toml_tables(tmp_path: Path) -> None:
     path = tmp_path / "tidegate.toml"
     path.write_text(TOML.format(data=tmp_path / "data"))
-    config = load_events_config(load_settings(path, environ={}), environ={})
+    config = load_events_config(load_settings(path, environ={}))
     assert config.webhooks == (
         WebhookEndpoint("https://hooks.example.com/a", "one"),
         WebhookEndpoint("http://127.0.0.1:8080/b", "two", frozenset({"ECR Image Scan"}), 3.0),
@@ -51,13 +51,13 @@ def test_env_json_overrides_toml(tmp_path: Path) -> None:
         "TIDEGATE_WEBHOOKS": json.dumps([{"url": "http://127.0.0.1:1/x", "secret": "k"}]),
         "TIDEGATE_EVENTS": json.dumps({"retry_max_seconds": 2}),
     }
-    config = load_events_config(load_settings(path, environ={}), environ=env)
+    config = load_events_config(load_settings(path, environ=env))
     assert [hook.url for hook in config.webhooks] == ["http://127.0.0.1:1/x"]
     assert (config.retry_base_seconds, config.retry_max_seconds) == (0.5, 2.0)
 
 
 def test_no_configuration_means_log_only(tmp_path: Path) -> None:
-    config = load_events_config(load_settings(None, {"data_dir": tmp_path}, environ={}), environ={})
+    config = load_events_config(load_settings(None, {"data_dir": tmp_path}, environ={}))
     assert config.webhooks == ()
 
 
@@ -67,7 +67,7 @@ def test_no_configuration_means_log_only(tmp_path: Path) -> None:
         ([{"url": "ftp://x", "secret": "k"}], {}, "http"),
         ([{"url": "http://x"}], {}, "secret is required"),
         ([{"url": "http://x", "secret": "k", "detail_types": ["Nope"]}], {}, "detail_types"),
-        ([{"url": "http://x", "secret": "k", "colour": "red"}], {}, "unknown keys"),
+        ([{"url": "http://x", "secret": "k", "colour": "red"}], {}, "unknown webhooks"),
         ([{"url": "http://x", "secret": "k"}] * 2, {}, "only once"),
         ([], {"max_attempts": 0}, "positive"),
         ([], {"retry_forever": True}, "unknown"),
@@ -77,13 +77,11 @@ def test_no_configuration_means_log_only(tmp_path: Path) -> None:
 def test_bad_configuration_is_refused(
     tmp_path: Path, hooks: object, events: object, message: str
 ) -> None:
-    settings = load_settings(None, {"data_dir": tmp_path}, environ={})
     env = {"TIDEGATE_WEBHOOKS": json.dumps(hooks), "TIDEGATE_EVENTS": json.dumps(events)}
     with pytest.raises(InvalidParameter, match=message):
-        load_events_config(settings, environ=env)
+        load_events_config(load_settings(None, {"data_dir": tmp_path}, environ=env))
 
 
 def test_invalid_json_is_refused(tmp_path: Path) -> None:
-    settings = load_settings(None, {"data_dir": tmp_path}, environ={})
     with pytest.raises(InvalidParameter, match="TIDEGATE_WEBHOOKS is not valid JSON"):
-        load_events_config(settings, environ={"TIDEGATE_WEBHOOKS": "[{"})
+        load_settings(None, {"data_dir": tmp_path}, environ={"TIDEGATE_WEBHOOKS": "[{"})
