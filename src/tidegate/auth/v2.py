@@ -13,12 +13,12 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from tidegate.access import Authorizer, CatalogFilter
 from tidegate.auth.policy import Decision
 from tidegate.auth.principal import Principal
 from tidegate.auth.service import AuthService, anonymous_allowed
 from tidegate.config import Settings
 from tidegate.errors import Unauthorized
-from tidegate.registry.api.common import Authorizer, CatalogFilter
 
 # /api/ path → the action it needs (Inspector-style reads; status is a registry read).
 API_ACTIONS = {

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from tidegate import schema as t
+from tidegate.db import reading
 from tidegate.engine.findings_view import SEVERITY_ORDER
 
 
@@ -123,3 +124,11 @@ def aggregate(
         ),
     )
     return [g.as_dict() for g in ranked[:limit]]
+
+
+def aggregate_report(
+    engine: Engine, group_by: GroupBy, flt: FindingFilter, *, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """`aggregate` in its own read transaction (for the API layers)."""
+    with reading(engine) as conn:
+        return aggregate(conn, group_by, flt, limit=limit)

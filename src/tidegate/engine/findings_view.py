@@ -7,10 +7,10 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from tidegate import schema as t
-from tidegate.db import rows_for_ids
+from tidegate.db import reading, rows_for_ids
 from tidegate.engine.finding_shapes import (
     ImageContext,
     basic_finding,
@@ -18,6 +18,8 @@ from tidegate.engine.finding_shapes import (
     image_resources,
 )
 from tidegate.events.model import Origin
+from tidegate.registry import metadata
+from tidegate.registry.metadata import ManifestRow, RepoRow
 
 # Worst first, as the console and the CLI list them.
 SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED", "UNDEFINED")
@@ -98,3 +100,19 @@ def image_findings(
         [orjson.Fragment(enhanced_finding_json(by_id[i], origin, resources)) for i in ids],
         more,
     )
+
+
+def read_image_findings(
+    engine: Engine,
+    repo: RepoRow,
+    row: ManifestRow,
+    scan_type: str,
+    origin: Origin,
+    *,
+    offset: int,
+    limit: int,
+) -> FindingsPage:
+    """One page of the image's findings in its own read transaction (for the API layers)."""
+    with reading(engine) as conn:
+        image = ImageContext(repo.name, row.digest, metadata.tags_of(conn, row.id), row.pushed_at)
+        return image_findings(conn, repo.id, scan_type, origin, image, offset=offset, limit=limit)

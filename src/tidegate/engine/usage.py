@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from tidegate import schema as t
 from tidegate.config import Settings, UsageSection
-from tidegate.db import bulk_insert
+from tidegate.db import bulk_insert, reading
 
 DEFAULT_INITIAL_RATE = UsageSection().initial_scan_rate
 DEFAULT_RESCAN_RATE = UsageSection().rescan_rate
@@ -75,6 +75,18 @@ def report(
         cost = round(initial * initial_rate + rescans * rescan_rate, 4)
         lines.append(UsageLine(m, repo, initial, rescans, cost))
     return lines
+
+
+def usage_report(
+    engine: Engine, settings: Settings, *, month: str | None, repository: str | None
+) -> dict[str, object]:
+    """The usage document at the configured rates, in its own read transaction."""
+    rates = rates_from(settings)
+    with reading(engine) as conn:
+        lines = report(
+            conn, month=month, repository=repository, initial_rate=rates[0], rescan_rate=rates[1]
+        )
+    return as_document(lines, rates)
 
 
 def rates_from(settings: Settings) -> tuple[float, float]:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tidegate.access import authorize
 from tidegate.config import Settings
-from tidegate.db import reading
 from tidegate.engine import aggregate, usage
 from tidegate.errors import InvalidParameter
 from tidegate.inputs import ascii_decimal
-from tidegate.registry.api.common import authorize
 from tidegate.registry.service import RegistryService
 from tidegate.scanner.vulndb import layout
 from tidegate.webapi.errors import handles_errors
@@ -65,11 +62,9 @@ async def findings(request: Request) -> Response:
     limit = _limit(params.get("limit"))
     registry: RegistryService = request.app.state.registry
 
-    def run() -> list[dict[str, Any]]:
-        with reading(registry.engine) as conn:
-            return aggregate.aggregate(conn, group_by, flt, limit=limit)
-
-    groups = await run_in_threadpool(run)
+    groups = await run_in_threadpool(
+        aggregate.aggregate_report, registry.engine, group_by, flt, limit=limit
+    )
     return _json({"groupBy": group_by.value, "groups": groups})
 
 
@@ -80,17 +75,11 @@ async def usage_report(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     registry: RegistryService = request.app.state.registry
     params = request.query_params
-    rates = usage.rates_from(settings)
-
-    def run() -> list[usage.UsageLine]:
-        with reading(registry.engine) as conn:
-            return usage.report(
-                conn, month=params.get("month"), repository=params.get("repository"),
-                initial_rate=rates[0], rescan_rate=rates[1],
-            )  # fmt: skip
-
-    lines = await run_in_threadpool(run)
-    return _json(usage.as_document(lines, rates))
+    document = await run_in_threadpool(
+        usage.usage_report, registry.engine, settings,
+        month=params.get("month"), repository=params.get("repository"),
+    )  # fmt: skip
+    return _json(document)
 
 
 @handles_errors

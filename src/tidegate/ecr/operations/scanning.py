@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidegate.db import reading
 from tidegate.ecr import pagination, shapes
 from tidegate.ecr.context import EcrContext
 from tidegate.ecr.errors import EcrError
-from tidegate.engine import findings_view, notify, policy, scans
+from tidegate.engine import findings_view, policy, scans
 from tidegate.engine.policy import ScanFrequency, ScanningConfiguration, ScanRule, ScanType
 from tidegate.events.model import Origin
 from tidegate.registry import images, metadata
@@ -130,11 +129,9 @@ def describe_image_scan_findings(ctx: EcrContext, p: dict[str, Any]) -> dict[str
     repo, row, state = images.scan_state(ctx.registry, p["repositoryName"], ref)
     page = pagination.page_of("DescribeImageScanFindings", p)
     origin = Origin(ctx.registry_id, ctx.settings.region)
-    with reading(ctx.registry.engine) as conn:
-        image = notify.image_context(conn, repo, row)
-        found = findings_view.image_findings(
-            conn, repo.id, state.scan_type, origin, image, offset=page.offset, limit=page.size
-        )
+    found = findings_view.read_image_findings(
+        ctx.registry.engine, repo, row, state.scan_type, origin, offset=page.offset, limit=page.size
+    )
     findings: dict[str, Any] = {"findingSeverityCounts": dict(state.severity_counts)}
     if state.scan_type == "ENHANCED":
         findings["enhancedFindings"] = found.enhanced

@@ -10,8 +10,9 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from tidegate.access import authorize
 from tidegate.errors import RangeInvalid
-from tidegate.registry.api.common import authorize, call, service
+from tidegate.registry.api.common import call, service
 
 _CHUNK = 4 << 20  # fewer thread hops per byte; memory stays a small constant
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -17,30 +17,10 @@ T = TypeVar("T")
 
 API_VERSION_HEADER = {"Docker-Distribution-API-Version": "registry/2.0"}
 
-# (request, repository name or None for registry-wide, action "pull"|"push"|"delete"|"catalog")
-Authorizer = Callable[[Request, str | None, str], Awaitable[None]]
-# (request, repository names) -> the ones the caller may see (`app.state.v2_catalog_filter`)
-CatalogFilter = Callable[[Request, list[str]], list[str]]
-
 
 def service(request: Request) -> RegistryService:
     registry: RegistryService = request.app.state.registry
     return registry
-
-
-async def authorize(request: Request, name: str | None, action: str) -> None:
-    """Ask the configured authorizer; it raises Unauthorized/Denied to refuse."""
-    authorizer: Authorizer | None = getattr(request.app.state, "v2_authorizer", None)
-    if authorizer is not None:
-        await authorizer(request, name, action)
-
-
-async def visible_repositories(request: Request, names: list[str]) -> list[str]:
-    """The repositories of `names` the caller may list (all when no filter is installed)."""
-    keep: CatalogFilter | None = getattr(request.app.state, "v2_catalog_filter", None)
-    if keep is None:
-        return names
-    return await run_in_threadpool(keep, request, names)
 
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -8,10 +8,11 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tidegate.access import authorize, visible_repositories
 from tidegate.errors import InvalidParameter
 from tidegate.inputs import ascii_decimal
 from tidegate.oci import mediatypes
-from tidegate.registry.api.common import authorize, call, service, visible_repositories
+from tidegate.registry.api.common import call, service
 from tidegate.registry.service import referrers_index
 
 MAX_PAGE = 10_000

@@ -5,9 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tidegate.access import authorize
 from tidegate.errors import ManifestUnknown, TagInvalid
 from tidegate.oci import mediatypes
-from tidegate.registry.api.common import authorize, call, read_body, service
+from tidegate.registry.api.common import call, read_body, service
 
 
 async def get_manifest(request: Request, name: str, reference: str) -> Response:

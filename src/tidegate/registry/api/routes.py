@@ -10,9 +10,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tidegate.access import authorize
 from tidegate.errors import NameUnknown, TidegateError, Unsupported
 from tidegate.registry.api import blobs, listing, manifests, uploads
-from tidegate.registry.api.common import API_VERSION_HEADER, authorize
+from tidegate.registry.api.common import API_VERSION_HEADER
 from tidegate.registry.api.errors import error_response, render
 
 log = logging.getLogger(__name__)

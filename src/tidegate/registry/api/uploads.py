@@ -8,10 +8,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tidegate.access import authorize
 from tidegate.errors import BlobUploadInvalid, DigestInvalid, SizeInvalid
 from tidegate.oci.digest import parse_digest
 from tidegate.registry.api.common import (
-    authorize,
     call,
     range_header,
     service,

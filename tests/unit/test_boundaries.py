@@ -1,0 +1,125 @@
+"""DESIGN's dependency rules, read from the source: imports (type-only ones included)."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import tidegate
+
+ROOT = Path(tidegate.__file__).parent
+API_PACKAGES = (
+    "tidegate.ecr",
+    "tidegate.webapi",
+    "tidegate.registry.api",
+    "tidegate.console",
+    "tidegate.inspector",
+)
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _graph() -> dict[str, set[str]]:
+    """module → tidegate modules it imports (a `from pkg import name` counts as pkg.name
+    when that is a module); edges from a module to its own ancestor packages are dropped,
+    since Python imports those first anyway."""
+    sources = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    graph: dict[str, set[str]] = defaultdict(set)
+    for name, path in sources.items():
+        if name.startswith("tidegate.migrations"):
+            continue
+        graph[name]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [
+                    f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in sources
+                    else node.module
+                    for a in node.names
+                ]  # fmt: skip
+            for target in targets:
+                if not target.startswith("tidegate"):
+                    continue
+                if name == target or name.startswith(target + "."):
+                    continue
+                graph[name].add(target)
+    return graph
+
+
+GRAPH = _graph()
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _violations(
+    source: str, forbidden: tuple[str, ...], allowed: tuple[str, ...] = ()
+) -> list[str]:
+    return sorted(
+        f"{mod} -> {target}"
+        for mod, targets in GRAPH.items()
+        if _within(mod, source)
+        for target in targets
+        if any(_within(target, f) for f in forbidden)
+        and not any(_within(target, a) for a in allowed)
+    )
+
+
+def test_the_graph_was_read() -> None:
+    assert len(GRAPH) > 150
+    assert "tidegate.engine.pipeline" in GRAPH["tidegate.engine.runtime"]
+
+
+def test_scanner_is_a_pure_library() -> None:
+    # Only the shared error taxonomy, the input guards and the package version.
+    offenders = [
+        f"{mod} -> {target}"
+        for mod, targets in GRAPH.items()
+        if _within(mod, "tidegate.scanner")
+        for target in targets
+        if not _within(target, "tidegate.scanner")
+        and target not in ("tidegate", "tidegate.errors", "tidegate.inputs")
+    ]
+    assert offenders == []
+
+
+def test_registry_never_imports_the_engine_or_an_api() -> None:
+    forbidden = ("tidegate.engine", "tidegate.auth", "tidegate.app", "tidegate.cli")
+    forbidden += tuple(p for p in API_PACKAGES if p != "tidegate.registry.api")
+    assert _violations("tidegate.registry", forbidden) == []
+
+
+def test_api_packages_do_not_reach_into_each_other_or_the_database() -> None:
+    for api in API_PACKAGES:
+        others = tuple(p for p in API_PACKAGES if p != api and not _within(p, api))
+        assert _violations(api, (*others, "tidegate.db", "tidegate.schema")) == [], api
+
+
+def test_top_level_packages_form_no_cycle() -> None:
+    def top(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    packages: dict[str, set[str]] = defaultdict(set)
+    for mod, targets in GRAPH.items():
+        for target in targets:
+            if top(mod) != top(target) and top(target) != "tidegate":
+                packages[top(mod)].add(top(target))
+    seen: set[str] = set()
+
+    def visit(node: str, path: tuple[str, ...]) -> None:
+        assert node not in path, " -> ".join((*path, node))
+        if node in seen:
+            return
+        for nxt in sorted(packages[node]):
+            visit(nxt, (*path, node))
+        seen.add(node)
+
+    for package in sorted(packages):
+        visit(package, ())
