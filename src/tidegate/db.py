@@ -95,12 +95,22 @@ def update_or_insert(
 ) -> None:
     """Set `values` on the row whose columns equal `key`, or insert it (with `on_insert`).
 
-    Runs in the caller's transaction: SQLite's write lock serialises it; on PostgreSQL a
-    racing insert of the same key fails on the table's unique key instead of duplicating.
+    One `INSERT … ON CONFLICT (key) DO UPDATE` on both dialects, so concurrent writers of
+    the same key never race (atomic on PostgreSQL); the key columns must carry a unique
+    constraint.
     """
-    where = [table.c[name] == value for name, value in key.items()]
-    if conn.execute(sa.update(table).where(*where).values(**values)).rowcount == 0:
-        conn.execute(sa.insert(table).values(**key, **values, **(on_insert or {})))
+    insert = _dialect_insert(conn)(table).values(**key, **values, **(on_insert or {}))
+    conn.execute(insert.on_conflict_do_update(index_elements=list(key), set_=dict(values)))
+
+
+def _dialect_insert(conn: sa.Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def insert_ignoring_conflicts(
@@ -112,14 +122,7 @@ def insert_ignoring_conflicts(
     """
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(pg_insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        conn.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+    conn.execute(_dialect_insert(conn)(table).on_conflict_do_nothing(index_elements=[key]), rows)
 
 
 def _executemany(

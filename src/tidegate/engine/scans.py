@@ -125,10 +125,16 @@ def give_up(conn: Connection, repo_id: int, digest: str, reason: str, now: float
 
 def mark(conn: Connection, repo_id: int, digest: str, status: str, description: str = "",
          **values: object) -> None:  # fmt: skip
-    """Move the image's scan to `status` (with ECR's wording unless a reason is given)."""
-    _upsert(
-        conn, repo_id, digest, status=status,
-        description=(description or DESCRIPTIONS.get(status, status))[:512], **values,
+    """Move the image's scan to `status` (with ECR's wording unless a reason is given).
+
+    Only an existing scan row moves: an image deleted while its scan ran gets no row back.
+    """
+    s = t.image_scans
+    conn.execute(
+        sa.update(s)
+        .where(s.c.repository_id == repo_id, s.c.digest == digest)
+        .values(status=status, description=(description or DESCRIPTIONS.get(status, status))[:512],
+                **values)
     )  # fmt: skip
 
 
