@@ -201,6 +201,39 @@ class JobQueue:
             )
         return retry
 
+    def reclaim(self, is_dead: Callable[[str], bool]) -> int:
+        """Requeue, now, the running jobs whose lease owner `is_dead` says is gone.
+
+        The lease would hand them over anyway, minutes later; this is for a restarted
+        process that can tell its dead predecessor (same host, pid gone or reused) at once.
+        Each update is conditional on the owner so a job meanwhile taken over stays put.
+        """
+        now = self.clock()
+        with reading(self.engine) as conn:
+            rows = conn.execute(
+                sa.select(t.scan_jobs.c.id, t.scan_jobs.c.lease_owner).where(
+                    t.scan_jobs.c.state == "running"
+                )
+            ).all()
+        dead = [(job_id, who) for job_id, who in rows if who and is_dead(who)]
+        count = 0
+        with self.engine.begin() as conn:
+            for job_id, who in dead:
+                result = conn.execute(
+                    sa.update(t.scan_jobs)
+                    .where(
+                        t.scan_jobs.c.id == job_id,
+                        t.scan_jobs.c.state == "running",
+                        t.scan_jobs.c.lease_owner == who,
+                    )
+                    .values(
+                        state="queued", run_after=now, lease_owner=None, lease_expires=None,
+                        last_error="its worker process died", updated_at=now,
+                    )
+                )  # fmt: skip
+                count += result.rowcount
+        return count
+
     def counts(self) -> dict[str, int]:
         with reading(self.engine) as conn:
             rows = conn.execute(
