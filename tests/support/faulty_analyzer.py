@@ -49,4 +49,9 @@ class FaultyAnalyzer:
         if kind == "wait":  # tell the test we are analysing, then wait to be killed
             Path(arg).write_text("analysing")
             time.sleep(3600)
+        if kind == "once":  # like wait the first time; a retry after the kill goes through
+            marker = Path(arg)
+            if not marker.exists():
+                marker.write_text("analysing")
+                time.sleep(3600)
         return []

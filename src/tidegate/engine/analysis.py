@@ -9,10 +9,12 @@ parent stops waiting at the wall-clock budget and kills it.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import logging
 import math
 import multiprocessing
+import os
 import resource
 import signal
 import tempfile
@@ -38,6 +40,7 @@ TIMEOUT_BUDGET = "scan_timeout_seconds"
 # Time the parent grants past the budget before killing: the child's own CPU limit, which
 # names the cause precisely, should fire first when the analysis is CPU-bound.
 _GRACE_SECONDS = 2.0
+_PR_SET_PDEATHSIG = 1
 
 
 class AnalysisCrashed(Exception):
@@ -94,8 +97,23 @@ def _cpu_limit(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def _serve(conn: Connection, plugins: Sequence[str]) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (a kill -9 of the server).
+
+    Otherwise an orphaned analysis keeps reading a hostile layer for its whole budget.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the pipe's EOF ends the loop instead
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _serve(conn: Connection, plugins: Sequence[str], parent: int) -> None:
     """The child's loop: one task in, one result out, until the parent closes the pipe."""
+    _die_with(parent)
     for name in plugins:  # extra analyzers register themselves on import
         importlib.import_module(name)
     while True:
@@ -117,7 +135,7 @@ class _Child:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child_end = ctx.Pipe()
         self.process: BaseProcess = ctx.Process(
-            target=_serve, args=(child_end, tuple(plugins)), daemon=True,
+            target=_serve, args=(child_end, tuple(plugins), os.getpid()), daemon=True,
             name="tidegate-analysis",
         )  # fmt: skip
         self.process.start()
