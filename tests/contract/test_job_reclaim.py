@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tests.contract.test_scan_give_up import scan_row, status_of
 from tidegate import schema as t
-from tidegate.engine import jobs
-from tidegate.engine.jobs import JobQueue
+from tidegate.engine import jobs, scans
+from tidegate.engine.jobs import Job, JobQueue
 
 
 def test_reclaim_requeues_only_the_dead_owners_jobs(engine: Engine) -> None:
@@ -40,3 +41,22 @@ def test_reclaim_requeues_only_the_dead_owners_jobs(engine: Engine) -> None:
             .all()
         )
     assert errors == ["its worker process died"]
+
+
+def test_a_job_whose_worker_dies_every_time_ends_its_scan(engine: Engine) -> None:
+    """A poison job that kills its worker each attempt is ended, not run forever."""
+    repo_id, digest = scan_row(engine, "IN_PROGRESS")  # its job allows 2 attempts
+
+    def exhausted(conn: sa.Connection, job: Job) -> None:
+        reason = f"died during each of {job.attempts} attempts"
+        scans.give_up(conn, repo_id, digest, reason, 5.0)
+
+    queue = JobQueue(engine, lambda: 100.0, on_exhausted=exhausted)
+    for attempt in (1, 2):
+        job = queue.claim(f"h:{attempt}:1:w", 300)
+        assert job is not None
+        assert job.attempts == attempt
+        assert queue.reclaim(lambda _who: True) == 1  # its worker died
+    assert queue.claim("h:9:1:w", 300) is None
+    assert queue.counts() == {"failed": 1}
+    assert status_of(engine, repo_id, digest) == ("FAILED", "died during each of 2 attempts")

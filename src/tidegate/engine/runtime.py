@@ -88,7 +88,7 @@ class ScanEngine:
         self.settings = settings
         self.clock = clock
         self.poll_seconds = poll_seconds
-        self.queue = JobQueue(registry.engine, clock)
+        self.queue = JobQueue(registry.engine, clock, on_exhausted=self._exhausted)
         self.origin = Origin(settings.registry_id, settings.region)
         self.identity = owner.current()
         # Our own scratch directory: a sweep by another process spares it while we live.
@@ -214,6 +214,13 @@ class ScanEngine:
             return None
         reason = f"The scan failed after {job.attempts} attempts: {error}"
         return lambda conn: scans.give_up(conn, repo_id, digest, reason, self.clock())
+
+    def _exhausted(self, conn: Connection, job: Job) -> None:
+        """A job whose worker died during every attempt: its scan ends FAILED with it."""
+        error = f"the scanning process died during each of {job.attempts} attempts"
+        give_up = self._give_up(job, error)
+        if give_up is not None:
+            give_up(conn)
 
     def _watch(self) -> None:
         last_expiry = last_lifecycle = 0.0
