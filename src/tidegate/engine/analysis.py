@@ -73,6 +73,7 @@ def _analyze(task: _Task) -> tuple[str, Inventory | str]:
             return fh.read()
 
     source = BlobStoreSource(task.manifest, open_blob, open_manifest=open_manifest)
+    Path(task.scratch_dir).mkdir(parents=True, exist_ok=True)  # even if swept meanwhile
     try:
         with tempfile.TemporaryDirectory(prefix="scan-", dir=task.scratch_dir) as scratch:
             results = analyze_image(
@@ -176,7 +177,6 @@ class Analyzer:
         self.cache_dir = cache_dir
         self.scratch_dir = scratch_dir
         cache_dir.mkdir(parents=True, exist_ok=True)
-        scratch_dir.mkdir(parents=True, exist_ok=True)
         self.limits = limits or Limits()
         self.timeout_seconds = timeout_seconds
         self.plugins = tuple(plugins)
@@ -187,6 +187,8 @@ class Analyzer:
     def _child(self) -> _Child:
         child: _Child | None = getattr(self._local, "child", None)
         if child is None or not child.process.is_alive():
+            # Created on first use: a process that never analyses leaves no scratch behind.
+            self.scratch_dir.mkdir(parents=True, exist_ok=True)
             child = _Child(self.plugins)
             self._local.child = child
             with self._lock:
