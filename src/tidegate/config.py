@@ -154,6 +154,26 @@ class Settings:
     signin_window_seconds: int = 300
     signin_backoff_seconds: int = 30
     signin_backoff_max_seconds: int = 900
+    # Resource budgets of one scan: a scan that exceeds one ends FAILED naming the budget and
+    # the layer. Uncompressed tar bytes of one layer and of the whole image, tar entries of
+    # the whole image, and decompressed/compressed past the first ratio_after bytes of a layer
+    # (gzip tops out near 1030:1, so only a ratio far below that stops bombs).
+    max_layer_uncompressed_bytes: int = 16 << 30
+    max_image_uncompressed_bytes: int = 64 << 30
+    max_files_per_image: int = 2_000_000
+    max_compression_ratio: int = 100
+    compression_ratio_after_bytes: int = 1 << 30
+    # What is read into memory: the image config, and any one file handed to an analyzer
+    # (larger files are skipped with a warning).
+    max_config_bytes: int = 4 << 20
+    max_metadata_file_bytes: int = 1 << 30
+    # Wall clock and CPU time of one image's analysis (0 = unbounded).
+    scan_timeout_seconds: int = 900
+    # Analysis scratch space; empty means <data_dir>/scratch.
+    scratch_dir: str = ""
+    # Extra analyzer plugins (module paths) loaded by the analysis process; TOML list or
+    # a comma-separated TIDEGATE_ANALYZER_PLUGINS.
+    analyzer_plugins: tuple[str, ...] = ()
     webhooks: tuple[WebhookEndpoint, ...] = ()
     events: EventsSection = field(default_factory=EventsSection)
     usage: UsageSection = field(default_factory=UsageSection)
@@ -176,6 +196,12 @@ class Settings:
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @property
+    def scratch_root(self) -> Path:
+        return (
+            Path(self.scratch_dir).expanduser() if self.scratch_dir else self.data_dir / "scratch"
+        )
 
 
 _TABLES = ("webhooks", "events", "usage")
@@ -224,6 +250,9 @@ def _coerce(name: str, raw: object) -> object:
             return float(str(raw))
         if kind in ("Path", Path):
             return Path(str(raw)).expanduser()
+        if kind == "tuple[str, ...]":
+            items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
     except ValueError as exc:
         msg = f"setting {name!r}: cannot read {raw!r} as {kind}"
         raise InvalidParameter(msg) from exc
@@ -365,6 +394,17 @@ def _endpoint(item: Any, index: int) -> WebhookEndpoint:
 def _validate(settings: Settings) -> None:
     if not (len(settings.registry_id) == 12 and settings.registry_id.isdigit()):
         msg = f"registry_id must be 12 digits, not {settings.registry_id!r}"
+        raise InvalidParameter(msg)
+    budgets = (
+        "max_layer_uncompressed_bytes", "max_image_uncompressed_bytes", "max_files_per_image",
+        "max_compression_ratio", "max_config_bytes", "max_metadata_file_bytes",
+    )  # fmt: skip
+    for name in budgets:
+        if getattr(settings, name) <= 0:
+            msg = f"{name} must be positive, not {getattr(settings, name)}"
+            raise InvalidParameter(msg)
+    if settings.scan_timeout_seconds < 0 or settings.compression_ratio_after_bytes < 0:
+        msg = "scan_timeout_seconds and compression_ratio_after_bytes must not be negative"
         raise InvalidParameter(msg)
     if not 0 < settings.port < 65536:
         msg = f"port out of range: {settings.port}"

@@ -1,5 +1,5 @@
 """`tidegate gc`: remove blobs and upload sessions nothing references, and scan data past
-retention, while the server runs."""
+retention, and the scratch space of dead processes, while the server runs."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     from tidegate.app import build_registry
+    from tidegate.engine import scratch
     from tidegate.engine.retention import purge
     from tidegate.registry.gc import collect_garbage
 
@@ -54,8 +55,11 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
     )
     retained = purge(registry.engine, time.time(), dry_run=args.dry_run)
+    # Scratch of analysis processes that died (a kill -9 mid-scan); live ones keep theirs.
+    swept = len(scratch.sweep(settings.scratch_root, dry_run=args.dry_run))
     if args.json:
-        print(json.dumps({**report.__dict__, **retained.__dict__}, indent=2, sort_keys=True))
+        out = {**report.__dict__, **retained.__dict__, "scratch_dirs_removed": swept}
+        print(json.dumps(out, indent=2, sort_keys=True))
     else:
         verb = "would remove" if args.dry_run else "removed"
         print(
@@ -65,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             f"{retained.findings_removed} findings past retention, "
             f"{retained.inventories_removed} inventories, "
             f"{retained.indexed_packages_removed} indexed packages and "
-            f"{retained.finding_texts_removed} finding texts nothing references"
+            f"{retained.finding_texts_removed} finding texts nothing references; "
+            f"{swept} scratch directories of dead processes"
         )
     return 0

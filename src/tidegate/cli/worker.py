@@ -16,7 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="run scan workers only",
         description="Claim scan and re-scan jobs from the metadata DB and run them, with no "
         "HTTP server. Any number of workers (and `tidegate serve` processes) can share one "
-        "database: jobs are leased, and a worker that dies is replaced after its lease.",
+        "database: jobs are leased, and a worker that dies is replaced after its lease (at once "
+        "when a process restarts on the same host).",
     )
     add_data_options(parser)
     parser.add_argument("--concurrency", type=int, help="worker threads (default: workers setting)")

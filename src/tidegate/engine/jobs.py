@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -94,19 +95,50 @@ def _claimable(now: float) -> sa.ColumnElement[bool]:
     )
 
 
+def _job(row: sa.Row[Any], worker_id: str) -> Job:
+    m = row._mapping
+    return Job(
+        id=m["id"],
+        kind=m["kind"],
+        repository_id=m["repository_id"],
+        digest=m["digest"],
+        scan_type=m["scan_type"],
+        reason=m["reason"],
+        attempts=m["attempts"],
+        max_attempts=m["max_attempts"],
+        payload=json.loads(m["payload"]),
+        lease_owner=worker_id,
+    )
+
+
 class JobQueue:
     """Claim, renew, complete and fail jobs; safe across threads and processes."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], float] = time.time,
+        on_exhausted: Callable[[Connection, Job], None] | None = None,
+    ) -> None:
+        """`on_exhausted` ends what a job was for when it ran out of attempts without a
+        `fail` (its worker died each time), in the transaction that marks the job failed."""
         self.engine = engine
         self.clock = clock
+        self.on_exhausted = on_exhausted
         self._postgres = engine.dialect.name == "postgresql"
 
     def claim(self, worker_id: str, lease_seconds: float) -> Job | None:
+        for _ in range(16):  # skip (and end) jobs that used every attempt
+            picked = self._claim_one(worker_id, lease_seconds)
+            if picked is None or isinstance(picked, Job):
+                return picked
+        return None
+
+    def _claim_one(self, worker_id: str, lease_seconds: float) -> Job | bool | None:
         now = self.clock()
         with self.engine.begin() as conn:
             pick = (
-                sa.select(t.scan_jobs.c.id)
+                sa.select(t.scan_jobs.c.id, t.scan_jobs.c.attempts, t.scan_jobs.c.max_attempts)
                 .where(_claimable(now))
                 .order_by(t.scan_jobs.c.run_after, t.scan_jobs.c.id)
                 .limit(1)
@@ -116,6 +148,23 @@ class JobQueue:
             row = conn.execute(pick).first()
             if row is None:
                 return None
+            if row.attempts >= row.max_attempts:
+                # Every attempt started and none ended: a job that kills its worker (or a
+                # host that keeps dying) must not run forever, and its scan must end.
+                job = _job(
+                    conn.execute(sa.select(t.scan_jobs).where(t.scan_jobs.c.id == row.id)).one(), ""
+                )
+                if self.on_exhausted is not None:
+                    self.on_exhausted(conn, job)
+                conn.execute(
+                    sa.update(t.scan_jobs)
+                    .where(t.scan_jobs.c.id == row.id)
+                    .values(
+                        state="failed", lease_owner=None, lease_expires=None, updated_at=now,
+                        last_error=f"its worker died during each of {row.attempts} attempts",
+                    )
+                )  # fmt: skip
+                return False
             conn.execute(
                 sa.update(t.scan_jobs)
                 .where(t.scan_jobs.c.id == row[0])
@@ -127,20 +176,8 @@ class JobQueue:
                     updated_at=now,
                 )
             )
-            job = conn.execute(sa.select(t.scan_jobs).where(t.scan_jobs.c.id == row[0])).one()
-        m = job._mapping
-        return Job(
-            id=m["id"],
-            kind=m["kind"],
-            repository_id=m["repository_id"],
-            digest=m["digest"],
-            scan_type=m["scan_type"],
-            reason=m["reason"],
-            attempts=m["attempts"],
-            max_attempts=m["max_attempts"],
-            payload=json.loads(m["payload"]),
-            lease_owner=worker_id,
-        )
+            claimed = conn.execute(sa.select(t.scan_jobs).where(t.scan_jobs.c.id == row[0])).one()
+        return _job(claimed, worker_id)
 
     def _owned(self, job: Job) -> sa.ColumnElement[bool]:
         return sa.and_(
@@ -200,6 +237,39 @@ class JobQueue:
                 )
             )
         return retry
+
+    def reclaim(self, is_dead: Callable[[str], bool]) -> int:
+        """Requeue, now, the running jobs whose lease owner `is_dead` says is gone.
+
+        The lease would hand them over anyway, minutes later; this is for a restarted
+        process that can tell its dead predecessor (same host, pid gone or reused) at once.
+        Each update is conditional on the owner so a job meanwhile taken over stays put.
+        """
+        now = self.clock()
+        with reading(self.engine) as conn:
+            rows = conn.execute(
+                sa.select(t.scan_jobs.c.id, t.scan_jobs.c.lease_owner).where(
+                    t.scan_jobs.c.state == "running"
+                )
+            ).all()
+        dead = [(job_id, who) for job_id, who in rows if who and is_dead(who)]
+        count = 0
+        with self.engine.begin() as conn:
+            for job_id, who in dead:
+                result = conn.execute(
+                    sa.update(t.scan_jobs)
+                    .where(
+                        t.scan_jobs.c.id == job_id,
+                        t.scan_jobs.c.state == "running",
+                        t.scan_jobs.c.lease_owner == who,
+                    )
+                    .values(
+                        state="queued", run_after=now, lease_owner=None, lease_expires=None,
+                        last_error="its worker process died", updated_at=now,
+                    )
+                )  # fmt: skip
+                count += result.rowcount
+        return count
 
     def counts(self) -> dict[str, int]:
         with reading(self.engine) as conn:

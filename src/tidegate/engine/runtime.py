@@ -8,24 +8,24 @@ compare-and-set, so many engines over one PostgreSQL share the work without doub
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
 from tidegate.auth import audit
 from tidegate.config import Settings
-from tidegate.engine import pipeline, rescan, retention, scans
+from tidegate.engine import owner, pipeline, rescan, retention, scans, scratch
 from tidegate.engine.analysis import Analyzer, analyzer_key
 from tidegate.engine.jobs import Job, JobQueue
 from tidegate.events.model import Origin
 from tidegate.registry import lifecycle
 from tidegate.registry.service import RegistryService
+from tidegate.scanner.image.limits import Limits
 from tidegate.scanner.model import Inventory
 from tidegate.scanner.vulndb import layout
 from tidegate.scanner.vulndb.store import NoDatabase, VulnStore
@@ -36,10 +36,34 @@ LEASE_SECONDS = 300.0
 EXPIRY_CHECK_SECONDS = 3600.0
 
 
+def scan_limits(settings: Settings) -> Limits:
+    """The scanner's budgets from the settings."""
+    return Limits(
+        max_layer_bytes=settings.max_layer_uncompressed_bytes,
+        max_image_bytes=settings.max_image_uncompressed_bytes,
+        max_files=settings.max_files_per_image,
+        max_ratio=settings.max_compression_ratio,
+        ratio_after=settings.compression_ratio_after_bytes,
+        max_config_bytes=settings.max_config_bytes,
+        max_metadata_file_bytes=settings.max_metadata_file_bytes,
+    )
+
+
+def _plugins(settings: Settings) -> tuple[str, ...]:
+    return settings.analyzer_plugins
+
+
 class _AnalyzerHandle:
-    def __init__(self, settings: Settings, processes: int) -> None:
-        self._analyzer = Analyzer(settings.blob_dir, settings.cache_dir / "layers", processes)
+    def __init__(self, settings: Settings, scratch_dir: Path) -> None:
+        self._analyzer = Analyzer(
+            settings.blob_dir, settings.cache_dir / "layers", scratch_dir,
+            limits=scan_limits(settings), timeout_seconds=settings.scan_timeout_seconds,
+            plugins=_plugins(settings),
+        )  # fmt: skip
         self.key = analyzer_key()
+
+    def child_pids(self) -> list[int]:
+        return self._analyzer.child_pids()
 
     def analyze(self, manifest: bytes) -> Inventory:
         return self._analyzer.analyze(manifest)
@@ -63,15 +87,17 @@ class ScanEngine:
         self.settings = settings
         self.clock = clock
         self.poll_seconds = poll_seconds
-        self.queue = JobQueue(registry.engine, clock)
+        self.queue = JobQueue(registry.engine, clock, on_exhausted=self._exhausted)
         self.origin = Origin(settings.registry_id, settings.region)
-        self.analyzer = _AnalyzerHandle(settings, max(1, settings.workers))
+        self.identity = owner.current()
+        # Our own scratch directory: a sweep by another process spares it while we live.
+        self.analyzer = _AnalyzerHandle(settings, settings.scratch_root / str(self.identity))
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._local = threading.local()
         self._usable: dict[int, bool] = {}
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = str(self.identity)
 
     # -- vulnerability DB ---------------------------------------------------------------
 
@@ -107,7 +133,25 @@ class ScanEngine:
 
     # -- threads --------------------------------------------------------------------------
 
+    def recover(self) -> int:
+        """Take back what dead processes of this host left: their jobs and scratch space.
+
+        Run at start, so a scan a killed predecessor held resumes now, not when its lease
+        runs out; returns how many jobs went back to the queue.
+        """
+        scratch.sweep(self.settings.scratch_root)
+        try:
+            count = self.queue.reclaim(_held_by_the_dead)
+        except Exception:  # the leases still expire; never keep the engine from starting
+            log.exception("reclaiming the jobs of dead processes failed")
+            return 0
+        if count:
+            log.info("reclaimed jobs of a dead process", extra={"fields": {"jobs": count}})
+            self.wake.set()
+        return count
+
     def start(self, workers: int | None = None) -> None:
+        self.recover()
         count = self.settings.workers if workers is None else workers
         for i in range(max(1, count)):
             thread = threading.Thread(target=self._work, name=f"scan-worker-{i}", daemon=True)
@@ -124,6 +168,7 @@ class ScanEngine:
             thread.join(timeout)
         self._threads.clear()
         self.analyzer.close()
+        scratch.remove_own(self.settings.scratch_root)
 
     def nudge(self) -> None:
         """Tell idle workers a job was enqueued (in this process)."""
@@ -168,6 +213,13 @@ class ScanEngine:
             return None
         reason = f"The scan failed after {job.attempts} attempts: {error}"
         return lambda conn: scans.give_up(conn, repo_id, digest, reason, self.clock())
+
+    def _exhausted(self, conn: Connection, job: Job) -> None:
+        """A job whose worker died during every attempt: its scan ends FAILED with it."""
+        error = f"the scanning process died during each of {job.attempts} attempts"
+        give_up = self._give_up(job, error)
+        if give_up is not None:
+            give_up(conn)
 
     def _watch(self) -> None:
         last_expiry = last_lifecycle = 0.0
@@ -229,6 +281,11 @@ class ScanEngine:
             if job is None:
                 return
             self.run_job(job)
+
+
+def _held_by_the_dead(lease_owner: str) -> bool:
+    who = owner.parse(lease_owner)
+    return who is not None and who.is_dead_here()
 
 
 class _LeaseRenewer:

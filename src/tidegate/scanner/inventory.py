@@ -18,7 +18,7 @@ from tidegate.scanner.analyzers.os.release import DISTRO_FILES, detect, finalize
 from tidegate.scanner.cache import LayerCache
 from tidegate.scanner.image.imagefs import MergedView
 from tidegate.scanner.image.layer import analyze_layer
-from tidegate.scanner.image.limits import Limits
+from tidegate.scanner.image.limits import Limits, Usage
 from tidegate.scanner.image.results import (
     AnalyzerResult,
     LayerFacts,
@@ -63,6 +63,7 @@ class _LayerReader:
         self.cache = cache
         self.scratch = scratch
         self.limits = limits
+        self.usage = Usage(limits)
         self.memo: dict[str, tuple[LayerFacts, dict[str, AnalyzerResult]]] = {}
 
     def read(self, digest: str) -> tuple[LayerFacts, dict[str, AnalyzerResult]]:
@@ -83,7 +84,7 @@ class _LayerReader:
         if facts_raw is not None and not stale:
             return load_facts(facts_raw), results
         with self.source.open_blob(digest) as blob:
-            facts, fresh = analyze_layer(blob, digest, stale, self.scratch, self.limits)
+            facts, fresh = analyze_layer(blob, digest, stale, self.scratch, self.limits, self.usage)
         if self.cache is not None:
             self.cache.put(digest, FACTS_KEY, FACTS_VERSION, dump_facts(facts))
             for a in stale:
@@ -136,7 +137,7 @@ def analyze_image(
             reader = _LayerReader(source, chosen, cache, Path(tmp), limits)
             return [
                 ImageInventory(source.reference, t.manifest_digest, _inventory(t, reader, limits))
-                for t in resolve_targets(source, platform)
+                for t in resolve_targets(source, platform, max_config_bytes=limits.max_config_bytes)
             ]
     finally:
         if cache is not None:

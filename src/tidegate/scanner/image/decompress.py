@@ -13,7 +13,7 @@ from typing import BinaryIO
 import zstandard
 
 from tidegate.scanner.image.errors import ScanFailed
-from tidegate.scanner.image.limits import Limits
+from tidegate.scanner.image.limits import BudgetExceeded, Limits, Usage
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -104,12 +104,12 @@ class _ZstdReader(io.RawIOBase):
 
 
 class _BoundedReader(io.RawIOBase):
-    """Fails the scan once a layer decompresses beyond the limits."""
+    """Fails the scan once a layer (or the image) decompresses beyond the budgets."""
 
-    def __init__(self, inner: io.RawIOBase, counter: _CountingReader, limits: Limits) -> None:
+    def __init__(self, inner: io.RawIOBase, counter: _CountingReader, usage: Usage) -> None:
         self._inner = inner
         self._counter = counter
-        self._limits = limits
+        self._usage = usage
         self.produced = 0
 
     def readable(self) -> bool:
@@ -118,20 +118,29 @@ class _BoundedReader(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         n = self._inner.readinto(buffer) or 0
         self.produced += n
-        lim = self._limits
+        lim = self._usage.limits
         if self.produced > lim.max_layer_bytes:
-            msg = f"layer decompresses beyond {lim.max_layer_bytes} bytes (decompression bomb?)"
-            raise ScanFailed(msg)
+            msg = f"decompresses beyond {lim.max_layer_bytes} bytes (decompression bomb?)"
+            raise BudgetExceeded("max_layer_uncompressed_bytes", msg)
         if self.produced > lim.ratio_after and self.produced > lim.max_ratio * max(
             self._counter.count, 1
         ):
-            msg = f"layer compression ratio exceeds {lim.max_ratio}:1 (decompression bomb?)"
-            raise ScanFailed(msg)
+            msg = (
+                f"compression ratio exceeds {lim.max_ratio}:1 past {lim.ratio_after} bytes "
+                "(decompression bomb?)"
+            )
+            raise BudgetExceeded("max_compression_ratio", msg)
+        self._usage.charge_bytes(n)
         return n
 
 
-def open_tar_stream(blob: BinaryIO, limits: Limits) -> io.BufferedReader:
-    """A buffered stream of the layer's tar bytes; raises `ScanFailed` on corrupt data."""
+def open_tar_stream(
+    blob: BinaryIO, limits: Limits, usage: Usage | None = None
+) -> io.BufferedReader:
+    """A buffered stream of the layer's tar bytes; raises `ScanFailed` on corrupt data.
+
+    `usage` accumulates what the whole scan decompressed (a fresh one when not given).
+    """
     counter = _CountingReader(blob)
     head = io.BufferedReader(counter, _CHUNK)
     magic = head.peek(4)[:4]
@@ -142,4 +151,5 @@ def open_tar_stream(blob: BinaryIO, limits: Limits) -> io.BufferedReader:
         inner = _ZstdReader(head)  # type: ignore[arg-type]
     else:
         inner = head  # type: ignore[assignment]
-    return io.BufferedReader(_BoundedReader(inner, counter, limits), _CHUNK)
+    bounded = _BoundedReader(inner, counter, usage or Usage(limits))
+    return io.BufferedReader(bounded, _CHUNK)

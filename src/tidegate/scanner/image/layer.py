@@ -21,7 +21,7 @@ from tidegate.scanner.analyzers.base import (
 )
 from tidegate.scanner.analyzers.os.release import DISTRO_FILES, MAX_DISTRO_FILE
 from tidegate.scanner.image.decompress import open_tar_stream
-from tidegate.scanner.image.limits import Limits
+from tidegate.scanner.image.limits import BudgetExceeded, Limits, Usage
 from tidegate.scanner.image.results import AnalyzerResult, LayerFacts
 from tidegate.scanner.image.selection import Selector
 from tidegate.scanner.image.walk import LayerWalk, walk_layer
@@ -108,11 +108,18 @@ def _bytes(spool: Path | bytes) -> bytes:
     return spool.read_bytes() if isinstance(spool, Path) else spool
 
 
-def selectors_for(analyzers: Sequence[Analyzer]) -> list[Selector]:
-    """The distro-file selector every walk needs, then one selector per analyzer."""
-    selectors = [Selector(DISTRO_SELECTOR, _distro_required, MAX_DISTRO_FILE, _DISTRO_PREFILTER)]
-    selectors += [Selector(a.name, a.required, a.max_file_size, a.prefilter) for a in analyzers]
-    return selectors
+def selectors_for(analyzers: Sequence[Analyzer], limits: Limits | None = None) -> list[Selector]:
+    """The distro-file selector every walk needs, then one selector per analyzer.
+
+    No file larger than the `max_metadata_file_bytes` budget reaches an analyzer.
+    """
+    cap = (limits or Limits()).max_metadata_file_bytes
+    distro = Selector(
+        DISTRO_SELECTOR, _distro_required, min(MAX_DISTRO_FILE, cap), _DISTRO_PREFILTER
+    )
+    return [distro] + [
+        Selector(a.name, a.required, min(a.max_file_size, cap), a.prefilter) for a in analyzers
+    ]
 
 
 def analyze_layer(
@@ -121,11 +128,20 @@ def analyze_layer(
     analyzers: Sequence[Analyzer],
     scratch_root: Path,
     limits: Limits,
+    usage: Usage | None = None,
 ) -> tuple[LayerFacts, dict[str, AnalyzerResult]]:
-    """Walk the layer blob once; spooled files live only for the duration of this call."""
-    selectors = selectors_for(analyzers)
+    """Walk the layer blob once; spooled files live only for the duration of this call.
+
+    `usage` carries the scan's consumption across layers; a budget exceeded names the layer.
+    """
+    selectors = selectors_for(analyzers, limits)
+    usage = usage or Usage(limits)
     with tempfile.TemporaryDirectory(prefix="layer-", dir=scratch_root) as tmp:
-        walk = walk_layer(open_tar_stream(blob, limits), selectors, Path(tmp), limits)
+        try:
+            stream = open_tar_stream(blob, limits, usage)
+            walk = walk_layer(stream, selectors, Path(tmp), limits, usage)
+        except BudgetExceeded as exc:
+            raise exc.in_layer(digest) from exc
         distro_files = {
             path: _bytes(walk.spooled[path])
             for path, names in walk.wanted.items()

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from tidegate.scanner.analyzers.base import FileInfo
 from tidegate.scanner.image.errors import ScanFailed
-from tidegate.scanner.image.limits import Limits
+from tidegate.scanner.image.limits import Limits, Usage
 from tidegate.scanner.image.paths import (
     OPAQUE_MARKER,
     WHITEOUT_PREFIX,
@@ -156,14 +156,20 @@ class _Walker:
 
 
 def walk_layer(
-    stream: BinaryIO, selectors: Sequence[Selector], scratch: Path, limits: Limits
+    stream: BinaryIO,
+    selectors: Sequence[Selector],
+    scratch: Path,
+    limits: Limits,
+    usage: Usage | None = None,
 ) -> LayerWalk:
-    """Read the tar stream once; raises `ScanFailed` if the tar itself is unreadable."""
+    """Read the tar stream once; raises `ScanFailed` if the tar itself is unreadable.
+
+    Every entry counts against the image's `max_files` budget in `usage`.
+    """
+    usage = usage or Usage(limits)
     reader = TarReader(stream)
     walker = _Walker(selectors, scratch, limits, reader)
-    for entries, m in enumerate(reader, start=1):
-        if entries > limits.max_entries:
-            msg = f"layer has more than {limits.max_entries} entries"
-            raise ScanFailed(msg)
+    for m in reader:
+        usage.charge_file()
         walker.member(m)
     return walker.out

@@ -7,6 +7,7 @@ from typing import Any
 
 from tidegate import inputs
 from tidegate.scanner.image.errors import ScanFailed
+from tidegate.scanner.image.limits import BudgetExceeded
 from tidegate.scanner.sources.base import ImageSource, ImageTarget, LayerRef
 
 INDEX_TYPES = frozenset(
@@ -29,10 +30,10 @@ def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def load_json(data: bytes, what: str) -> dict[str, Any]:
+def load_json(data: bytes, what: str, limit: int = _MAX_MANIFEST) -> dict[str, Any]:
     """Parse a JSON object, failing the scan with a clear reason otherwise."""
-    if len(data) > _MAX_MANIFEST:
-        msg = f"{what} larger than {_MAX_MANIFEST} bytes"
+    if len(data) > limit:
+        msg = f"{what} larger than {limit} bytes"
         raise ScanFailed(msg)
     try:
         obj = inputs.load_json(data)
@@ -56,7 +57,9 @@ def is_index(doc: dict[str, Any]) -> bool:
     return doc.get("mediaType") in INDEX_TYPES or ("manifests" in doc and "layers" not in doc)
 
 
-def _target(source: ImageSource, data: bytes, platform: str) -> ImageTarget:
+def _target(
+    source: ImageSource, data: bytes, platform: str, max_config_bytes: int = _MAX_MANIFEST
+) -> ImageTarget:
     doc = load_json(data, "manifest")
     try:
         config_digest = str(doc["config"]["digest"])
@@ -68,19 +71,25 @@ def _target(source: ImageSource, data: bytes, platform: str) -> ImageTarget:
         msg = f"manifest lacks config or layers: {exc}"
         raise ScanFailed(msg) from exc
     with source.open_blob(config_digest) as fh:
-        config = load_json(fh.read(_MAX_MANIFEST + 1), "image config")
+        raw = fh.read(max_config_bytes + 1)
+    if len(raw) > max_config_bytes:
+        msg = f"image config {config_digest} is larger than {max_config_bytes} bytes"
+        raise BudgetExceeded("max_config_bytes", msg)
+    config = load_json(raw, "image config", max_config_bytes)
     if not platform and config.get("os"):
         platform = _platform_string(config)
     diff_ids = tuple(str(d) for d in config.get("rootfs", {}).get("diff_ids", []))
     return ImageTarget(digest_of(data), config_digest, platform, layers, diff_ids)
 
 
-def resolve_targets(source: ImageSource, platform: str | None = None) -> list[ImageTarget]:
+def resolve_targets(
+    source: ImageSource, platform: str | None = None, *, max_config_bytes: int = _MAX_MANIFEST
+) -> list[ImageTarget]:
     """Every platform image of the reference (or only `platform`), attestations left out."""
     data = source.root()
     doc = load_json(data, "manifest")
     if not is_index(doc):
-        target = _target(source, data, "")
+        target = _target(source, data, "", max_config_bytes)
         if platform and target.platform and target.platform != platform:
             msg = f"image is {target.platform}, not {platform}"
             raise ScanFailed(msg)
@@ -96,7 +105,7 @@ def resolve_targets(source: ImageSource, platform: str | None = None) -> list[Im
         child_doc = load_json(child, "manifest")
         if is_index(child_doc):
             continue
-        targets.append(_target(source, child, plat))
+        targets.append(_target(source, child, plat, max_config_bytes))
     if not targets:
         msg = f"index has no manifest for platform {platform}" if platform else "empty index"
         raise ScanFailed(msg)
