@@ -53,7 +53,9 @@ def _platform_string(p: dict[str, Any]) -> str:
 
 
 def is_index(doc: dict[str, Any]) -> bool:
-    return doc.get("mediaType") in INDEX_TYPES or ("manifests" in doc and "layers" not in doc)
+    media_type = doc.get("mediaType")
+    declared = isinstance(media_type, str) and media_type in INDEX_TYPES
+    return declared or ("manifests" in doc and "layers" not in doc)
 
 
 def _target(source: ImageSource, data: bytes, platform: str) -> ImageTarget:
@@ -71,7 +73,12 @@ def _target(source: ImageSource, data: bytes, platform: str) -> ImageTarget:
         config = load_json(fh.read(_MAX_MANIFEST + 1), "image config")
     if not platform and config.get("os"):
         platform = _platform_string(config)
-    diff_ids = tuple(str(d) for d in config.get("rootfs", {}).get("diff_ids", []))
+    rootfs = config.get("rootfs") or {}
+    raw_ids = rootfs.get("diff_ids") or [] if isinstance(rootfs, dict) else None
+    if not isinstance(raw_ids, list):
+        msg = "image config rootfs.diff_ids is not a list"
+        raise ScanFailed(msg)
+    diff_ids = tuple(str(d) for d in raw_ids)
     return ImageTarget(digest_of(data), config_digest, platform, layers, diff_ids)
 
 
@@ -86,8 +93,15 @@ def resolve_targets(source: ImageSource, platform: str | None = None) -> list[Im
             raise ScanFailed(msg)
         return [target]
     targets = []
-    for entry in doc.get("manifests", []):
-        plat = _platform_string(entry.get("platform") or {})
+    entries = doc.get("manifests")
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("digest"), str) for e in entries
+    ):
+        msg = "index manifests must be a list of descriptors with a digest"
+        raise ScanFailed(msg)
+    for entry in entries:
+        platform_doc = entry.get("platform")
+        plat = _platform_string(platform_doc if isinstance(platform_doc, dict) else {})
         if plat == "unknown/unknown":  # buildkit attestation manifests
             continue
         if platform and plat != platform:
