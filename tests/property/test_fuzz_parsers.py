@@ -319,3 +319,34 @@ def test_registry_token_verify(password: str) -> None:
 def test_claimed_key_id(header: str | None) -> None:
     found = claimed_key_id(header)
     assert found is None or (isinstance(found, str) and len(found) <= 128)
+
+
+PART = st.binary(max_size=3000) | st.builds(bytes, st.integers(0, 70_000))
+
+
+@fuzz(150)
+@given(
+    parts=st.lists(PART, min_size=1, max_size=3),
+    level=st.sampled_from([-5, 1, 3, 19]),
+    checksum=st.booleans(),
+    content_size=st.booleans(),
+    data=st.data(),
+)
+def test_zstd_stream_cut_anywhere_fails(
+    parts: list[bytes], level: int, checksum: bool, content_size: bool, data: st.DataObject
+) -> None:
+    """Complete zstd streams (one frame per part) decode whole; every strict prefix fails."""
+    zc = zstandard.ZstdCompressor(
+        level=level, write_checksum=checksum, write_content_size=content_size
+    )
+    frames = [zc.compress(p) for p in parts]
+    blob = b"".join(frames)
+    assert open_tar_stream(io.BytesIO(blob), LIMITS).read() == b"".join(parts)
+    # A cut between frames leaves a complete, shorter stream: only cuts inside one count.
+    ends = {sum(len(f) for f in frames[: i + 1]) for i in range(len(frames))}
+    cut = data.draw(
+        st.integers(min_value=4, max_value=len(blob) - 1).filter(lambda c: c not in ends),
+        label="cut",
+    )
+    with pytest.raises(ScanFailed, match="zstd"):
+        open_tar_stream(io.BytesIO(blob[:cut]), LIMITS).read()
