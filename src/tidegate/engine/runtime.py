@@ -72,6 +72,7 @@ class ScanEngine:
         self._local = threading.local()
         self._usable: dict[int, bool] = {}
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.lease_seconds = float(settings.scan_lease_seconds or LEASE_SECONDS)
 
     # -- vulnerability DB ---------------------------------------------------------------
 
@@ -133,7 +134,7 @@ class ScanEngine:
         worker = f"{self.worker_id}:{threading.current_thread().name}"
         while not self._stop.is_set():
             try:
-                job = self.queue.claim(worker, LEASE_SECONDS)
+                job = self.queue.claim(worker, self.lease_seconds)
             except Exception:
                 log.exception("claiming a job failed")
                 job = None
@@ -145,7 +146,7 @@ class ScanEngine:
 
     def run_job(self, job: Job) -> None:
         """Run one claimed job; failures are retried with backoff by the queue."""
-        renewer = _LeaseRenewer(self.queue, job)
+        renewer = _LeaseRenewer(self.queue, job, self.lease_seconds)
         renewer.start()
         try:
             if job.kind == "rescan":
@@ -225,16 +226,17 @@ class ScanEngine:
         """Run queued jobs in this thread until none is left (CLI and tests)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            job = self.queue.claim(f"{self.worker_id}:drain", LEASE_SECONDS)
+            job = self.queue.claim(f"{self.worker_id}:drain", self.lease_seconds)
             if job is None:
                 return
             self.run_job(job)
 
 
 class _LeaseRenewer:
-    def __init__(self, queue: JobQueue, job: Job) -> None:
+    def __init__(self, queue: JobQueue, job: Job, lease_seconds: float) -> None:
         self.queue = queue
         self.job = job
+        self.lease_seconds = lease_seconds
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"lease-{job.id}")
 
@@ -242,8 +244,8 @@ class _LeaseRenewer:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._done.wait(LEASE_SECONDS / 3):
-            if not self.queue.renew(self.job, LEASE_SECONDS):
+        while not self._done.wait(self.lease_seconds / 3):
+            if not self.queue.renew(self.job, self.lease_seconds):
                 return
 
     def stop(self) -> None:
