@@ -38,7 +38,7 @@ from tests.support.fuzz import (
 )
 from tests.support.server import TidegateServer
 
-pytestmark = [pytest.mark.integration, pytest.mark.property]
+pytestmark = [pytest.mark.integration, pytest.mark.property, pytest.mark.slow]
 
 REPO = "fuzz/app"
 TAGS = [f"t{i}" for i in range(12)]
@@ -59,6 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidegateServer]
             for i, tag in enumerate(TAGS):
                 body = image_manifest(c, REPO, [f"layer {i}".encode()])
                 assert put_manifest(c, REPO, tag, body).status_code == 201
+            body = image_manifest(c, "fuzz/docs", [b"layer 0"], config=b"garbage config")
+            assert put_manifest(c, "fuzz/docs", "base", body).status_code == 201
             for i in range(5):
                 body = image_manifest(c, f"fuzz/other{i}", [b"x"])
                 assert put_manifest(c, f"fuzz/other{i}", "v1", body).status_code == 201
@@ -82,7 +84,7 @@ def basic(key_id: str, secret: str) -> str:
 # --- /v2/ paging -------------------------------------------------------------------------
 
 
-@fuzz(120)
+@fuzz(240)
 @given(n=st.none() | NUMBER_TEXT, last=st.none() | st.text(max_size=40), path=st.sampled_from(
     [f"/v2/{REPO}/tags/list", "/v2/_catalog"]
 ))  # fmt: skip
@@ -105,8 +107,9 @@ def test_v2_page_parameters(c: httpx.Client, n: str | None, last: str | None, pa
                 assert 'rel="next"' in r.headers["Link"]
 
 
-@fuzz(60)
+@fuzz(120)
 @given(raw=st.binary(max_size=40), name=st.sampled_from(["n", "last", "n[]", "N"]))
+@example(raw=b"\n", name="n")
 def test_v2_page_parameters_raw_bytes(c: httpx.Client, raw: bytes, name: str) -> None:
     # Bytes that are not UTF-8 once percent-decoded.
     r = c.get(f"/v2/{REPO}/tags/list?{name}={quote_from_bytes(raw, safe='')}")
@@ -116,7 +119,7 @@ def test_v2_page_parameters_raw_bytes(c: httpx.Client, raw: bytes, name: str) ->
 # --- /v2/ blob ranges and upload ranges --------------------------------------------------
 
 
-@fuzz(80)
+@fuzz(160)
 @given(header=st.one_of(
     st.builds(lambda a, b: f"bytes={a}-{b}", NUMBER_TEXT, NUMBER_TEXT),
     st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40),
@@ -129,7 +132,7 @@ def test_blob_range_header(c: httpx.Client, header: str) -> None:
         assert 0 < len(r.content) <= 100
 
 
-@fuzz(60)
+@fuzz(120)
 @given(header=st.one_of(
     st.builds(lambda a, b: f"{a}-{b}", NUMBER_TEXT, NUMBER_TEXT),
     st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40),
@@ -139,6 +142,34 @@ def test_upload_content_range(c: httpx.Client, header: str, body: bytes) -> None
     r = c.patch(location, content=body, headers={"Content-Range": header_value(header)})
     assert_oci_answer(r)
     r = c.put(location, params={"digest": sha256(body)}, content=b"")
+    assert_oci_answer(r)
+
+
+@fuzz(200)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["mount", "from", "digest"]),
+        st.sampled_from(["sha256:" + "0" * 64, REPO, "fuzz/other0", "sha256:", "md5:x"])
+        | NUMBER_TEXT,
+        max_size=3,
+    ),
+    body=st.binary(max_size=32),
+)
+def test_upload_start_parameters(c: httpx.Client, params: dict[str, str], body: bytes) -> None:
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+    r = c.post(f"/v2/{REPO}/blobs/uploads/?{query}", content=body)
+    assert_oci_answer(r)
+
+
+@fuzz(120)
+@given(
+    digest=st.sampled_from(["sha256:" + "0" * 64, "sha256:", "x"]) | st.text(max_size=80),
+    artifact_type=st.none() | NUMBER_TEXT,
+)
+@example(digest="\n0", artifact_type=None)  # missed the route: a plain-text 404
+def test_referrers_parameters(c: httpx.Client, digest: str, artifact_type: str | None) -> None:
+    query = "" if artifact_type is None else f"?artifactType={quote(artifact_type, safe='')}"
+    r = c.get(f"/v2/{REPO}/referrers/{quote(digest, safe=':')}{query}")
     assert_oci_answer(r)
 
 
@@ -197,7 +228,7 @@ def digests(c: httpx.Client) -> list[str]:
     return [push_blob(c, REPO, b"layer 0"), push_blob(c, REPO, b"garbage config")]
 
 
-@fuzz(150)
+@fuzz(300)
 @given(data=st.data(), media=MEDIA, ref=st.sampled_from(["fz", "sha256:" + "0" * 64, "a" * 200]))
 def test_v2_manifest_bodies(
     c: httpx.Client, digests: list[str], data: st.DataObject, media: str, ref: str
@@ -221,7 +252,7 @@ PAGED = {
 }
 
 
-@fuzz(200)
+@fuzz(400)
 @given(
     action=st.sampled_from(sorted(PAGED)),
     max_results=st.none() | JSON_VALUE | st.integers(),
@@ -248,7 +279,7 @@ def test_ecr_paging(
     assert_ecr_answer(r)
 
 
-@fuzz(60)
+@fuzz(120)
 @given(first=JSON_VALUE | st.integers(), last=JSON_VALUE | st.integers())
 def test_ecr_layer_part_numbers(
     server: TidegateServer, c: httpx.Client, first: Any, last: Any
@@ -273,7 +304,7 @@ DOCUMENTS = {
 }
 
 
-@fuzz(150)
+@fuzz(300)
 @given(action=st.sampled_from(sorted(DOCUMENTS)), text=JSON_TEXT)
 @example(action="PutImage", text=nested(5000))
 @example(action="SetRepositoryPolicy", text=nested(3000))
@@ -287,7 +318,23 @@ def test_ecr_documents_in_strings(
     assert_ecr_answer(r)
 
 
-@fuzz(60)
+@fuzz(200)
+@given(data=st.data(), media=st.none() | MEDIA)
+def test_ecr_put_image_documents(
+    server: TidegateServer,
+    c: httpx.Client,
+    digests: list[str],
+    data: st.DataObject,
+    media: str | None,
+) -> None:
+    body = data.draw(manifest_documents(digests), label="manifest").decode()
+    params = {"repositoryName": "fuzz/docs", "imageManifest": body, "imageTag": "put"}
+    if media is not None:
+        params["imageManifestMediaType"] = media
+    assert_ecr_answer(ecr_call(server, c, "PutImage", params))
+
+
+@fuzz(120)
 @given(body=JSON_TEXT | st.binary(max_size=100).map(lambda b: b.decode("latin-1")))
 def test_ecr_whole_bodies(server: TidegateServer, c: httpx.Client, body: str) -> None:
     r = ecr_call(server, c, "DescribeRepositories", body.encode("utf-8", "surrogatepass"))
@@ -297,7 +344,7 @@ def test_ecr_whole_bodies(server: TidegateServer, c: httpx.Client, body: str) ->
 # --- /api/ parameters ------------------------------------------------------------------------
 
 
-@fuzz(120)
+@fuzz(240)
 @given(
     path=st.sampled_from(["/api/findings", "/api/usage", "/api/status"]),
     params=st.dictionaries(
@@ -340,7 +387,7 @@ def authorization_headers(draw: st.DrawFn, key_id: str) -> bytes:
     return header_value(value)
 
 
-@fuzz(150)
+@fuzz(300)
 @given(data=st.data(), path=st.sampled_from(["/v2/", f"/v2/{REPO}/tags/list", "/api/status"]))
 @example(data=None, path="/v2/")  # a real key id with a non-ASCII secret
 def test_basic_and_token_credentials(
@@ -392,7 +439,7 @@ def sigv4_headers(draw: st.DrawFn, key_id: str) -> dict[str, bytes]:
     return {k: header_value(v) for k, v in headers.items()}
 
 
-@fuzz(150)
+@fuzz(300)
 @given(data=st.data())
 def test_sigv4_fields(server: TidegateServer, c: httpx.Client, data: st.DataObject) -> None:
     key_id, _ = server.access_key()
@@ -412,3 +459,18 @@ def test_fuzz_server_still_serves(server: TidegateServer, c: httpx.Client) -> No
     r = ecr_call(server, c, "DescribeRepositories", {})
     assert r.status_code == 200
     assert os.path.isdir(server.data_dir)
+
+
+@fuzz(120)
+@given(
+    path=st.text(max_size=40).map(lambda t: quote(t, safe="/")),
+    method=st.sampled_from(["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"]),
+    tail=st.sampled_from(["", "/tags/list", "/manifests/x", "/blobs/uploads/", "/referrers/x"]),
+)
+@example(path="_catalog%0A", method="GET", tail="")
+@example(path="%0A", method="GET", tail="")
+def test_v2_any_path(c: httpx.Client, path: str, method: str, tail: str) -> None:
+    r = c.request(method, f"/v2/{path}{tail}")
+    assert_oci_answer(r)
+    if path.endswith("%0A") and not tail:
+        assert r.status_code == 404
