@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> Starlette:
     middleware.append(Middleware(AuditMiddleware, settings=settings, engine=registry.engine))
     app = Starlette(
         routes=[
-            Route("/v2/{path:path}", dispatch, methods=V2_METHODS),
+            Route("/v2/{path:v2path}", dispatch, methods=V2_METHODS),
             Route("/", ecr_dispatch, methods=["POST"]),
             *api_routes,
         ],

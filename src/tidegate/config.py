@@ -132,6 +132,8 @@ class Settings:
     # `/api/` (findings, usage, status) without credentials; separate from anonymous_access.
     api_anonymous_access: bool = False
     workers: int = 2
+    # A claimed scan job is another worker's to take over this long after its holder died.
+    scan_lease_seconds: int = 300
     run_workers: bool = True
     # Vulnerability database: where `db update` fetches from (empty = the real upstream URLs).
     vulndb_source: str = ""

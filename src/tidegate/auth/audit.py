@@ -14,7 +14,6 @@ except the credential-less 401 challenge every docker/skopeo client provokes fir
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import re
@@ -147,7 +146,7 @@ def claimed_key_id(authorization: str | None) -> str | None:
             user, _, password = (
                 base64.b64decode(value.strip(), validate=True).decode().partition(":")
             )
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII header text
             return None
         if user == "AWS":  # a GetAuthorizationToken password: tidegate.<key id>.<exp>.<mac>
             parts = password.split(".")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+
+from tidegate.inputs import load_json
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 _STATEMENT_KEYS = frozenset(
@@ -92,7 +93,7 @@ def parse_policy(
     """
     if isinstance(document, str):
         try:
-            doc = json.loads(document)
+            doc = load_json(document)
         except ValueError as exc:
             msg = f"the policy is not valid JSON ({exc})"
             raise PolicyError(msg) from None

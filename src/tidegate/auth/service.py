@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import time
 from collections.abc import Callable
@@ -105,7 +104,7 @@ class AuthService:
             user, sep, password = (
                 base64.b64decode(value.strip(), validate=True).decode().partition(":")
             )
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII header text
             user, sep, password = "", "", ""
         if not sep:
             msg = "malformed Basic credentials"

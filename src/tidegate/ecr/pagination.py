@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tidegate.ecr.errors import EcrError
+from tidegate.inputs import load_json
 
 DEFAULT_PAGE_SIZE = 100
+MAX_OFFSET = 2**62
+"""Past any real listing, and far inside the database's 64-bit OFFSET."""
 T = TypeVar("T")
 
 
@@ -33,8 +36,15 @@ def page_of(operation: str, params: dict[str, Any]) -> Page:
     if token is None:
         return Page(0, size)
     try:
-        doc = json.loads(base64.urlsafe_b64decode(str(token).encode()))
-        if doc["op"] != operation or not isinstance(doc["offset"], int) or doc["offset"] < 0:
+        # A client can craft a token: parse it like any other input (bounded depth).
+        doc = load_json(base64.urlsafe_b64decode(str(token).encode()))
+        offset = doc["offset"]
+        if (
+            doc["op"] != operation
+            or not isinstance(offset, int)
+            or isinstance(offset, bool)
+            or not 0 <= offset <= MAX_OFFSET
+        ):
             raise ValueError(doc)
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         msg = "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'"

@@ -98,6 +98,7 @@ class ScanEngine:
         self._local = threading.local()
         self._usable: dict[int, bool] = {}
         self.worker_id = str(self.identity)
+        self.lease_seconds = float(settings.scan_lease_seconds or LEASE_SECONDS)
 
     # -- vulnerability DB ---------------------------------------------------------------
 
@@ -178,7 +179,7 @@ class ScanEngine:
         worker = f"{self.worker_id}:{threading.current_thread().name}"
         while not self._stop.is_set():
             try:
-                job = self.queue.claim(worker, LEASE_SECONDS)
+                job = self.queue.claim(worker, self.lease_seconds)
             except Exception:
                 log.exception("claiming a job failed")
                 job = None
@@ -190,7 +191,7 @@ class ScanEngine:
 
     def run_job(self, job: Job) -> None:
         """Run one claimed job; failures are retried with backoff by the queue."""
-        renewer = _LeaseRenewer(self.queue, job)
+        renewer = _LeaseRenewer(self.queue, job, self.lease_seconds)
         renewer.start()
         try:
             if job.kind == "rescan":
@@ -277,7 +278,7 @@ class ScanEngine:
         """Run queued jobs in this thread until none is left (CLI and tests)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            job = self.queue.claim(f"{self.worker_id}:drain", LEASE_SECONDS)
+            job = self.queue.claim(f"{self.worker_id}:drain", self.lease_seconds)
             if job is None:
                 return
             self.run_job(job)
@@ -289,9 +290,10 @@ def _held_by_the_dead(lease_owner: str) -> bool:
 
 
 class _LeaseRenewer:
-    def __init__(self, queue: JobQueue, job: Job) -> None:
+    def __init__(self, queue: JobQueue, job: Job, lease_seconds: float) -> None:
         self.queue = queue
         self.job = job
+        self.lease_seconds = lease_seconds
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"lease-{job.id}")
 
@@ -299,8 +301,8 @@ class _LeaseRenewer:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._done.wait(LEASE_SECONDS / 3):
-            if not self.queue.renew(self.job, LEASE_SECONDS):
+        while not self._done.wait(self.lease_seconds / 3):
+            if not self.queue.renew(self.job, self.lease_seconds):
                 return
 
     def stop(self) -> None:

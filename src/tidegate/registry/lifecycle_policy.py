@@ -10,13 +10,13 @@ pattern it lists, at least one tag that starts with the prefix or matches the pa
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tidegate.errors import ErrorCode, TidegateError
+from tidegate.inputs import load_json
 from tidegate.registry.wildcards import wildcard
 
 DAY = 86400.0
@@ -115,7 +115,7 @@ def _rule(doc: Any) -> Rule:
 def parse(text: str) -> tuple[Rule, ...]:
     """The policy's rules in priority order; InvalidLifecyclePolicy says what is wrong."""
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except ValueError:
         raise _fail("the policy is not valid JSON") from None
     rules_doc = doc.get("rules") if isinstance(doc, dict) else None

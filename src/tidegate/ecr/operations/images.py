@@ -4,12 +4,12 @@ GetDownloadUrlForLayer. They call the same RegistryService as `/v2/`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tidegate.ecr import pagination, shapes
 from tidegate.ecr.context import EcrContext
 from tidegate.ecr.errors import EcrError
+from tidegate.inputs import load_json
 from tidegate.oci.digest import digest_bytes
 from tidegate.registry import images, metadata
 from tidegate.registry.images import TagStatus
@@ -111,7 +111,7 @@ def _media_type(p: dict[str, Any], body: bytes) -> str:
     if given:
         return str(given)
     try:
-        declared = json.loads(body).get("mediaType")
+        declared = load_json(body).get("mediaType")
     except (ValueError, AttributeError):
         declared = None
     if not isinstance(declared, str):

@@ -7,6 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,17 +21,36 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Response]]
 
+
+class V2PathConvertor(Convertor[str]):
+    """Everything after `/v2/`, newlines included.
+
+    Starlette's `path` convertor is `.*`, which stops at a newline: `/v2/a/b/referrers/%0A`
+    would miss the route and get Starlette's plain-text 404 instead of the OCI envelope.
+    """
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("v2path", V2PathConvertor())
+
 _NAME = r"(?P<name>.+?)"
 _REF = r"(?P<reference>[^/]+)"
 _DIGEST = r"(?P<digest>[^/]+)"
 _UUID = r"(?P<upload_id>[^/]+)"
 
 ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
-    (re.compile(r"^_catalog$"), {"GET": listing.catalog}),
-    (re.compile(rf"^{_NAME}/tags/list$"), {"GET": listing.list_tags}),
-    (re.compile(rf"^{_NAME}/referrers/{_DIGEST}$"), {"GET": listing.referrers}),
+    (re.compile(r"^_catalog\Z"), {"GET": listing.catalog}),
+    (re.compile(rf"^{_NAME}/tags/list\Z"), {"GET": listing.list_tags}),
+    (re.compile(rf"^{_NAME}/referrers/{_DIGEST}\Z"), {"GET": listing.referrers}),
     (
-        re.compile(rf"^{_NAME}/manifests/{_REF}$"),
+        re.compile(rf"^{_NAME}/manifests/{_REF}\Z"),
         {
             "GET": manifests.get_manifest,
             "HEAD": manifests.get_manifest,
@@ -38,9 +58,9 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
             "DELETE": manifests.delete_manifest,
         },
     ),
-    (re.compile(rf"^{_NAME}/blobs/uploads/?$"), {"POST": uploads.start_upload}),
+    (re.compile(rf"^{_NAME}/blobs/uploads/?\Z"), {"POST": uploads.start_upload}),
     (
-        re.compile(rf"^{_NAME}/blobs/uploads/{_UUID}$"),
+        re.compile(rf"^{_NAME}/blobs/uploads/{_UUID}\Z"),
         {
             "GET": uploads.get_upload,
             "PATCH": uploads.patch_upload,
@@ -49,7 +69,7 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
         },
     ),
     (
-        re.compile(rf"^{_NAME}/blobs/{_DIGEST}$"),
+        re.compile(rf"^{_NAME}/blobs/{_DIGEST}\Z"),
         {"GET": blobs.get_blob, "HEAD": blobs.get_blob, "DELETE": blobs.delete_blob},
     ),
 ]

@@ -14,6 +14,7 @@ import zstandard
 
 from tidegate.scanner.image.errors import ScanFailed
 from tidegate.scanner.image.limits import BudgetExceeded, Limits, Usage
+from tidegate.scanner.image.zstdframes import WalkingReader
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -86,8 +87,14 @@ class _GzipReader(io.RawIOBase):
 
 
 class _ZstdReader(io.RawIOBase):
+    """zstd frames in sequence; a stream cut inside a frame is `ScanFailed`, not a short tar."""
+
     def __init__(self, raw: io.RawIOBase) -> None:
-        self._reader = zstandard.ZstdDecompressor().stream_reader(raw, read_size=_CHUNK)  # type: ignore[arg-type]
+        self._walking = WalkingReader(raw)  # type: ignore[arg-type]
+        self._reader = zstandard.ZstdDecompressor().stream_reader(
+            self._walking,  # type: ignore[arg-type]
+            read_size=_CHUNK,
+        )
         self._raw = raw
 
     def readable(self) -> bool:
@@ -98,6 +105,8 @@ class _ZstdReader(io.RawIOBase):
             data = self._reader.read(len(buffer))
         except zstandard.ZstdError as exc:
             raise ScanFailed(f"corrupt zstd stream: {exc}") from exc
+        if not data and len(buffer):
+            self._walking.finish()
         n = len(data)
         buffer[:n] = data
         return n

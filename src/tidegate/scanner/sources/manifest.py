@@ -54,7 +54,9 @@ def _platform_string(p: dict[str, Any]) -> str:
 
 
 def is_index(doc: dict[str, Any]) -> bool:
-    return doc.get("mediaType") in INDEX_TYPES or ("manifests" in doc and "layers" not in doc)
+    media_type = doc.get("mediaType")
+    declared = isinstance(media_type, str) and media_type in INDEX_TYPES
+    return declared or ("manifests" in doc and "layers" not in doc)
 
 
 def _target(
@@ -78,7 +80,12 @@ def _target(
     config = load_json(raw, "image config", max_config_bytes)
     if not platform and config.get("os"):
         platform = _platform_string(config)
-    diff_ids = tuple(str(d) for d in config.get("rootfs", {}).get("diff_ids", []))
+    rootfs = config.get("rootfs") or {}
+    raw_ids = rootfs.get("diff_ids") or [] if isinstance(rootfs, dict) else None
+    if not isinstance(raw_ids, list):
+        msg = "image config rootfs.diff_ids is not a list"
+        raise ScanFailed(msg)
+    diff_ids = tuple(str(d) for d in raw_ids)
     return ImageTarget(digest_of(data), config_digest, platform, layers, diff_ids)
 
 
@@ -95,8 +102,15 @@ def resolve_targets(
             raise ScanFailed(msg)
         return [target]
     targets = []
-    for entry in doc.get("manifests", []):
-        plat = _platform_string(entry.get("platform") or {})
+    entries = doc.get("manifests")
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("digest"), str) for e in entries
+    ):
+        msg = "index manifests must be a list of descriptors with a digest"
+        raise ScanFailed(msg)
+    for entry in entries:
+        platform_doc = entry.get("platform")
+        plat = _platform_string(platform_doc if isinstance(platform_doc, dict) else {})
         if plat == "unknown/unknown":  # buildkit attestation manifests
             continue
         if platform and plat != platform:
