@@ -126,3 +126,22 @@ def debian_layout() -> tuple[Path, str]:
         img = ob.build_oci_layout(layout, layers, tag="three")
         marker.write_text(img.manifest_digest)
     return layout, marker.read_text()
+
+
+def typeprof_rootfs() -> Path:
+    """The minbase rootfs plus Debian's ruby-typeprof (and ruby), built once.
+
+    typeprof and rbs ship their own Gemfile.lock and a VS Code extension's package-lock.json
+    inside their gem directories: development files that must not become packages.
+    """
+    root = CACHE / "debian-typeprof"
+    if not root.exists():
+        tmp = CACHE / "debian-typeprof.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        _run("cp", "-a", str(base_rootfs()), str(tmp))
+        _run("chroot", str(tmp), "apt-get", "update", "-q")
+        _run("chroot", str(tmp), "apt-get", "install", "-y", "--no-install-recommends",
+             "ruby-typeprof")  # fmt: skip
+        _run("chroot", str(tmp), "apt-get", "clean")
+        tmp.rename(root)
+    return root

@@ -1,24 +1,25 @@
-"""Run the language analyzers over a plain directory, the way the inventory builder would.
+"""Run the language analyzers over a plain directory through the real inventory builder.
 
-Language-analyzer tests use this instead of a full image so each case stays a small file tree:
-every regular file goes through the walk's pre-filter index and then to the `required` of each
-analyzer the index lets through, files over `max_file_size` are skipped with a warning, and
-`AnalyzerError` becomes a warning too, as `ScanWarning`s do.
+Language-analyzer tests keep each case a small file tree, but never a copy of the scan: the
+tree becomes a one-layer OCI layout (tests/support/oci_build.py) and `analyze_image` walks
+it, so the layer walker's pre-filter and size limits, the merged view's per-location rule
+and the installed-over-lockfile rule all apply exactly as in a real scan.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import stat
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import tidegate.scanner.analyzers.lang  # noqa: F401 - registers the analyzers
-from tidegate.scanner.analyzers.base import ANALYZERS, AnalyzerError, AnalyzerInput, FileInfo
-from tidegate.scanner.analyzers.lang import prefer_installed
-from tidegate.scanner.image.selection import Selector, SelectorIndex
+from tests.support import oci_build as ob
+from tidegate.scanner.analyzers.base import ANALYZERS, Analyzer
+from tidegate.scanner.inventory import analyze_image
 from tidegate.scanner.model import Package
+from tidegate.scanner.sources.layout import OCILayoutSource
 
 LANG_ANALYZERS = tuple(sorted(name for name in ANALYZERS if name.startswith("lang/")))
 
@@ -31,43 +32,33 @@ class TreeResult:
     warnings: tuple[tuple[str, str, str], ...]
 
 
-def _input(root: Path, file: Path) -> AnalyzerInput:
-    info = file.lstat()
-    rel = PurePosixPath(file.relative_to(root).as_posix())
-    return AnalyzerInput(
-        path=rel,
-        info=FileInfo(size=info.st_size, mode=info.st_mode),
-        open=lambda: file.open("rb"),
-        local_path=lambda: file,
-    )
+def _analyzer(name: str, max_file_size: int | None) -> Analyzer:
+    cls = ANALYZERS[name]
+    if max_file_size is None:
+        return cls()
+    # The real analyzer with a lower limit: an oversized case then needs kilobytes, not a
+    # gigabyte-sized layer.
+    smaller: type[Analyzer] = type(cls.__name__, (cls,), {"max_file_size": max_file_size})
+    return smaller()
 
 
-def analyze_tree(root: Path, names: tuple[str, ...] = LANG_ANALYZERS) -> TreeResult:
-    """Every package the named analyzers find under `root`, lockfile duplicates removed."""
-    packages: list[Package] = []
-    warnings: list[tuple[str, str, str]] = []
-    analyzers = {name: ANALYZERS[name]() for name in names}
-    index = SelectorIndex(
-        [Selector(n, a.required, a.max_file_size, a.prefilter) for n, a in analyzers.items()]
-    )
-    for dirpath, _dirs, files in sorted(os.walk(root)):
-        for filename in sorted(files):
-            file = Path(dirpath, filename)
-            if not stat.S_ISREG(file.lstat().st_mode):
-                continue
-            item = _input(root, file)
-            for selector in index.candidates(str(item.path), item.info.mode):
-                name, analyzer = selector.name, analyzers[selector.name]
-                if not analyzer.required(item.path, item.info):
-                    continue
-                if item.info.size > analyzer.max_file_size:
-                    warnings.append((str(item.path), name, "larger than max_file_size"))
-                    continue
-                try:
-                    packages.extend(analyzer.analyze(item))
-                except AnalyzerError as exc:
-                    warnings.append((str(item.path), name, str(exc)))
-    return TreeResult(tuple(prefer_installed(packages)), tuple(sorted(warnings)))
+def analyze_tree(
+    root: Path,
+    names: tuple[str, ...] = LANG_ANALYZERS,
+    max_file_size: Mapping[str, int] | None = None,
+) -> TreeResult:
+    """Every package the named analyzers find in an image whose one layer is `root`."""
+    limits = max_file_size or {}
+    analyzers = [_analyzer(n, limits.get(n)) for n in names]
+    with tempfile.TemporaryDirectory(prefix="lang-tree-") as tmp:
+        layout = Path(tmp) / "layout"
+        ob.build_oci_layout(layout, [ob.Layer(root, compression="none")], tag="tree")
+        [image] = analyze_image(
+            OCILayoutSource(layout, "tree"), analyzers=analyzers, scratch_dir=Path(tmp)
+        )
+    inventory = image.inventory
+    warnings = {(w.path, w.analyzer, w.reason) for w in inventory.warnings}
+    return TreeResult(inventory.packages, tuple(sorted(warnings)))
 
 
 def package_record(pkg: Package) -> dict[str, object]:

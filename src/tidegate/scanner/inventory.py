@@ -1,5 +1,8 @@
 """Image in, inventories out: resolve platforms, analyze (or recall) each layer, merge.
 
+Merging ends with `installed.installed_only`, so a lockfile never adds packages on top of
+an installed tree, whatever reads the inventory.
+
 Each layer is read at most once per scan and not at all when the cache holds results for
 every analyzer at its current version; a version bump re-reads the layer for the stale
 analyzers only.
@@ -27,7 +30,8 @@ from tidegate.scanner.image.results import (
     load_facts,
     load_result,
 )
-from tidegate.scanner.model import Inventory, Package, ScanWarning
+from tidegate.scanner.installed import installed_only
+from tidegate.scanner.model import Inventory, ScanWarning
 from tidegate.scanner.sources.base import ImageSource, ImageTarget
 from tidegate.scanner.sources.manifest import resolve_targets
 
@@ -105,7 +109,7 @@ def _inventory(target: ImageTarget, reader: _LayerReader, limits: Limits) -> Inv
     files, link_warnings = view.resolved_distro_files(DISTRO_FILES, limits.max_symlink_hops)
     warnings.extend(link_warnings)
     distro = detect(files)
-    packages: list[Package] = [finalize(p, a, distro) for a, p in view.all_packages()]
+    packages = installed_only(finalize(p, a, distro) for a, p in view.all_packages())
     packages.sort(key=lambda p: (p.ecosystem, p.name, p.version, p.arch, p.path))
     return Inventory(
         distro=distro,

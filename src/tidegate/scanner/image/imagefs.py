@@ -4,6 +4,8 @@ Layers are applied bottom first. A layer's whiteouts and opaque markers hide wha
 layers put there; then its own files replace lower versions. Each package keeps the layer
 that introduced it: a package still present with the same name, version and architecture
 in a rewritten database keeps the lower layer's digest, one missing from it disappears.
+Language packages are one per location: the same module in two binaries, or the same jar
+nested in three archives, is kept once per path so every finding can name each file.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from dataclasses import dataclass, field
 
 from tidegate.scanner.image.paths import LinkLoop, is_under, resolve
 from tidegate.scanner.image.results import AnalyzerResult, LayerFacts
-from tidegate.scanner.model import Package, ScanWarning
+from tidegate.scanner.model import Package, PackageManager, ScanWarning
 
-_Key = tuple[str, str, str]
+_Key = tuple[str, str, str, str]
 
 
 def _with_parents(paths: Iterable[str]) -> set[str]:
@@ -90,7 +92,7 @@ class MergedView:
                     continue
                 new: dict[_Key, Package] = {}
                 for pkg in pkgs:
-                    key = (pkg.name, pkg.version, pkg.arch)
+                    key = (pkg.name, pkg.version, pkg.arch, pkg.path)
                     before = old.get(key)
                     layer = before.layer if before is not None else digest
                     new[key] = dataclasses.replace(pkg, layer=layer)
@@ -113,12 +115,15 @@ class MergedView:
         return out, warnings
 
     def all_packages(self) -> list[tuple[str, Package]]:
-        """(analyzer, package) pairs, de-duplicated across database files."""
-        seen: set[tuple[str, str, str, str]] = set()
+        """(analyzer, package) pairs; OS packages de-duplicated across database files."""
+        seen: set[tuple[str, str, str, str, str]] = set()
         out = []
         for (analyzer, _path), pkgs in sorted(self.packages.items()):
             for key, pkg in pkgs.items():
-                ident = (analyzer, *key)
+                # One dpkg/rpm package may be listed by two databases of one image; a
+                # language package at two paths is two installations.
+                where = key[3] if pkg.package_manager is not PackageManager.OS else ""
+                ident = (analyzer, *key[:3], where)
                 if ident not in seen:
                     seen.add(ident)
                     out.append((analyzer, pkg))

@@ -1,7 +1,7 @@
 """Language-package analyzers; importing this package registers every one of them.
 
-`prefer_installed` is meant for the inventory builder: lockfile packages only count where no
-installed tree (node_modules, vendor/composer) exists for the same project.
+Lockfile packages only count where no installed tree exists: the inventory builder applies
+that rule (`tidegate.scanner.installed`), since each analyzer sees one file at a time.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from tidegate.scanner.analyzers.lang import (
     rust,
     yarn_lock,
 )
-from tidegate.scanner.analyzers.lang.lockfiles import prefer_installed
 
 __all__ = [
     "dotnet",
@@ -29,7 +28,6 @@ __all__ = [
     "npm_lock",
     "php",
     "pnpm_lock",
-    "prefer_installed",
     "python",
     "ruby",
     "rust",

@@ -4,6 +4,8 @@ Each analyzer has `basic`, `empty`, `invalid` and `oversized` cases under
 tests/golden/analyzers/lang/<analyzer>/<case>/rootfs; the expected result (packages and
 warnings, sorted JSON) sits next to it as <case>.inventory.json. Binary inputs (jars, eggs,
 ELF files) are generated here by `BINARY_FILES`, so the golden trees stay reviewable text.
+Each tree is scanned as a one-layer image through the real walker and inventory builder
+(`analyze_tree`), so what the golden files hold is what a scan reports.
 Run `pytest --update-golden` to rewrite the expectations after an intended change.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import lang_binaries as lb
-from tests.support.lang_rootfs import analyze_tree, result_json
+from tests.support.lang_rootfs import LANG_ANALYZERS, analyze_tree, result_json
 from tidegate.scanner.analyzers.base import ANALYZERS
 
 GOLDEN = Path(__file__).parents[4] / "golden" / "analyzers" / "lang"
@@ -103,6 +105,9 @@ BINARY_FILES: dict[tuple[str, str], BinaryFiles] = {
     ("rust-binary", "oversized"): {"usr/bin/app": lambda: lb.auditable_elf(CRATES)},
 }
 EXECUTABLE_ANALYZERS = {"gobinary", "rust-binary"}
+# Oversized cases run the real analyzers with this lower limit, so the layer stays small
+# (above the executables' minimum size, or the binary analyzers would not want the file).
+OVERSIZED_LIMIT = 64 << 10
 
 
 def _cases() -> list[tuple[str, str]]:
@@ -121,11 +126,9 @@ def _build_rootfs(analyzer: str, case: str, dest: Path) -> None:
         if analyzer in EXECUTABLE_ANALYZERS:
             target.chmod(0o755)
     if case == "oversized":
-        # sparse: one byte past the analyzer's limit costs no disk space
-        limit = ANALYZERS[f"lang/{analyzer}"].max_file_size
         for root, _dirs, files in os.walk(dest):
             for name in files:
-                os.truncate(Path(root, name), limit + 1)
+                os.truncate(Path(root, name), OVERSIZED_LIMIT + 1)
 
 
 def test_every_golden_case_has_an_expectation() -> None:
@@ -139,7 +142,8 @@ def test_golden(analyzer: str, case: str, tmp_path: Path, update_golden: bool) -
     rootfs = tmp_path / "rootfs"
     _build_rootfs(analyzer, case, rootfs)
     rootfs.mkdir(exist_ok=True)
-    actual = result_json(analyze_tree(rootfs))
+    limits = dict.fromkeys(LANG_ANALYZERS, OVERSIZED_LIMIT) if case == "oversized" else None
+    actual = result_json(analyze_tree(rootfs, max_file_size=limits))
     expected_file = GOLDEN / analyzer / f"{case}.inventory.json"
     if update_golden:
         expected_file.parent.mkdir(parents=True, exist_ok=True)
