@@ -44,6 +44,7 @@ class SourceStatus:
     error: str
     fetched_at: str
     data_version: int | None
+    fallbacks: int = 0  # records kept whose rating word or CVSS vector was unusable
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +204,7 @@ class VulnStore:
             SourceStatus(
                 name=r[0], status=r[1], fingerprint=r[2] or "", records=r[3] or 0,
                 skipped=r[4] or 0, error=r[5] or "", fetched_at=r[6] or "", data_version=r[7],
+                fallbacks=r[8] or 0,
             )
             for r in self._conn.execute("SELECT * FROM sources ORDER BY name")
         )  # fmt: skip
