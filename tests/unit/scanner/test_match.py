@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
 from tidegate.scanner.match import distro_namespace, match_inventory
@@ -20,7 +22,7 @@ class FakeStore:
     def package(self, namespace: str, name: str) -> PackageEntries:
         return PackageEntries.of(namespace, name, self.advisories)
 
-    def header(self, vuln_id: str) -> Advisory | None:
+    def header(self, vuln_id: str, aliases: Iterable[str] = ()) -> Advisory | None:
         found = [a for a in self.advisories if a.id == vuln_id]
         return found[0] if found else None
 
