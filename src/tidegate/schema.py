@@ -325,6 +325,8 @@ findings = Table(
     Column("score", Float, nullable=True),
     Column("fixed_in", String(256), nullable=False, default=""),
     Column("fix_available", String(8), nullable=False),  # YES | NO | PARTIAL
+    # scanner.vulndb.model.FixState: fixed | not_fixed | wont_fix | deferred | end_of_life
+    Column("fix_state", String(16), nullable=False, server_default="not_fixed"),
     Column("exploit_available", String(8), nullable=False),  # YES | NO
     Column("status", String(16), nullable=False),  # ACTIVE | CLOSED
     Column("details_id", String(64), ForeignKey("finding_details.id"), nullable=False),

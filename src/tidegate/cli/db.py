@@ -67,6 +67,7 @@ def _update(args: argparse.Namespace) -> int:
     )  # fmt: skip
     for src in result.sources:
         line = f"{src.name:20} {src.status:10} records={src.records} skipped={src.skipped}"
+        line += f" fallbacks={src.fallbacks}"
         print(line + (f" error={src.error}" if src.error else ""))
     if result.published:
         print(f"published version {result.version}: {result.changed_keys} package keys changed "
@@ -93,7 +94,8 @@ def _status(args: argparse.Namespace) -> int:
         "counts": counts,
         "sources": [
             {"name": s.name, "status": s.status, "records": s.records, "skipped": s.skipped,
-             "error": s.error, "fetched_at": s.fetched_at, "data_version": s.data_version}
+             "fallbacks": s.fallbacks, "error": s.error, "fetched_at": s.fetched_at,
+             "data_version": s.data_version}
             for s in info.sources
         ],
     }  # fmt: skip
@@ -106,6 +108,7 @@ def _status(args: argparse.Namespace) -> int:
     print("counts: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     for s in info.sources:
         line = f"  {s.name:20} {s.status:10} records={s.records} skipped={s.skipped} "
+        line += f"fallbacks={s.fallbacks} "
         line += f"data from v{s.data_version} fetched {s.fetched_at}"
         print(line + (f"\n    error: {s.error}" if s.error else ""))
     return 0
@@ -150,10 +153,12 @@ def _as_json(adv: Advisory) -> dict[str, Any]:
         "summary": adv.summary, "details": adv.details, "published": adv.published,
         "modified": adv.modified, "severity": adv.severity.value, "score": adv.score,
         "known_exploited": adv.known_exploited, "sources": list(adv.sources),
-        "cvss": [{"type": s.type, "vector": s.vector, "score": s.score} for s in adv.severities],
+        "cvss": [{"type": s.type, "version": s.version, "vector": s.vector, "score": s.score,
+                  "source": s.source} for s in adv.severities],
         "references": list(adv.references),
         "affected": [
             {"namespace": p.namespace, "name": p.name, "fix": p.fix.value,
+             "vendor_severity": p.rating.raw if p.rating else None,
              "fixed_version": p.fixed_version, "versions": list(p.versions),
              "ranges": [{"type": r.type, "events": [
                  {k: v for k in ("introduced", "fixed", "last_affected", "limit")
@@ -173,7 +178,8 @@ def _print_advisory(adv: Advisory) -> None:
     if adv.summary:
         print(adv.summary)
     for s in adv.severities:
-        print(f"{s.type}: {s.vector}" + (f" = {s.score}" if s.score is not None else ""))
+        score = f" = {s.score}" if s.score is not None else ""
+        print(f"CVSS {s.version} ({s.source or '?'}): {s.vector}{score}")
     print(f"affected packages: {len(adv.affected)}")
     for p in adv.affected:
         ranges = "; ".join(
@@ -183,7 +189,8 @@ def _print_advisory(adv: Advisory) -> None:
             for r in p.ranges
         )  # fmt: skip
         extra = f" versions={','.join(p.versions[:5])}" if p.versions else ""
-        print(f"  {p.namespace} {p.name}: {p.fix.value} [{ranges}]{extra}")
+        rated = f" rated {p.rating.raw!r}" if p.rating else ""
+        print(f"  {p.namespace} {p.name}: {p.fix.value}{rated} [{ranges}]{extra}")
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from tidegate.cli.common import add_data_options, settings_from_args
+from tidegate.scanner.vulndb.model import FixState
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +27,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="only these severities (repeatable): CRITICAL, HIGH, MEDIUM, LOW, ...",
     )  # fmt: skip
     parser.add_argument("--fix-available", choices=["YES", "NO"], help="only fixable (or not)")
+    parser.add_argument(
+        "--fix-state", action="append", default=[], choices=[f.value for f in FixState],
+        help="only findings in this fix state (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--search", default="", help="substring of vulnerability, package, repo")
     parser.add_argument("--repository", help="only this repository")
     parser.add_argument("--include-closed", action="store_true", help="closed findings too")
@@ -43,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     flt = aggregate.FindingFilter(
         severities=tuple(s.upper() for s in args.severity),
         fix_available=args.fix_available,
+        fix_states=tuple(args.fix_state),
         text=args.search,
         repository=args.repository,
         include_closed=args.include_closed,

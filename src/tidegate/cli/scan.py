@@ -16,8 +16,9 @@ from typing import Any
 from tidegate.cli.common import add_data_options, settings_from_args
 from tidegate.scanner.inventory import ImageInventory, analyze_image
 from tidegate.scanner.report.findings import report_findings
-from tidegate.scanner.report.model import ScanReport, Severity
+from tidegate.scanner.report.model import ScanReport
 from tidegate.scanner.report.render import RENDERERS, render
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.sources.transport import open_source
 from tidegate.scanner.vulndb.store import NoDatabase, VulnStore
 
@@ -81,6 +82,11 @@ def add_parser(subparsers: Any) -> None:
         metavar="SEVERITY",
         help="exit 1 when a finding at or above SEVERITY exists (LOW, MEDIUM, HIGH, CRITICAL)",
     )
+    p.add_argument(
+        "--ignore-unfixed",
+        action="store_true",
+        help="leave out findings with no fixed version (no fix yet, won't fix, deferred, EOL)",
+    )
     p.set_defaults(func=run)
 
 
@@ -94,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         print("tidegate: no vulnerability DB; listing packages only", file=sys.stderr)
     else:
         with contextlib.closing(store):
-            found = report_findings(images, store)
+            found = report_findings(images, store, ignore_unfixed=args.ignore_unfixed)
         report = ScanReport(images=images, findings=tuple(found), vulndb_version=store.version)
     write_output(render(report, args.format), args.output)
     if args.fail_on is not None and report.fails(args.fail_on):

@@ -1,5 +1,5 @@
 """Findings aggregated the way the Inspector console shows them: by vulnerability, repository,
-image, layer and package, with severity, fix-available and text filters."""
+image, layer and package, with severity, fix-available, fix-state and text filters."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class GroupBy(enum.Enum):
 class FindingFilter:
     severities: tuple[str, ...] = ()
     fix_available: str | None = None  # YES | NO
+    fix_states: tuple[str, ...] = ()  # scanner.vulndb.model.FixState values
     text: str = ""  # substring of vulnerability id, package or repository name
     repository: str | None = None
     include_closed: bool = False
@@ -71,6 +72,8 @@ def _rows(conn: Connection, flt: FindingFilter) -> Iterable[sa.RowMapping]:
         query = query.where(f.c.severity.in_([s.upper() for s in flt.severities]))
     if flt.fix_available:
         query = query.where(f.c.fix_available == flt.fix_available.upper())
+    if flt.fix_states:
+        query = query.where(f.c.fix_state.in_(flt.fix_states))
     if flt.repository:
         query = query.where(r.c.name == flt.repository)
     if flt.text:

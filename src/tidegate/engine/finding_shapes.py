@@ -17,11 +17,39 @@ def _cvss(details: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [c for c in details.get("cvss", []) if c.get("vector")]
 
 
+def _version(entry: Mapping[str, Any]) -> str:
+    """The CVSS version of a stored entry (older rows stored no `version`)."""
+    if entry.get("version"):
+        return str(entry["version"])
+    vector = str(entry.get("vector", ""))
+    if vector.startswith("CVSS:"):
+        return vector[5:8]
+    return "2.0"
+
+
 def _v3(details: Mapping[str, Any]) -> dict[str, Any] | None:
     for entry in _cvss(details):
-        if entry.get("type") == "CVSS_V3" or str(entry.get("vector", "")).startswith("CVSS:3"):
+        if _version(entry).startswith("3"):
             return entry
     return None
+
+
+# The remediation text per fix state (scanner.vulndb.model.FixState values).
+_REMEDIATION = {
+    "not_fixed": "No fixed version is available yet.",
+    "wont_fix": "The distribution will not fix this vulnerability in this release.",
+    "deferred": "The distribution has deferred a fix for this vulnerability.",
+    "end_of_life": "This release is no longer supported by the distribution, so no fix "
+    "will be published; move to a supported release.",
+}
+
+
+def remediation_text(row: Mapping[str, Any]) -> str:
+    """What to do, from the row's fixed version and fix state."""
+    if row["fixed_in"]:
+        return f"Upgrade {row['package_name']} to {row['fixed_in']} or later."
+    state = row.get("fix_state") or "not_fixed"
+    return _REMEDIATION.get(state, _REMEDIATION["not_fixed"])
 
 
 def basic_finding(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -32,9 +60,9 @@ def basic_finding(row: Mapping[str, Any]) -> dict[str, Any]:
         {"key": "package_version", "value": row["package_version"]},
     ]
     for entry in _cvss(details):
-        version = "3" if str(entry["vector"]).startswith("CVSS:3") else "2"
-        if entry.get("type") == "CVSS_V4":
-            continue
+        version = _version(entry)[:1]
+        if version not in ("2", "3"):
+            continue  # ECR's attribute keys name only CVSS2_* and CVSS3_*
         attributes.append({"key": f"CVSS{version}_VECTOR", "value": entry["vector"]})
         if entry.get("score") is not None:
             attributes.append({"key": f"CVSS{version}_SCORE", "value": str(entry["score"])})
@@ -110,14 +138,17 @@ def static_part(row: Mapping[Any, Any]) -> dict[str, Any]:
         "relatedVulnerabilities": details.get("aliases", []),
         "vulnerablePackages": [package],
         "cvss": [
-            {"baseScore": c["score"], "scoringVector": c["vector"], "source": "NVD",
-             "version": "3.1" if str(c["vector"]).startswith("CVSS:3.1") else
-             ("3.0" if str(c["vector"]).startswith("CVSS:3") else "2.0")}
+            {"baseScore": c["score"], "scoringVector": c["vector"],
+             "source": c.get("source") or "NVD", "version": _version(c)}
             for c in _cvss(details) if c.get("score") is not None
         ],
     }  # fmt: skip
-    if details.get("vendor_severity"):
-        vuln["vendorSeverity"] = details["vendor_severity"]
+    # The rating the finding's severity came from: the feed's own word, else the CVSS band.
+    vendor = details.get("vendor_severity") or (
+        row["severity"] if row["severity"] not in ("UNDEFINED", "UNTRIAGED") else ""
+    )
+    if vendor:
+        vuln["vendorSeverity"] = vendor
     title = f"{row['vuln_id']} - {row['package_name']}"
     out: dict[str, Any] = {
         "title": title,
@@ -130,11 +161,7 @@ def static_part(row: Mapping[Any, Any]) -> dict[str, Any]:
         "remediation": {
             "recommendation": {
                 "url": advisory_url(row["vuln_id"]),
-                "text": (
-                    f"Upgrade {row['package_name']} to {row['fixed_in']} or later."
-                    if row["fixed_in"]
-                    else "No fixed version is available yet."
-                ),
+                "text": remediation_text(row),
             }
         },
     }
@@ -144,9 +171,9 @@ def static_part(row: Mapping[Any, Any]) -> dict[str, Any]:
         out["scoreDetails"] = {
             "cvss": {
                 "score": v3["score"],
-                "scoreSource": "NVD",
+                "scoreSource": v3.get("source") or "NVD",
                 "scoringVector": v3["vector"],
-                "version": "3.1" if str(v3["vector"]).startswith("CVSS:3.1") else "3.0",
+                "version": _version(v3),
                 "adjustments": [],
             }
         }

@@ -22,13 +22,13 @@ from tidegate.db import bulk_insert, bulk_update, insert_ignoring_conflicts
 from tidegate.engine.finding_shapes import render_static_part
 from tidegate.registry.metadata import by_repository
 from tidegate.scanner.match import Finding
+from tidegate.scanner.report.findings import rated_by
 from tidegate.scanner.versions import Verdict
-from tidegate.scanner.vulndb.model import FixState, Rating
+from tidegate.scanner.vulndb.model import FixState
 
-# ECR basic findings use FindingSeverity; enhanced (Inspector) ones use Severity.
-BASIC_SEVERITY = {Rating.NONE: "INFORMATIONAL", Rating.UNDEFINED: "UNDEFINED"}
-ENHANCED_SEVERITY = {Rating.NONE: "INFORMATIONAL", Rating.UNDEFINED: "UNTRIAGED"}
-_COMPARED = ("severity", "score", "fixed_in", "fix_available", "exploit_available", "details")
+_COMPARED = (
+    "severity", "score", "fixed_in", "fix_available", "fix_state", "exploit_available", "details",
+)  # fmt: skip
 _BATCH = 500
 
 ImageKey = tuple[int, str]  # (repository id, manifest digest)
@@ -76,9 +76,8 @@ def in_scope(scope: Scope | None, namespace: str, match_name: str, vuln_id: str)
 
 
 def severity_of(finding: Finding, scan_type: str) -> str:
-    table = ENHANCED_SEVERITY if scan_type == "ENHANCED" else BASIC_SEVERITY
-    rating = finding.advisory.severity
-    return table.get(rating, rating.value)
+    """`scanner.severity`'s word; unrated is UNDEFINED (basic) or UNTRIAGED (enhanced)."""
+    return finding.advisory.severity.for_scan(enhanced=scan_type == "ENHANCED").value
 
 
 def finding_key(finding: Finding) -> str:
@@ -103,7 +102,17 @@ def _details(finding: Finding) -> str:
         "published": adv.published,
         "modified": adv.modified,
         "vendor_severity": adv.distro_severity.raw if adv.distro_severity else "",
-        "cvss": [{"type": s.type, "vector": s.vector, "score": s.score} for s in adv.severities],
+        "rated_by": rated_by(finding),
+        "cvss": [
+            {
+                "type": s.type,
+                "version": s.version,
+                "vector": s.vector,
+                "score": s.score,
+                "source": s.source,
+            }
+            for s in adv.severities
+        ],
         "fix_state": finding.fix.value,
         "verdict": finding.verdict.value,
         "arch": pkg.arch,
@@ -132,6 +141,7 @@ def _row(finding: Finding, scan_type: str) -> dict[str, object]:
         "score": finding.advisory.score,
         "fixed_in": fixed,
         "fix_available": "YES" if fixed else "NO",
+        "fix_state": finding.fix.value,
         "exploit_available": "YES" if finding.advisory.known_exploited else "NO",
         "details": _details(finding),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -187,8 +188,8 @@ class _ChangedOnly:
             return PackageEntries(namespace, name)
         return self.vulns.package(namespace, name).only(ids)
 
-    def header(self, vuln_id: str) -> Advisory | None:
-        return self.vulns.header(vuln_id)
+    def header(self, vuln_id: str, aliases: Iterable[str] = ()) -> Advisory | None:
+        return self.vulns.header(vuln_id, aliases)
 
 
 def changed_advisories(

@@ -27,7 +27,7 @@ class AdvisoryLookup(Protocol):
 
     def package(self, namespace: str, name: str) -> PackageEntries: ...
 
-    def header(self, vuln_id: str) -> Advisory | None: ...
+    def header(self, vuln_id: str, aliases: Iterable[str] = ()) -> Advisory | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +184,7 @@ def _enrich(found: list[Finding], store: AdvisoryLookup) -> list[Finding]:
     out = []
     for f in found:
         if f.advisory.id not in full:
-            full[f.advisory.id] = store.header(f.advisory.id)
+            full[f.advisory.id] = store.header(f.advisory.id, f.advisory.aliases)
         record = full[f.advisory.id]
         if record is None:
             out.append(f)

@@ -14,6 +14,7 @@ from tidegate.errors import InvalidParameter
 from tidegate.inputs import ascii_decimal
 from tidegate.registry.service import RegistryService
 from tidegate.scanner.vulndb import layout
+from tidegate.scanner.vulndb.model import FixState
 from tidegate.webapi.errors import handles_errors
 from tidegate.webapi.errors import json_response as _json
 
@@ -23,9 +24,14 @@ def finding_filter(params: dict[str, str]) -> aggregate.FindingFilter:
     fix = params.get("fixAvailable") or None
     if fix is not None and fix.upper() not in ("YES", "NO"):
         raise InvalidParameter(f"fixAvailable must be YES or NO, not {fix!r}")
+    states = tuple(s.strip().lower() for s in params.get("fixState", "").split(",") if s)
+    known = {f.value for f in FixState}
+    if any(s not in known for s in states):
+        raise InvalidParameter(f"fixState must be among {', '.join(sorted(known))}")
     return aggregate.FindingFilter(
         severities=severities,
         fix_available=fix,
+        fix_states=states,
         text=params.get("q", ""),
         repository=params.get("repository") or None,
         include_closed=params.get("status", "ACTIVE").upper() == "ALL",
@@ -54,7 +60,8 @@ def _group(value: str) -> aggregate.GroupBy:
 
 @handles_errors
 async def findings(request: Request) -> Response:
-    """GET /api/findings?groupBy=vulnerability|repository|image|layer|package&severity=..."""
+    """GET /api/findings?groupBy=vulnerability|repository|image|layer|package&severity=...
+    &fixState=fixed,not_fixed,wont_fix,deferred,end_of_life"""
     await authorize(request, None, "pull")
     params = dict(request.query_params)
     group_by = _group(params.get("groupBy", "vulnerability"))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
 from tidegate.scanner.match import distro_namespace, match_inventory
 from tidegate.scanner.model import Distro, Inventory, Package, PackageManager
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.versions import AffectedRange, RangeEvent, Verdict
 from tidegate.scanner.vulndb.entries import PackageEntries
-from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState, Rating
+from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState
 from tidegate.scanner.vulndb.updaters.common import fan_out_by_cve
 
 
@@ -19,7 +22,7 @@ class FakeStore:
     def package(self, namespace: str, name: str) -> PackageEntries:
         return PackageEntries.of(namespace, name, self.advisories)
 
-    def header(self, vuln_id: str) -> Advisory | None:
+    def header(self, vuln_id: str, aliases: Iterable[str] = ()) -> Advisory | None:
         found = [a for a in self.advisories if a.id == vuln_id]
         return found[0] if found else None
 
@@ -61,7 +64,7 @@ def test_distro_namespaces(distro: Distro | None, namespace: str | None) -> None
 def test_debian_binaries_match_by_source_package_and_version() -> None:
     store = FakeStore([Advisory("CVE-2023-0001", "debian-osv",
                                 affected=(fixed_at("Debian:12", "glibc", "2.36-9+deb12u4"),),
-                                severity=Rating.HIGH)])  # fmt: skip
+                                severity=Severity.HIGH)])  # fmt: skip
     inv = Inventory(
         BOOKWORM,
         (

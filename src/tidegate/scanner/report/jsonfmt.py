@@ -28,7 +28,14 @@ def package_dict(p: Package) -> dict[str, Any]:
 def _finding(f: Finding) -> dict[str, Any]:
     return {
         "id": f.vulnerability_id,
-        "severity": f.severity.name,
+        "severity": f.severity.value,
+        "vendorSeverity": f.vendor_severity,
+        "severitySource": f.rated_by,
+        "fixState": f.fix_state.value,
+        "cvss": [
+            {"version": c.version, "vector": c.vector, "baseScore": c.score, "source": c.source}
+            for c in f.cvss
+        ],
         "package": f.package.name,
         "version": f.package.version,
         "fixedVersion": f.fixed_version,

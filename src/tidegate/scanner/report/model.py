@@ -5,35 +5,22 @@ Findings are plain values here so renderers do not depend on the vulnerability D
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from tidegate.scanner.inventory import ImageInventory
 from tidegate.scanner.model import Package
-
-
-class Severity(enum.IntEnum):
-    """Ordered severities; `--fail-on` compares with these."""
-
-    UNDEFINED = 0
-    INFORMATIONAL = 1
-    LOW = 2
-    MEDIUM = 3
-    HIGH = 4
-    CRITICAL = 5
-
-    @classmethod
-    def parse(cls, text: str) -> Severity:
-        try:
-            return cls[text.upper()]
-        except KeyError as exc:
-            msg = f"unknown severity {text!r}"
-            raise ValueError(msg) from exc
+from tidegate.scanner.severity import Severity
+from tidegate.scanner.vulndb.model import Cvss, FixState
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One vulnerability affecting one package of one image."""
+    """One vulnerability affecting one package of one image.
+
+    `severity` follows `scanner.severity.resolve`; `vendor_severity` is the feed's own word
+    it came from ("" when it came from CVSS) and `rated_by` who rated it (a feed name, or
+    the CVSS scorer such as NVD).
+    """
 
     vulnerability_id: str
     severity: Severity
@@ -42,6 +29,10 @@ class Finding:
     fixed_version: str = ""
     title: str = ""
     url: str = ""
+    fix_state: FixState = FixState.NOT_FIXED
+    vendor_severity: str = ""
+    rated_by: str = ""
+    cvss: tuple[Cvss, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,4 +45,4 @@ class ScanReport:
 
     def fails(self, threshold: Severity) -> bool:
         """Whether any finding is at or above `threshold` (the CI gate)."""
-        return any(f.severity >= threshold for f in self.findings)
+        return any(f.severity.rank >= threshold.rank for f in self.findings)

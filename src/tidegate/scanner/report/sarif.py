@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from tidegate import __version__
-from tidegate.scanner.report.model import ScanReport, Severity
+from tidegate.scanner.report.model import ScanReport
+from tidegate.scanner.severity import Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {
@@ -16,6 +17,7 @@ _LEVEL = {
     Severity.LOW: "note",
     Severity.INFORMATIONAL: "note",
     Severity.UNDEFINED: "none",
+    Severity.UNTRIAGED: "none",
 }
 
 
@@ -28,7 +30,7 @@ def render_sarif(report: ScanReport) -> str:
             {
                 "id": f.vulnerability_id,
                 "shortDescription": {"text": f.title or f.vulnerability_id},
-                "properties": {"severity": f.severity.name},
+                "properties": {"severity": f.severity.value},
             }
             | ({"helpUri": f.url} if f.url else {}),
         )
@@ -37,6 +39,7 @@ def render_sarif(report: ScanReport) -> str:
             {
                 "ruleId": f.vulnerability_id,
                 "level": _LEVEL[f.severity],
+                "properties": {"fixState": f.fix_state.value, "severity": f.severity.value},
                 "message": {
                     "text": f"{f.package.name} {f.package.version} is affected by "
                     f"{f.vulnerability_id}{fixed}"

@@ -38,14 +38,16 @@ def render_table(report: ScanReport) -> str:
         rows = [
             [
                 f.vulnerability_id,
-                f.severity.name,
+                f.severity.value,
                 f.package.name,
                 f.package.version,
+                f.fix_state.value,
                 f.fixed_version,
             ]
             for f in report.findings
         ]
-        out.extend(_rows(["VULNERABILITY", "SEVERITY", "PACKAGE", "VERSION", "FIXED IN"], rows))
+        header = ["VULNERABILITY", "SEVERITY", "PACKAGE", "VERSION", "FIX STATE", "FIXED IN"]
+        out.extend(_rows(header, rows))
     elif report.vulndb_version is None:
         out.append("Findings: not matched (no vulnerability DB; run `tidegate db update`)")
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from cyclonedx.model import Property
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component, ComponentType
@@ -9,13 +11,16 @@ from cyclonedx.model.vulnerability import (
     BomTarget,
     Vulnerability,
     VulnerabilityRating,
+    VulnerabilityScoreSource,
     VulnerabilitySeverity,
+    VulnerabilitySource,
 )
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
 from tidegate.scanner.model import Package
-from tidegate.scanner.report.model import ScanReport, Severity
+from tidegate.scanner.report.model import Finding, ScanReport
+from tidegate.scanner.severity import Severity, score_severity
 
 _SEVERITY = {
     Severity.CRITICAL: VulnerabilitySeverity.CRITICAL,
@@ -24,7 +29,40 @@ _SEVERITY = {
     Severity.LOW: VulnerabilitySeverity.LOW,
     Severity.INFORMATIONAL: VulnerabilitySeverity.INFO,
     Severity.UNDEFINED: VulnerabilitySeverity.UNKNOWN,
+    Severity.UNTRIAGED: VulnerabilitySeverity.UNKNOWN,
 }
+_METHOD = {
+    "2.0": VulnerabilityScoreSource.CVSS_V2,
+    "3.0": VulnerabilityScoreSource.CVSS_V3,
+    "3.1": VulnerabilityScoreSource.CVSS_V3_1,
+    "4.0": VulnerabilityScoreSource.CVSS_V4,
+}
+
+
+def ratings(f: Finding) -> list[VulnerabilityRating]:
+    """The feed's own rating (method `other`, source the feed), then every CVSS vector with
+    its scorer; a finding with neither gets one UNKNOWN rating."""
+    out: list[VulnerabilityRating] = []
+    if f.vendor_severity:
+        out.append(
+            VulnerabilityRating(
+                source=VulnerabilitySource(name=f.rated_by or None),
+                severity=_SEVERITY[f.severity],
+                method=VulnerabilityScoreSource.OTHER,
+                justification=f"vendor severity {f.vendor_severity!r}",
+            )
+        )
+    out.extend(
+        VulnerabilityRating(
+            source=VulnerabilitySource(name=c.source) if c.source else None,
+            score=Decimal(str(c.score)) if c.score is not None else None,
+            severity=_SEVERITY[score_severity(c.score)] if c.score is not None else None,
+            method=_METHOD.get(c.version, VulnerabilityScoreSource.OTHER),
+            vector=c.vector,
+        )
+        for c in f.cvss
+    )
+    return out or [VulnerabilityRating(severity=_SEVERITY[f.severity])]
 
 
 def _ref(image: str, p: Package) -> str:
@@ -91,7 +129,7 @@ def build_bom(report: ScanReport) -> Bom:
             Vulnerability(
                 bom_ref=f"{f.vulnerability_id}#{ref}",
                 id=f.vulnerability_id,
-                ratings=[VulnerabilityRating(severity=_SEVERITY[f.severity])],
+                ratings=ratings(f),
                 affects=[BomTarget(ref=ref)],
             )
         )

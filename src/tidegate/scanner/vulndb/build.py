@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from tidegate.scanner.severity import preferred_score
 from tidegate.scanner.vulndb.codec import encode_header, entry_row, pack, unpack
 from tidegate.scanner.vulndb.incremental import changed_ids, copy_clean, mark_dirty
 from tidegate.scanner.vulndb.merge import merge_key
@@ -27,7 +28,7 @@ from tidegate.scanner.vulndb.updaters.registry import precedence
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 CREATE TABLE sources(name TEXT PRIMARY KEY, status TEXT, fingerprint TEXT, records INT,
-  skipped INT, error TEXT, fetched_at TEXT, data_version INT) WITHOUT ROWID;
+  skipped INT, error TEXT, fetched_at TEXT, data_version INT, fallbacks INT) WITHOUT ROWID;
 CREATE TABLE skips(source TEXT, location TEXT, reason TEXT);
 CREATE TABLE src_vulns(source TEXT, id TEXT, score REAL, kev INT, data BLOB);
 CREATE TABLE src_entries(source TEXT, namespace TEXT, name TEXT, data BLOB);
@@ -80,7 +81,7 @@ class Builder:
         count = 0
         for adv in advisories:
             count += 1
-            score = next((s.score for s in adv.severities if s.score is not None), None)
+            score = preferred_score((s.version, s.score) for s in adv.severities)
             header = pack(encode_header(adv))
             vulns.append((source, adv.id, score, int(adv.known_exploited), header))
             entries.extend(
@@ -133,9 +134,10 @@ class Builder:
     def record_source(self, row: dict[str, Any]) -> None:
         """The outcome of one source in this version."""
         cols = ("name", "status", "fingerprint", "records", "skipped", "error", "fetched_at",
-                "data_version")  # fmt: skip
+                "data_version", "fallbacks")  # fmt: skip
         self.conn.execute(
-            "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?)", [row.get(c) for c in cols]
+            "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?,?)",
+            [row.get(c) for c in cols],
         )
 
     def merge(self, changed: set[str] | None = None) -> int:

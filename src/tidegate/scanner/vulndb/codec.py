@@ -12,19 +12,19 @@ from typing import Any
 
 import orjson
 
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.versions.base import AffectedRange, RangeEvent
 from tidegate.scanner.versions.ranges import indexed_event
 from tidegate.scanner.vulndb.model import (
     Advisory,
     AffectedPackage,
+    Cvss,
     DistroSeverity,
     FixState,
-    Rating,
-    Severity,
 )
 
 _FIX = {f.value: f for f in FixState}
-_RATING = {r.value: r for r in Rating}
+_RATING = {r.value: r for r in Severity}
 
 
 def _event(ev: RangeEvent) -> list[Any]:
@@ -102,7 +102,7 @@ def encode_header(adv: Advisory) -> bytes:
         "details": adv.details,
         "published": adv.published,
         "modified": adv.modified,
-        "severities": [[s.type, s.vector, s.score] for s in adv.severities],
+        "severities": [[s.version, s.vector, s.score, s.source] for s in adv.severities],
         "distro": [adv.distro_severity.raw, adv.distro_severity.rating.value]
         if adv.distro_severity
         else None,
@@ -127,7 +127,7 @@ def decode_header(d: dict[str, Any]) -> Advisory:
         details=d["details"],
         published=d["published"],
         modified=d["modified"],
-        severities=tuple(Severity(t, v, s) for t, v, s in d["severities"]),
+        severities=tuple(Cvss(ver, v, s, src) for ver, v, s, src in d["severities"]),
         distro_severity=DistroSeverity(distro[0], _RATING[distro[1]]) if distro else None,
         references=tuple(d["references"]),
         known_exploited=d["kev"],
@@ -141,9 +141,10 @@ def entry_row(adv: Advisory, pkg: AffectedPackage) -> list[Any]:
     """One vulnerability on one package, positionally:
 
     `[id, aliases, ranges, versions, fix, fixed_version, severity, score, kev, distro_raw,
-    sources]`.
+    sources]`. The package's own rating (Debian urgency, per release) wins over the
+    advisory's; `merge` replaces the severity of unrated entries by the CVSS band.
     """
-    distro = adv.distro_severity
+    distro = pkg.rating or adv.distro_severity
     return [
         adv.id,
         list(adv.aliases),
@@ -163,7 +164,10 @@ def decode_entry(namespace: str, name: str, row: list[Any]) -> Advisory:
     """An `entry_row` back as an Advisory whose `affected` is that one package."""
     vid, aliases, ranges, versions, fix, fixed, sev, score, kev, distro_raw, sources = row
     rating = _RATING[sev]
-    pkg = AffectedPackage(namespace, name, decode_ranges(ranges), tuple(versions), _FIX[fix], fixed)
+    distro = DistroSeverity(distro_raw, rating) if distro_raw else None
+    pkg = AffectedPackage(
+        namespace, name, decode_ranges(ranges), tuple(versions), _FIX[fix], fixed, distro
+    )
     # Positional construction: this runs once per advisory on every uncached lookup.
     return Advisory(
         vid,
@@ -175,7 +179,7 @@ def decode_entry(namespace: str, name: str, row: list[Any]) -> Advisory:
         "",
         "",
         (),
-        DistroSeverity(distro_raw, rating) if distro_raw else None,
+        distro,
         (pkg,),
         (),
         kev,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tidegate.scanner.vulndb.cvss import rating_for_score
+from tidegate.scanner.severity import resolve
 from tidegate.scanner.vulndb.model import Advisory
 from tidegate.scanner.vulndb.updaters.registry import precedence
 
@@ -32,7 +32,7 @@ def merge_headers(
         severities=tuple(dict.fromkeys(s for adv in group for s in adv.severities)),
         references=tuple(dict.fromkeys(r for adv in group for r in adv.references)),
         known_exploited=kev,
-        severity=rating_for_score(score),
+        severity=resolve(None, score),
         score=score,
         sources=tuple(sorted({a.source for a in group})),
     )

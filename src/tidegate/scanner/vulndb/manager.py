@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ from tidegate.scanner.vulndb.updaters.registry import SOURCES, select
 
 log = logging.getLogger(__name__)
 KEEP_VERSIONS = 3
-SCHEMA_VERSION = "2"
+# 3: per-package vendor ratings (Debian urgency), every CVSS with version and source, the
+# `fallbacks` count, END_OF_LIFE fix state. A version of another schema is not built on.
+SCHEMA_VERSION = "3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class SourceResult:
     skipped: int = 0
     error: str = ""
     seconds: float = 0.0
+    fallbacks: int = 0  # records kept with an unusable rating word or CVSS vector
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,10 @@ def update(
         layout.remove_stale_builds(vulndb_dir)
         current = layout.current_version(vulndb_dir)
         prev_path = layout.version_path(vulndb_dir, current) if current else None
+        if prev_path is not None and _schema_of(prev_path) != SCHEMA_VERSION:
+            # Its records are in another shape: rebuild every selected source from scratch.
+            log.warning("vulndb version %s has another schema; rebuilding", current)
+            prev_path = None
         version = max([current or 0, *layout.existing_versions(vulndb_dir)]) + 1
         build_path = vulndb_dir / f"build-{os.getpid()}.sqlite"
         builder = Builder(build_path, prev_path)
@@ -100,7 +108,7 @@ def update(
                 else _carry(run, spec.name, "carried")
                 for spec in SOURCES
             ]
-            if current is not None and all(r.status in ("unchanged", "carried", "absent")
+            if prev_path is not None and all(r.status in ("unchanged", "carried", "absent")
                                            for r in results):  # fmt: skip
                 builder.abort()
                 build_path.unlink(missing_ok=True)
@@ -121,6 +129,17 @@ def update(
         return UpdateResult(version, True, changed, tuple(results), _since(started), merge_seconds)
     finally:
         lock.close()
+
+
+def _schema_of(path: Path) -> str:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.Error:
+        return ""
+    finally:
+        conn.close()
+    return str(row[0]) if row else ""
 
 
 def _workers(jobs: int) -> int:
@@ -156,9 +175,11 @@ def _absorb(run: _Run, job: StageJob, outcome: StageOutcome) -> SourceResult:
     run.builder.record_source({
         "name": name, "status": "updated", "fingerprint": outcome.fingerprint,
         "records": outcome.records, "skipped": outcome.skipped, "error": "",
-        "fetched_at": run.now, "data_version": run.version,
+        "fetched_at": run.now, "data_version": run.version, "fallbacks": outcome.fallbacks,
     })  # fmt: skip
-    return SourceResult(name, "updated", outcome.records, outcome.skipped, "", outcome.seconds)
+    return SourceResult(
+        name, "updated", outcome.records, outcome.skipped, "", outcome.seconds, outcome.fallbacks
+    )
 
 
 def _carry(run: _Run, name: str, status: str) -> SourceResult:
@@ -169,7 +190,10 @@ def _carry(run: _Run, name: str, status: str) -> SourceResult:
     row["status"] = status
     row["error"] = ""
     run.builder.record_source(row)
-    return SourceResult(name, status, int(str(prev.get("records") or 0)))
+    return SourceResult(
+        name, status, int(str(prev.get("records") or 0)),
+        fallbacks=int(str(prev.get("fallbacks") or 0)),
+    )  # fmt: skip
 
 
 def _fail(run: _Run, name: str, error: str) -> SourceResult:

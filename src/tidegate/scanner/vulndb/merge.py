@@ -2,9 +2,9 @@
 
 All records that name the same vulnerability (by id or alias: CVE, GHSA, PYSEC, GO, DSA ...)
 on one package become one entry listing every alias. The ranges come from the sources with
-the highest precedence (a distribution's own feed for its packages). Severity is the
-distribution's rating when there is one, else the CVSS v3 base score (joined by alias) on
-the NVD scale.
+the highest precedence (a distribution's own feed for its packages). Severity follows
+`scanner.severity.resolve`: the feed's own rating when there is one, else the preferred
+CVSS base score (joined by alias) on the NVD scale, else UNDEFINED.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from tidegate.scanner.vulndb.cvss import rating_for_score
-from tidegate.scanner.vulndb.model import FixState, Rating
+from tidegate.scanner.severity import resolve
+from tidegate.scanner.vulndb.model import FixState
 from tidegate.scanner.vulndb.updaters.common import CVE_RE
 
 Row = list[Any]  # codec.entry_row layout
@@ -86,12 +86,11 @@ def _merge_group(
             ranges.setdefault(orjson.dumps(rng), rng)
     versions = sorted({v for r in chosen for v in r[_VERSIONS]})
     fixed = sorted({r[_FIXED] for r in chosen if r[_FIXED]})
-    distro = next((r for r in chosen if r[_DISTRO]), None)
+    # The rating may sit on an open record (Debian's CVE entry) while a DSA gives the fix.
+    top = [r for s, r in group if precedence(s) == best]
+    distro = next((r for r in (*chosen, *top) if r[_DISTRO]), None)
     score = _score(primary, ids, scores)
-    if distro is not None:
-        severity = distro[_SEV]
-    else:
-        severity = rating_for_score(score).value if score is not None else Rating.UNDEFINED.value
+    severity = distro[_SEV] if distro is not None else resolve(None, score).value
     return [
         primary,
         sorted(ids - {primary}),
@@ -131,7 +130,7 @@ def _resolve_single(
     if score is None and aliases:
         score = _score(vid, {vid, *aliases}, scores)
     if not row[_DISTRO]:
-        row[_SEV] = rating_for_score(score).value if score is not None else Rating.UNDEFINED.value
+        row[_SEV] = resolve(None, score).value
     row[_SCORE] = score
     row[_KEV] = vid in kev or any(a in kev for a in aliases)
     row[_SOURCES] = [source]

@@ -12,45 +12,43 @@ import enum
 import re
 from dataclasses import dataclass
 
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.versions.base import AffectedRange
 
 
-class Rating(enum.Enum):
-    """Severity vocabulary shared with ECR/Inspector findings."""
+class FixState(enum.StrEnum):
+    """What the feed says about a fix for one package in one release."""
 
-    UNDEFINED = "UNDEFINED"
-    NONE = "NONE"
-    INFORMATIONAL = "INFORMATIONAL"
-    LOW = "LOW"
-    MEDIUM = "MEDIUM"
-    HIGH = "HIGH"
-    CRITICAL = "CRITICAL"
-
-
-class FixState(enum.Enum):
-    """Whether the package has a fix; distro feeds add won't-fix and deferred."""
-
-    FIXED = "fixed"
-    NOT_FIXED = "not_fixed"  # no fix yet (OSV without a fixed event, Ubuntu needed/pending)
-    WONT_FIX = "wont_fix"  # Ubuntu "ignored"
-    DEFERRED = "deferred"  # Ubuntu "deferred"
+    FIXED = "fixed"  # a fixed version exists (`fixed_version`)
+    NOT_FIXED = "not_fixed"  # affected, no fix yet (OSV without a fixed event, Ubuntu needed)
+    WONT_FIX = "wont_fix"  # the distribution decided not to fix it (Ubuntu "ignored")
+    DEFERRED = "deferred"  # a fix is postponed (Ubuntu "deferred")
+    END_OF_LIFE = "end_of_life"  # the release is out of support (Debian urgency end-of-life,
+    # Ubuntu "ignored" noted "end of standard support" / "end of life")
 
 
 @dataclass(frozen=True, slots=True)
-class Severity:
-    """One `severity[]` entry: a CVSS vector and, for v3.x, its computed base score."""
+class Cvss:
+    """One CVSS vector as a feed gives it: version, base score and whose vector it is."""
 
-    type: str  # CVSS_V2, CVSS_V3, CVSS_V4
+    version: str  # "2.0", "3.0", "3.1", "4.0"
     vector: str
     score: float | None = None
+    source: str = ""  # NVD, GITHUB, UBUNTU, ... (who scored it)
+
+    @property
+    def type(self) -> str:
+        """The OSV `severity[].type`: CVSS_V2, CVSS_V3 or CVSS_V4."""
+        return f"CVSS_V{self.version[:1]}"
 
 
 @dataclass(frozen=True, slots=True)
 class DistroSeverity:
-    """A distribution's own rating (Ubuntu priority, Amazon severity, AlmaLinux summary)."""
+    """A feed's own rating: the raw word (Debian urgency, Ubuntu priority, ALAS severity,
+    AlmaLinux summary prefix, GHSA severity) and what it means on the shared scale."""
 
     raw: str
-    rating: Rating
+    rating: Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +61,8 @@ class AffectedPackage:
     versions: tuple[str, ...] = ()
     fix: FixState = FixState.NOT_FIXED
     fixed_version: str | None = None
+    # A rating given per package and release (Debian's urgency); wins over the advisory's.
+    rating: DistroSeverity | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +77,12 @@ class Advisory:
     details: str = ""
     published: str = ""
     modified: str = ""
-    severities: tuple[Severity, ...] = ()
+    severities: tuple[Cvss, ...] = ()
     distro_severity: DistroSeverity | None = None
     affected: tuple[AffectedPackage, ...] = ()
     references: tuple[str, ...] = ()
     known_exploited: bool = False
-    severity: Rating = Rating.UNDEFINED
+    severity: Severity = Severity.UNDEFINED
     score: float | None = None
     sources: tuple[str, ...] = ()
 

@@ -24,7 +24,14 @@ import httpx
 
 from tidegate.scanner.vulndb.build import SKIPS_KEPT, Builder
 from tidegate.scanner.vulndb.model import Advisory
-from tidegate.scanner.vulndb.updaters.base import Fingerprint, Skipped, Unchanged, UpdaterError
+from tidegate.scanner.vulndb.updaters.base import (
+    Fallback,
+    Fingerprint,
+    Parsed,
+    Skipped,
+    Unchanged,
+    UpdaterError,
+)
 from tidegate.scanner.vulndb.updaters.registry import BY_NAME, make_updater
 
 log = logging.getLogger(__name__)
@@ -55,6 +62,7 @@ class StageOutcome:
     skipped: int = 0
     error: str = ""
     seconds: float = 0.0
+    fallbacks: int = 0
 
 
 def stage_source(job: StageJob) -> StageOutcome:
@@ -81,21 +89,33 @@ def stage_source(job: StageJob) -> StageOutcome:
         finally:
             payload.close()
     seconds = round(time.monotonic() - started, 3)
-    log.info("vulndb source %s: %d records, %d skipped", job.name, staged, counter.skipped)
-    return StageOutcome(job.name, "updated", fingerprint, staged, counter.skipped, "", seconds)
+    log.info(
+        "vulndb source %s: %d records, %d skipped, %d fell back", job.name, staged,
+        counter.skipped, counter.fallbacks,
+    )  # fmt: skip
+    return StageOutcome(
+        job.name, "updated", fingerprint, staged, counter.skipped, "", seconds, counter.fallbacks
+    )
 
 
 class _Counter:
-    """Passes advisories through; counts and records skipped records."""
+    """Passes advisories through; counts skipped records and fallbacks, keeping the first
+    reasons of each (fallbacks as `fallback: ...` in `skips`)."""
 
     def __init__(self, builder: Builder, source: str) -> None:
         self.builder = builder
         self.source = source
         self.skipped = 0
+        self.fallbacks = 0
 
-    def advisories(self, items: Iterator[Advisory | Skipped]) -> Iterator[Advisory]:
+    def advisories(self, items: Iterator[Parsed]) -> Iterator[Advisory]:
         for item in items:
-            if isinstance(item, Skipped):
+            if isinstance(item, Fallback):
+                self.fallbacks += 1
+                if self.fallbacks <= SKIPS_KEPT:
+                    self.builder.record_skip(self.source, item.where, "fallback: " + item.reason)
+                log.info("vulndb %s: %s: %s", self.source, item.where, item.reason)
+            elif isinstance(item, Skipped):
                 self.skipped += 1
                 if self.skipped <= SKIPS_KEPT:
                     self.builder.record_skip(self.source, item.where, item.reason)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class SourceStatus:
     error: str
     fetched_at: str
     data_version: int | None
+    fallbacks: int = 0  # records kept whose rating word or CVSS vector was unusable
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +168,14 @@ class VulnStore:
         headers = [decode_header(unpack(r[4])) for r in rows]
         return merge_headers(vuln_id, headers, score, kev=any(r[3] for r in rows))
 
-    def header(self, vuln_id: str) -> Advisory | None:
+    def header(self, vuln_id: str, aliases: Iterable[str] = ()) -> Advisory | None:
         """One vulnerability's description, CVSS vectors and references, without packages.
 
         What a matcher adds to its findings; None when no source describes the id.
+        `aliases` (the merged entry's) add their records: a CVE's GHSA record carries
+        GitHub's CVSS vector.
         """
-        return self._header(vuln_id, self._ids_of(vuln_id))
+        return self._header(vuln_id, self._ids_of(vuln_id) | set(aliases))
 
     def get(self, vuln_id: str) -> Advisory | None:
         """One vulnerability by id or alias, with its header and every affected package."""
@@ -203,6 +207,7 @@ class VulnStore:
             SourceStatus(
                 name=r[0], status=r[1], fingerprint=r[2] or "", records=r[3] or 0,
                 skipped=r[4] or 0, error=r[5] or "", fetched_at=r[6] or "", data_version=r[7],
+                fallbacks=r[8] or 0,
             )
             for r in self._conn.execute("SELECT * FROM sources ORDER BY name")
         )  # fmt: skip

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from tests.support import oci_build as ob
 from tidegate.scanner.inventory import analyze_image
-from tidegate.scanner.report.model import Finding, ScanReport, Severity
+from tidegate.scanner.report.model import Finding, ScanReport
 from tidegate.scanner.report.render import render
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.sources.transport import open_source
 
 APK = "P:musl\nV:1.2.4-r2\nA:x86_64\no:musl\nL:MIT\n\n"

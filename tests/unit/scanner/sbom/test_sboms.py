@@ -13,9 +13,10 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 
 from tests.support import oci_build as ob
 from tidegate.scanner.inventory import analyze_image
-from tidegate.scanner.report.model import Finding, ScanReport, Severity
+from tidegate.scanner.report.model import Finding, ScanReport
 from tidegate.scanner.sbom.cyclonedx import render_cyclonedx
 from tidegate.scanner.sbom.spdx import render_spdx
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.sources.transport import open_source
 
 STATUS = (

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.versions import Verdict, evaluate, scheme_for
-from tidegate.scanner.vulndb.model import Advisory, FixState, Rating
+from tidegate.scanner.vulndb.model import Advisory, FixState
 from tidegate.scanner.vulndb.store import VulnStore
 
 LOG4J = ("Maven", "org.apache.logging.log4j:log4j-core")
@@ -23,7 +24,7 @@ def test_log4shell_affects_2_14_1_not_2_17_1(built_db: Path) -> None:
     advs = store.lookup(*LOG4J)
     adv = next(a for a in advs if a.id == "CVE-2021-44228")
     assert "GHSA-jfh8-c2jp-5v3q" in adv.aliases
-    assert adv.severity is Rating.CRITICAL
+    assert adv.severity is Severity.CRITICAL
     assert adv.score == 10.0
     assert adv.known_exploited  # CISA KEV, joined by CVE id
     assert _verdict(advs, "CVE-2021-44228", "2.14.1") is Verdict.AFFECTED
@@ -39,7 +40,7 @@ def test_bookworm_libwebp_fixed_by_dsa_5497_1(built_db: Path) -> None:
     assert adv.affected[0].fix is FixState.FIXED
     assert _verdict(advs, "DSA-5497-1", "1.2.4-0.2+deb12u1") is Verdict.NOT_AFFECTED
     assert _verdict(advs, "DSA-5497-1", "1.2.4-0.2") is Verdict.AFFECTED
-    assert adv.severity is Rating.HIGH  # NVD CVSS 8.8 from the CVE record, no Debian urgency
+    assert adv.severity is Severity.HIGH  # NVD CVSS 8.8 from the CVE record, no Debian urgency
 
 
 def test_one_entry_per_vulnerability_with_all_aliases(built_db: Path) -> None:
@@ -50,7 +51,7 @@ def test_one_entry_per_vulnerability_with_all_aliases(built_db: Path) -> None:
     assert adv.id == "CVE-2023-32681"
     assert {"PYSEC-2023-74", "GHSA-j8r2-6x86-q33q"} <= set(adv.aliases)
     assert set(adv.sources) == {"pypa-osv", "ghsa-pip"}
-    assert adv.severity is Rating.MEDIUM  # GHSA's CVSS 6.1, joined through the alias
+    assert adv.severity is Severity.MEDIUM  # GHSA's CVSS 6.1, joined through the alias
 
 
 def test_distro_severity_wins_over_cvss(built_db: Path) -> None:
@@ -58,11 +59,11 @@ def test_distro_severity_wins_over_cvss(built_db: Path) -> None:
     (ubuntu,) = [
         a for a in store.lookup("Ubuntu:18.04", "apache-log4j2") if a.id == "CVE-2021-44228"
     ]
-    assert ubuntu.severity is Rating.HIGH  # Ubuntu priority "high", although CVSS says 10.0
+    assert ubuntu.severity is Severity.HIGH  # Ubuntu priority "high", although CVSS says 10.0
     assert ubuntu.distro_severity is not None
     assert ubuntu.score == 10.0
     (amzn,) = [a for a in store.lookup("Amazon Linux:2023", "libwebp") if a.id == "CVE-2023-4863"]
-    assert amzn.severity is Rating.HIGH  # Amazon "Important"
+    assert amzn.severity is Severity.HIGH  # Amazon "Important"
     assert "ALAS2023-2023-355" in amzn.aliases
 
 
@@ -88,7 +89,7 @@ def test_get_by_id_and_by_alias(built_db: Path) -> None:
     adv = store.get("CVE-2021-44228")
     assert adv is not None
     assert adv.known_exploited
-    assert adv.severity is Rating.CRITICAL
+    assert adv.severity is Severity.CRITICAL
     assert "GHSA-jfh8-c2jp-5v3q" in adv.aliases
     keys = {(p.namespace, p.name) for p in adv.affected}
     assert LOG4J in keys

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import VULNDATA
-from tidegate.scanner.vulndb.model import Advisory, FixState, Rating
+from tidegate.scanner.severity import Severity
+from tidegate.scanner.vulndb.model import Advisory, FixState
 from tidegate.scanner.vulndb.payloads import DirPayload
 from tidegate.scanner.vulndb.updaters.alpine import AlpineSecdbUpdater
 from tidegate.scanner.vulndb.updaters.amazon import AmazonAlasUpdater
@@ -57,7 +58,7 @@ def test_almalinux_rating_from_summary_and_fan_out(tmp_path: Path) -> None:
     assert adv.id == "CVE-2023-4863"
     assert adv.aliases == ("ALSA-2023:5214",)
     assert adv.distro_severity is not None
-    assert adv.distro_severity.rating is Rating.HIGH  # "Important"
+    assert adv.distro_severity.rating is Severity.HIGH  # "Important"
     assert ("AlmaLinux:9", "libwebp") in {(p.namespace, p.name) for p in adv.affected}
 
 
@@ -109,13 +110,14 @@ def test_ubuntu_statuses_releases_and_priority(tmp_path: Path) -> None:
     assert not skipped
     (log4j,) = _by_id(advs, "CVE-2021-44228")
     assert log4j.distro_severity is not None
-    assert log4j.distro_severity.rating is Rating.HIGH
+    assert log4j.distro_severity.rating is Severity.HIGH
     assert log4j.severities[0].score == 10.0
     by_key = {(p.namespace, p.name): p for p in log4j.affected}
     assert by_key[("Ubuntu:18.04", "apache-log4j2")].fixed_version == "2.10.0-2ubuntu0.1"
     assert all(not ns.startswith("Ubuntu:devel") for ns, _ in by_key)
     states = {p.fix for a in advs for p in a.affected}
-    assert {FixState.FIXED, FixState.WONT_FIX} <= states
+    # Every "ignored" in these samples is noted "end of standard support" / "end of life".
+    assert {FixState.FIXED, FixState.END_OF_LIFE} <= states
 
 
 @pytest.mark.parametrize(
@@ -134,7 +136,7 @@ def test_amazon_release_from_path_and_severity(tmp_path: Path) -> None:
     webp = next(a for a in advs if "ALAS2023-2023-355" in a.aliases)
     assert webp.id == "CVE-2023-4863"
     assert webp.distro_severity is not None
-    assert webp.distro_severity.rating is Rating.HIGH  # "Important"
+    assert webp.distro_severity.rating is Severity.HIGH  # "Important"
     pkg = next(p for p in webp.affected if p.name == "libwebp")
     assert pkg.namespace == "Amazon Linux:2023"
     assert pkg.fixed_version == "1.2.4-1.amzn2023.0.6"

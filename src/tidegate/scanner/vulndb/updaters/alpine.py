@@ -10,7 +10,7 @@ import httpx
 
 from tidegate.scanner.vulndb.fetch import fetch_location, fetch_many, is_url
 from tidegate.scanner.vulndb.model import Advisory
-from tidegate.scanner.vulndb.updaters.base import Fingerprint, Member, Payload, Skipped
+from tidegate.scanner.vulndb.updaters.base import Fingerprint, Member, Parsed, Payload
 from tidegate.scanner.vulndb.updaters.common import (
     CVE_RE,
     MalformedRecord,
@@ -51,7 +51,7 @@ class AlpineSecdbUpdater:
             urls.extend((f"{branch}/{repo}.json", f"{base}/{remote}/{repo}.json") for repo in REPOS)
         return fetch_many(urls, prior, http, self.download_dir)
 
-    def parse(self, payload: Payload) -> Iterator[Advisory | Skipped]:
+    def parse(self, payload: Payload) -> Iterator[Parsed]:
         """One advisory per (package, CVE) per branch file."""
         for member in payload.members():
             if member.path.endswith(".json"):

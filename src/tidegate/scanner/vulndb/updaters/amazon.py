@@ -6,14 +6,12 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tidegate.scanner.vulndb.model import (
-    Advisory,
-    DistroSeverity,
-    Rating,
-)
-from tidegate.scanner.vulndb.updaters.base import Member
+from tidegate.scanner.severity import Vendor
+from tidegate.scanner.vulndb.model import Advisory
+from tidegate.scanner.vulndb.updaters.base import Member, Parsed
 from tidegate.scanner.vulndb.updaters.common import (
     CVE_RE,
+    Faults,
     MalformedRecord,
     fan_out_by_cve,
     fixed_at,
@@ -21,16 +19,11 @@ from tidegate.scanner.vulndb.updaters.common import (
     obj,
     opt_str,
     req_str,
+    vendor_rating,
+    with_faults,
 )
 from tidegate.scanner.vulndb.updaters.jsonfiles import JsonFilesUpdater
 
-SEVERITIES = {
-    "critical": Rating.CRITICAL,
-    "important": Rating.HIGH,
-    "medium": Rating.MEDIUM,
-    "moderate": Rating.MEDIUM,
-    "low": Rating.LOW,
-}
 # Directory layout of the mirror: 1/updates, 2/core, 2/extras/<topic>, 2022/core, 2023/core,
 # 2023/kernel-livepatch. Extras and livepatch packages install on the same release.
 _RELEASES = ("1", "2", "2022", "2023")
@@ -52,8 +45,9 @@ def _evr(pkg: Mapping[str, Any]) -> str:
     return vr if epoch in ("", "0") else f"{epoch}:{vr}"
 
 
-def parse_record(doc_raw: object, path: str, source: str) -> Advisory:
-    """One ALAS file as an Advisory keyed by its ALAS id (fanned out per CVE later)."""
+def parse_record(doc_raw: object, path: str, source: str, faults: Faults | None = None) -> Advisory:
+    """One ALAS file as an Advisory keyed by its ALAS id (fanned out per CVE later); an
+    unknown severity word is noted in `faults` and falls back to CVSS."""
     doc = obj(doc_raw, "record")
     namespace = namespace_from_path(path)
     if namespace is None:
@@ -72,8 +66,8 @@ def parse_record(doc_raw: object, path: str, source: str) -> Advisory:
     if not isinstance(refs, list):
         refs = [refs]
     cves = tuple(sorted({opt_str(r, "ID") for r in refs if isinstance(r, Mapping)} & _cves(refs)))
-    severity = opt_str(doc, "Severity").strip()
-    rating = SEVERITIES.get(severity.lower())
+    faults = [] if faults is None else faults
+    rating = vendor_rating(Vendor.AMAZON, opt_str(doc, "Severity"), faults)
     return Advisory(
         id=req_str(doc, "ID"),
         source=source,
@@ -82,7 +76,7 @@ def parse_record(doc_raw: object, path: str, source: str) -> Advisory:
         details=opt_str(doc, "Description"),
         published=opt_str(obj(doc.get("Issued") or {}, "Issued"), "Date"),
         modified=opt_str(obj(doc.get("Updated") or {}, "Updated"), "Date"),
-        distro_severity=DistroSeverity(severity, rating) if rating else None,
+        distro_severity=rating,
         affected=affected,
         references=tuple(opt_str(r, "Href") for r in refs if isinstance(r, Mapping)),
     )
@@ -99,5 +93,7 @@ def _cves(refs: list[Any]) -> set[str]:
 class AmazonAlasUpdater(JsonFilesUpdater):
     """ALAS records (vuls JSON layout) from a directory, archive or URL."""
 
-    def records(self, member: Member) -> Iterator[Advisory]:
-        yield from fan_out_by_cve(parse_record(load_json(member), member.path, self.name))
+    def records(self, member: Member) -> Iterator[Parsed]:
+        faults: Faults = []
+        record = parse_record(load_json(member), member.path, self.name, faults)
+        yield from with_faults(member, faults, fan_out_by_cve(record))

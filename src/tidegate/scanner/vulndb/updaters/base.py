@@ -56,6 +56,18 @@ class Skipped:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """A record kept although one field was unusable (an unknown rating word, a malformed
+    CVSS vector): the severity rule fell back past it. Counted, never fatal."""
+
+    where: str
+    reason: str
+
+
+Parsed = Advisory | Skipped | Fallback  # what `Updater.parse` yields
+
+
 class Updater(Protocol):
     """One vulnerability source. `name` is stored with every record it produces."""
 
@@ -65,6 +77,7 @@ class Updater(Protocol):
         """Open the source; raise Unchanged if it matches `prior`, UpdaterError on failure."""
         ...
 
-    def parse(self, payload: Payload) -> Iterator[Advisory | Skipped]:
-        """Turn the payload into advisories; malformed records come out as `Skipped`."""
+    def parse(self, payload: Payload) -> Iterator[Parsed]:
+        """Turn the payload into advisories; malformed records come out as `Skipped`,
+        unusable fields of kept records as `Fallback`."""
         ...

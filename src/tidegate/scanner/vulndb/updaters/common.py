@@ -9,10 +9,17 @@ from typing import Any
 
 import orjson
 
+from tidegate.scanner.severity import InvalidVector, UnknownRating, Vendor, cvss_score
+from tidegate.scanner.severity import vendor_severity as _vendor_severity
 from tidegate.scanner.versions.base import AffectedRange, RangeEvent
-from tidegate.scanner.vulndb.cvss import score_or_none
-from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState, Severity
-from tidegate.scanner.vulndb.updaters.base import Member, Skipped
+from tidegate.scanner.vulndb.model import (
+    Advisory,
+    AffectedPackage,
+    Cvss,
+    DistroSeverity,
+    FixState,
+)
+from tidegate.scanner.vulndb.updaters.base import Fallback, Member, Parsed, Skipped
 
 CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}")
 
@@ -68,13 +75,37 @@ def str_list(doc: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def cvss_severity(vector: str) -> Severity:
-    """A Severity for a vector string, with the v3.x base score computed."""
-    vector = vector.strip()
-    kind = "CVSS_V3" if vector.startswith("CVSS:3") else "CVSS_V4"
-    if vector.startswith("AV:"):
-        kind = "CVSS_V2"
-    return Severity(kind, vector, score_or_none(vector))
+Faults = list[str]  # why fields of the record being parsed fell back; see `Fallback`
+
+
+def cvss_entry(vector: str, source: str, faults: Faults) -> Cvss | None:
+    """A vector with its version and base score (PyPI `cvss`); None, and a fault noted,
+    when the vector is malformed, so the rule falls back to another vector or unrated."""
+    try:
+        scored = cvss_score(vector)
+    except InvalidVector as exc:
+        faults.append(str(exc))
+        return None
+    return Cvss(scored.version, scored.vector, scored.base_score, source)
+
+
+def vendor_rating(vendor: Vendor, raw: str, faults: Faults) -> DistroSeverity | None:
+    """The feed's own rating word on the shared scale; None when the vendor has not rated
+    it, or (with a fault noted) when the word is not in the vendor's vocabulary."""
+    try:
+        rating = _vendor_severity(vendor, raw)
+    except UnknownRating as exc:
+        faults.append(str(exc))
+        return None
+    return DistroSeverity(raw.strip(), rating) if rating is not None else None
+
+
+def with_faults(member: Member, faults: Faults, items: Iterator[Advisory]) -> Iterator[Parsed]:
+    """`items`, then one Fallback per fault the parser noted while producing them."""
+    yield from items
+    for reason in faults:
+        yield Fallback(member.path, reason)
+    faults.clear()
 
 
 def fixed_at(namespace: str, name: str, version: str) -> AffectedPackage:
@@ -83,7 +114,7 @@ def fixed_at(namespace: str, name: str, version: str) -> AffectedPackage:
     return AffectedPackage(namespace, name, (rng,), (), FixState.FIXED, version)
 
 
-def guarded(member: Member, items: Iterator[Advisory]) -> Iterator[Advisory | Skipped]:
+def guarded(member: Member, items: Iterator[Parsed]) -> Iterator[Parsed]:
     """Yield from a per-record parser, turning MalformedRecord into Skipped."""
     try:
         yield from items

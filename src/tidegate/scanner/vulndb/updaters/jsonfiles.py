@@ -9,8 +9,7 @@ from pathlib import Path
 import httpx
 
 from tidegate.scanner.vulndb.fetch import fetch_location
-from tidegate.scanner.vulndb.model import Advisory
-from tidegate.scanner.vulndb.updaters.base import Fingerprint, Member, Payload, Skipped
+from tidegate.scanner.vulndb.updaters.base import Fingerprint, Member, Parsed, Payload
 from tidegate.scanner.vulndb.updaters.common import guarded
 
 
@@ -26,12 +25,12 @@ class JsonFilesUpdater:
         """Fetch the location; see `fetch_location`."""
         return fetch_location(self.location, prior, http, self.download_dir)
 
-    def parse(self, payload: Payload) -> Iterator[Advisory | Skipped]:
+    def parse(self, payload: Payload) -> Iterator[Parsed]:
         """The advisories of every `.json` member; a bad member is skipped and counted."""
         for member in payload.members():
             if member.path.endswith(".json"):
                 yield from guarded(member, self.records(member))
 
-    def records(self, member: Member) -> Iterator[Advisory]:
-        """The advisories in one member; raises for a malformed one."""
+    def records(self, member: Member) -> Iterator[Parsed]:
+        """The advisories in one member (and its fallbacks); raises for a malformed one."""
         raise NotImplementedError

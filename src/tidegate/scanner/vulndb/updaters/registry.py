@@ -54,9 +54,13 @@ class SourceSpec:
     factory: Factory
 
 
-def _osv(name: str, *, prefix: str = "", fan_out: bool = False, rating: bool = False) -> Factory:
+def _osv(
+    name: str, *, prefix: str = "", fan_out: bool = False, rating: bool = False, cvss: str = ""
+) -> Factory:
     def make(location: str, dl: Path, _upstream: bool) -> Updater:
-        return OsvUpdater(name, location, dl, prefix, fan_out=fan_out, summary_rating=rating)
+        return OsvUpdater(
+            name, location, dl, prefix, fan_out=fan_out, summary_rating=rating, cvss_source=cvss
+        )
 
     return make
 
@@ -64,14 +68,18 @@ def _osv(name: str, *, prefix: str = "", fan_out: bool = False, rating: bool = F
 def _ghsa(eco: str, slug: str) -> SourceSpec:
     name = f"ghsa-{slug}"
     return SourceSpec(
-        name, f"{OSV_EXPORTS}/{eco}/all.zip", f"ghsa/{name}.tar.xz", 50, _osv(name, prefix="GHSA-")
+        name,
+        f"{OSV_EXPORTS}/{eco}/all.zip",
+        f"ghsa/{name}.tar.xz",
+        50,
+        _osv(name, prefix="GHSA-", cvss="GITHUB"),
     )
 
 
 SOURCES: tuple[SourceSpec, ...] = (
     SourceSpec(
         "debian-osv", f"{OSV_EXPORTS}/Debian/all.zip", "debian-osv/debian-osv.tar.xz", 90,
-        _osv("debian-osv", fan_out=True),
+        _osv("debian-osv", fan_out=True, cvss="NVD"),  # osv.dev copies NVD's vectors
     ),
     SourceSpec(
         "almalinux-osv", f"{OSV_EXPORTS}/AlmaLinux/all.zip",

@@ -5,24 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tidegate.scanner.severity import Vendor
 from tidegate.scanner.versions.base import AffectedRange, RangeEvent
-from tidegate.scanner.vulndb.model import (
-    Advisory,
-    AffectedPackage,
-    DistroSeverity,
-    FixState,
-    Rating,
-    Severity,
-)
-from tidegate.scanner.vulndb.updaters.base import Member
+from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, Cvss, FixState
+from tidegate.scanner.vulndb.updaters.base import Member, Parsed
 from tidegate.scanner.vulndb.updaters.common import (
-    cvss_severity,
+    Faults,
+    cvss_entry,
     fixed_at,
     load_json,
     obj,
     opt_str,
     req_str,
     str_list,
+    vendor_rating,
+    with_faults,
 )
 from tidegate.scanner.vulndb.updaters.jsonfiles import JsonFilesUpdater
 
@@ -38,13 +35,6 @@ RELEASES = {
     "kinetic": "22.10", "lunar": "23.04", "mantic": "23.10", "noble": "24.04",
     "oracular": "24.10", "plucky": "25.04", "questing": "25.10",
 }  # fmt: skip
-PRIORITIES = {
-    "negligible": Rating.INFORMATIONAL,
-    "low": Rating.LOW,
-    "medium": Rating.MEDIUM,
-    "high": Rating.HIGH,
-    "critical": Rating.CRITICAL,
-}
 _OPEN = {
     "needed": FixState.NOT_FIXED,
     "pending": FixState.NOT_FIXED,
@@ -78,12 +68,17 @@ def _entry(namespace: str, pkg: str, info: Mapping[str, Any]) -> AffectedPackage
     state = _OPEN.get(status)
     if state is None:
         return None  # not-affected, DNE
+    if state is FixState.WONT_FIX and "end of" in opt_str(info, "note").lower():
+        # "end of standard support", "end of life": ignored because the release is over.
+        state = FixState.END_OF_LIFE
     rng = AffectedRange("ECOSYSTEM", (RangeEvent(introduced="0"),))
     return AffectedPackage(namespace, pkg, (rng,), (), state, None)
 
 
-def parse_record(doc_raw: object, source: str) -> Advisory:
-    """One UCT CVE file as an Advisory."""
+def parse_record(doc_raw: object, source: str, faults: Faults | None = None) -> Advisory:
+    """One UCT CVE file as an Advisory; an unknown priority or bad vector is noted in
+    `faults` and falls back."""
+    faults = [] if faults is None else faults
     doc = obj(doc_raw, "record")
     affected: list[AffectedPackage] = []
     for release, pkgs in obj(doc.get("packages") or {}, "packages").items():
@@ -94,33 +89,38 @@ def parse_record(doc_raw: object, source: str) -> Advisory:
             entry = _entry(namespace, pkg, obj(info, f"packages[{release}][{pkg}]"))
             if entry is not None:
                 affected.append(entry)
-    priority = opt_str(doc, "priority").lower()
-    distro = DistroSeverity(priority, PRIORITIES[priority]) if priority in PRIORITIES else None
+    distro = vendor_rating(Vendor.UBUNTU, opt_str(doc, "priority"), faults)
     return Advisory(
         id=req_str(doc, "candidate"),
         source=source,
         details=opt_str(doc, "description"),
         published=opt_str(doc, "public_date"),
-        severities=_cvss(doc.get("cvss")),
+        severities=_cvss(doc.get("cvss"), faults),
         distro_severity=distro,
         affected=tuple(affected),
         references=str_list(doc, "references"),
     )
 
 
-def _cvss(raw: object) -> tuple[Severity, ...]:
+def _cvss(raw: object, faults: Faults) -> tuple[Cvss, ...]:
+    """Every scorer's vector (`nvd` first: the rule falls back to NVD's), as
+    `" CVSS:3.1/... [8.8 HIGH]"`: the vector is the first word."""
     if not isinstance(raw, Mapping):
         return ()
-    # `nvd` first: the severity policy falls back to NVD's vector.
+    out: list[Cvss] = []
     for key in ("nvd", *sorted(k for k in raw if k != "nvd")):
         text = raw.get(key)
-        if isinstance(text, str) and text.strip().startswith("CVSS:3"):
-            return (cvss_severity(text.split()[0]),)
-    return ()
+        if isinstance(text, str) and text.split():
+            entry = cvss_entry(text.split()[0], str(key).upper(), faults)
+            if entry is not None:
+                out.append(entry)
+    return tuple(out)
 
 
 class UbuntuTrackerUpdater(JsonFilesUpdater):
     """UCT records (vuls JSON layout) from a directory, archive or URL."""
 
-    def records(self, member: Member) -> Iterator[Advisory]:
-        yield parse_record(load_json(member), self.name)
+    def records(self, member: Member) -> Iterator[Parsed]:
+        faults: Faults = []
+        record = parse_record(load_json(member), self.name, faults)
+        yield from with_faults(member, faults, iter((record,)))
