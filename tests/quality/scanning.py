@@ -1,9 +1,10 @@
 """The scanner side of the gate: the real `tidegate db update` and `tidegate scan` CLIs.
 
 The vulnerability DB is built from the shared mirror with the sources the gate images need
-and cached under .cache/quality/vulndb-<key>, where the key hashes the updater and severity
-code and the mirror files' sizes: a change to how feeds are read rebuilds it (about two
-minutes), any other change reuses it.
+and cached under .cache/quality/vulndb-<key>, where the key hashes the scanner code that can
+shape the DB (everything under src/tidegate/scanner but the image reader, analyzers and
+renderers, plus tidegate/errors.py) and the mirror files' sizes: a change there rebuilds it
+(about two minutes), any other change reuses it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from tests.support.paths import VULNDATA
 
 SOURCES = ("debian-osv", "almalinux-osv", "pypa-osv", "go-vulndb", "ghsa-npm", "ghsa-pip",
            "ghsa-maven", "ghsa-rubygems")  # fmt: skip
-_KEYED = ("src/tidegate/scanner/vulndb", "src/tidegate/scanner/severity.py")
+_SCANNER = "src/tidegate/scanner"
+# these only read images and render reports; the DB build never runs them
+_NOT_KEYED = ("analyzers", "image", "sources", "report", "sbom", "inventory.py", "cache.py")
 
 
 def _env() -> dict[str, str]:
@@ -35,10 +38,10 @@ def _env() -> dict[str, str]:
 
 def db_key() -> str:
     digest = hashlib.sha256()
-    for rel in _KEYED:
-        base = ROOT / rel
-        for path in sorted([base] if base.is_file() else base.rglob("*.py")):
-            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    scanner = ROOT / _SCANNER
+    keyed = [p for p in scanner.rglob("*.py") if p.relative_to(scanner).parts[0] not in _NOT_KEYED]
+    for path in sorted([*keyed, ROOT / "src/tidegate/errors.py"]):
+        digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
     for path in sorted(VULNDATA.rglob("*.tar.xz")):
         digest.update(f"{path.relative_to(VULNDATA)}:{path.stat().st_size}".encode())
     return digest.hexdigest()[:16]
