@@ -85,7 +85,7 @@ def _layers(layout: Path) -> Iterator[IO[bytes]]:
             head = fh.read(4)
             fh.seek(0)
             if head.startswith(b"\x28\xb5\x2f\xfd"):
-                yield zstandard.ZstdDecompressor().stream_reader(fh)  # type: ignore[misc]
+                yield zstandard.ZstdDecompressor().stream_reader(fh)
             elif head.startswith(b"\x1f\x8b"):
                 yield gzip.GzipFile(fileobj=fh)  # type: ignore[misc]
             else:
@@ -96,7 +96,7 @@ def floor(layout: Path) -> float:
     """Decompress every layer and walk its tar once, reading every regular file."""
     start = time.perf_counter()
     for stream in _layers(layout):
-        with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
             for member in tar:
                 if member.isfile():
                     fh = tar.extractfile(member)

@@ -178,7 +178,7 @@ def compare(report: dict[str, Any], labels: dict[str, Any], seconds: float = 0.0
     for lab in labels["labels"]:
         by_key.setdefault(norm(lab["ecosystem"], lab["package"], lab["version"]), []).append(lab)
     matched: set[int] = set()
-    overall, per_eco = Tally(), {}
+    overall, per_eco = Tally(), dict[str, Tally]()
     fps: dict[str, str] = {}
     sev: dict[str, str] = {}
     seen: set[tuple[str, Key]] = set()

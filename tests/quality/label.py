@@ -168,7 +168,8 @@ def affected_by(version: str, events: list[dict[str, str]], cmp: Cmp) -> tuple[b
 
     real = [e for e in events if key(e) != "0"]
     ordered = [e for e in events if key(e) == "0"] + sorted(
-        real, key=functools.cmp_to_key(lambda a, b: cmp(key(a), key(b)))
+        real,
+        key=functools.cmp_to_key(lambda a, b: cmp(key(a), key(b))),  # type: ignore[arg-type]
     )
     affected, fixed = False, ""
     for event in ordered:
