@@ -1,0 +1,1 @@
+"""The labelled quality gate: real images, independently derived labels, a committed baseline."""

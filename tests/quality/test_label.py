@@ -1,0 +1,42 @@
+"""The labeller stays independent of Tidegate and reads OSV ranges as the spec says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.property.oracle import dpkg_compare
+from tests.quality.label import affected_by, cvss_severity, evaluate
+
+
+def test_labeller_loads_no_tidegate_module() -> None:
+    code = (
+        "import sys, tests.quality.label, tests.quality.images\n"
+        "print(sorted(m for m in sys.modules if m == 'tidegate' or m.startswith('tidegate.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_ranges_with_dpkg_as_the_oracle() -> None:
+    cmp = dpkg_compare
+    events = [{"introduced": "0"}, {"fixed": "1.1.1w-0+deb11u2"}]
+    assert affected_by("1.1.1w-0+deb11u1", events, cmp) == (True, "1.1.1w-0+deb11u2")
+    assert affected_by("1.1.1w-0+deb11u2", events, cmp) == (False, "")
+    # two release lines, events given out of order: 1:2.0-1 sits in neither
+    split = [{"fixed": "1:3.0-2"}, {"introduced": "1:3.0-1"}, {"introduced": "0"},
+             {"fixed": "1:1.0-2"}]  # fmt: skip
+    assert affected_by("1:2.0-1", split, cmp) == (False, "")
+    assert affected_by("1:3.0-1", split, cmp) == (True, "1:3.0-2")
+    assert affected_by("1.5", [{"introduced": "0"}, {"last_affected": "2.0"}], cmp) == (True, "")
+    assert affected_by("2.1", [{"introduced": "0"}, {"last_affected": "2.0"}], cmp)[0] is False
+
+
+def test_explicit_versions_and_bad_vectors() -> None:
+    cmp = dpkg_compare
+    entry = {"versions": ["1.0-1"], "ranges": [{"type": "GIT", "events": [{"introduced": "0"}]}]}
+    assert evaluate(entry, "1.0-1", cmp, explicit=True) == (True, "")
+    assert evaluate(entry, "1.0-1", cmp, explicit=False) == (False, "")
+    assert cvss_severity({"severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/garbage"}]}) is None
+    vector = "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:N"  # 7.4
+    assert cvss_severity({"severity": [{"type": "CVSS_V3", "score": vector}]}) == "HIGH"
