@@ -159,7 +159,7 @@ def _order(q: FindingQuery) -> list[sa.ColumnElement[Any]]:
         "severity": _severity_rank(),
         "vulnerability": f.c.vuln_id,
         "package": f.c.package_name,
-        "cvss": sa.func.coalesce(f.c.score, -1.0) * -1,  # highest score first
+        "cvss": sa.func.coalesce(f.c.score, -1.0),
         "first_observed": f.c.first_observed_at,
     }
     first = columns[q.sort]
