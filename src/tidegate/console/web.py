@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from tidegate.auth.principal import Principal
 from tidegate.auth.service import AuthService
 from tidegate.config import Settings
+from tidegate.console.recent import Recent
 from tidegate.console.session import COOKIE, PATH, Session, SessionCodec
 from tidegate.ecr.api import base_url, resource_of
 from tidegate.ecr.context import EcrContext
@@ -91,6 +92,7 @@ def make_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.do"],
+        undefined=StrictUndefined,  # a value a view forgot fails the page (and its test)
     )
     env.filters["when"] = _when
     env.filters["size"] = _size
@@ -108,6 +110,7 @@ class Console:
     auth: AuthService
     codec: SessionCodec
     env: Environment = field(default_factory=make_environment)
+    recent: Recent = field(default_factory=Recent)
 
 
 def console_of(request: Request) -> Console:

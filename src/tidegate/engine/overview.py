@@ -93,6 +93,18 @@ def repository_flags(conn: Connection, *, limit: int) -> list[tuple[str, bool]]:
     return [(str(n), bool(flag)) for n, flag in conn.execute(query)]
 
 
+def findings_stamp(conn: Connection) -> tuple[object, ...]:
+    """Moves whenever open findings, images or scans change: the newest finding change
+    (indexed), image and scan counts, the newest scan request. Cheap enough per request."""
+    f, s = t.findings, t.image_scans
+    newest = conn.execute(sa.select(sa.func.max(f.c.updated_at))).scalar()
+    images = conn.execute(sa.select(sa.func.count()).select_from(t.manifests)).scalar()
+    scans = conn.execute(
+        sa.select(sa.func.count(), sa.func.max(s.c.requested_at), sa.func.max(s.c.completed_at))
+    ).one()
+    return (newest, images, *scans)
+
+
 def coverage(conn: Connection) -> Coverage:
     """How many images exist and where their scans stand."""
     s = t.image_scans

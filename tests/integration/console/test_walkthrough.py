@@ -118,8 +118,10 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
         sign_in(page, server)
         expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
         cookie = next(c for c in context.cookies() if c["name"] == "tidegate_console")
-        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-        assert cookie["path"] == "/console" and cookie["expires"] > 0
+        assert cookie["httpOnly"]
+        assert cookie["sameSite"] == "Strict"
+        assert cookie["path"] == "/console"
+        assert cookie["expires"] > 0
 
         # A form POST without its CSRF token is refused, with the session cookie attached.
         refused = context.request.post(server.url + "/console/repositories",
@@ -207,7 +209,8 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
         sarif = json.loads(Path(got.value.path()).read_text())
         assert LOG4SHELL in {r["ruleId"] for r in sarif["runs"][0]["results"]}
         csv_text = context.request.get(image_url + "/export/csv").text()
-        assert LOG4SHELL in csv_text and csv_text.startswith("vulnerability_id,")
+        assert LOG4SHELL in csv_text
+        assert csv_text.startswith("vulnerability_id,")
         spdx = context.request.get(image_url + "/export/spdx").json()
         assert spdx["spdxVersion"].startswith("SPDX-2")
 
@@ -280,7 +283,8 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
             ("/console/repositories?sort=size", 400, "sort must be one of"),
         ):  # fmt: skip
             response = page.goto(server.url + path)
-            assert response is not None and response.status == status, path
+            assert response is not None
+            assert response.status == status, path
             expect(page.get_by_role("alert")).to_contain_text(text)
             assert "Traceback" not in page.content()
         shot.take("13-error")

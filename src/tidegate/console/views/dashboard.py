@@ -4,6 +4,7 @@ known exploited findings and open findings over time (today's snapshot is writte
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,13 +25,24 @@ def dashboard(call: Call) -> Response:
     call.require("ecr:DescribeImageScanFindings", call.repository_arn("*"))
     now = call.registry.clock()
     today = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+
+    def compute() -> tuple[overview.Coverage, dict[str, int], list[Any], list[Any]]:
+        with reading(call.registry.engine) as conn:
+            return (
+                overview.coverage(conn),
+                overview.open_by_severity(conn),
+                overview.top_vulnerabilities(conn, limit=TOP),
+                overview.known_exploited(conn, limit=TOP),
+            )
+
     with reading(call.registry.engine) as conn:
-        coverage = overview.coverage(conn)
-        open_counts = overview.open_by_severity(conn)
-        top = overview.top_vulnerabilities(conn, limit=TOP)
-        kev = overview.known_exploited(conn, limit=TOP)
+        stamp = overview.findings_stamp(conn)
+    computed = call.console.recent.get("dashboard", stamp, compute)
+    coverage, open_counts, top, kev = computed.value
+    kev = [dict(item) for item in kev]
     with call.registry.engine.begin() as conn:
-        overview.record_snapshot(conn, today, open_counts, now)
+        if not computed.cached:
+            overview.record_snapshot(conn, today, open_counts, now)
         history = overview.snapshot_history(conn, days=HISTORY_DAYS)
     for item in kev:
         item["path"] = image_path(item["repository"], item["imageDigest"])
@@ -46,6 +58,7 @@ def dashboard(call: Call) -> Response:
         severity_chart=charts.bars(open_counts, "Open findings by severity"),
         history_chart=charts.lines(history, CHARTED, "Open findings per day by severity"),
         charted=CHARTED,
+        computed_at=computed.at,
     )
 
 

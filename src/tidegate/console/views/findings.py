@@ -11,7 +11,7 @@ from starlette.routing import Route
 from tidegate.console.views.repositories import image_path
 from tidegate.console.web import SEVERITIES, Call, view
 from tidegate.db import reading
-from tidegate.engine import finding_groups
+from tidegate.engine import finding_groups, overview
 from tidegate.engine.aggregate import FindingFilter, GroupBy
 from tidegate.engine.finding_groups import GroupRow
 from tidegate.errors import InvalidParameter
@@ -86,10 +86,17 @@ def findings(call: Call) -> Response:
     target = call.repository_arn(flt.repository or "*")
     call.require("ecr:DescribeImageScanFindings", target)
     number, size = call.page()
+
+    def compute() -> tuple[list[GroupRow], bool]:
+        with reading(call.registry.engine) as conn:
+            return finding_groups.group_page(
+                conn, group_by, flt, offset=(number - 1) * size, limit=size
+            )
+
     with reading(call.registry.engine) as conn:
-        groups, more = finding_groups.group_page(
-            conn, group_by, flt, offset=(number - 1) * size, limit=size
-        )
+        stamp = overview.findings_stamp(conn)
+    computed = call.console.recent.get(("findings", group_by, flt, number, size), stamp, compute)
+    groups, more = computed.value
     rows = [(g, *_drill(group_by, g)) for g in groups]
     return call.render(
         "findings.html",
@@ -101,6 +108,7 @@ def findings(call: Call) -> Response:
         flt=flt,
         number=number,
         more=more,
+        computed_at=computed.at,
     )
 
 
