@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from tidegate import schema as t
 from tidegate.engine.findings_view import SEVERITY_ORDER
@@ -183,6 +184,13 @@ def record_snapshot(conn: Connection, day: str, counts: dict[str, int], now: flo
         for sev in SEVERITY_ORDER
     ]
     conn.execute(sa.insert(snap), rows)
+
+
+def snapshot_now(engine: Engine, now: float) -> None:
+    """Record today's snapshot (UTC day) from the current per-image counts."""
+    day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+    with engine.begin() as conn:
+        record_snapshot(conn, day, open_by_severity(conn), now)
 
 
 def snapshot_history(conn: Connection, *, days: int) -> dict[str, dict[str, int]]:
