@@ -106,6 +106,9 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
         context = browser.new_context(viewport=WIDE, accept_downloads=True)
         page = context.new_page()
         shot = Shots(page, shots)
+        # The pages' own CSP must not block anything they use (a violation is a console error).
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
 
         # Anonymous visits go to the sign-in page; a wrong secret is refused.
         page.goto(server.url + "/")
@@ -166,6 +169,7 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
         page.goto(server.url + "/console/repositories/scanrepo-prod")
         expect(page.get_by_test_id("frequency")).to_have_text("CONTINUOUS_SCAN")
         vuln = page.locator("td.vuln").first
+        # No reload here: the page's poller reloads it when the scan finishes.
         expect(vuln).to_contain_text("Active", timeout=120_000)
         expect(vuln).to_contain_text(re.compile(r"C [1-9]"))
         shot.take("03-repository-prod")
@@ -305,3 +309,5 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
         expect(page).to_have_url(re.compile(r"/console/sign-in\?next=%2Fconsole%2Fdashboard"))
         context.close()
         assert "Traceback" not in server.log()
+        blocked = [p for p in problems if "Content Security Policy" in p]
+        assert blocked == []
