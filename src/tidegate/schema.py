@@ -335,8 +335,6 @@ findings = Table(
 )
 Index("ix_findings_image", findings.c.repository_id, findings.c.digest, findings.c.status)
 Index("ix_findings_vuln", findings.c.vuln_id)
-# The console's aggregate cache asks for the newest change (console).
-Index("ix_findings_updated", findings.c.updated_at)
 
 # Transactional outbox: events are rows written in the same transaction as the change.
 events_outbox = Table(

@@ -2,8 +2,8 @@
 
 The dashboard and the grouped findings views read every open finding (a million rows on a
 large registry take seconds). Each result is kept with the findings stamp it was computed
-at (`overview.findings_stamp`: the newest finding change, image and scan counts, the newest
-scan request — four indexed lookups) and served again until the stamp moves, so results are
+at (`overview.findings_stamp`: image, job and scan counts and their newest changes, read from
+the narrow tables) and served again until the stamp moves, so results are
 always exact; only the first view after a change pays for the computation.
 """
 

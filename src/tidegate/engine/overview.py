@@ -95,15 +95,17 @@ def repository_flags(conn: Connection, *, limit: int) -> list[tuple[str, bool]]:
 
 
 def findings_stamp(conn: Connection) -> tuple[object, ...]:
-    """Moves whenever open findings, images or scans change: the newest finding change
-    (indexed), image and scan counts, the newest scan request. Cheap enough per request."""
-    f, s = t.findings, t.image_scans
-    newest = conn.execute(sa.select(sa.func.max(f.c.updated_at))).scalar()
+    """Moves whenever open findings can have changed. Findings are written only by scan and
+    re-match jobs (each ends by updating its `scan_jobs` row) and closed by image deletes
+    (the image count drops); scan requests and completions move `image_scans`. Narrow
+    tables only: the findings table is never read, and no index is added to its write path."""
+    j, s = t.scan_jobs, t.image_scans
     images = conn.execute(sa.select(sa.func.count()).select_from(t.manifests)).scalar()
+    jobs = conn.execute(sa.select(sa.func.count(), sa.func.max(j.c.updated_at))).one()
     scans = conn.execute(
         sa.select(sa.func.count(), sa.func.max(s.c.requested_at), sa.func.max(s.c.completed_at))
     ).one()
-    return (newest, images, *scans)
+    return (images, *jobs, *scans)
 
 
 def coverage(conn: Connection) -> Coverage:

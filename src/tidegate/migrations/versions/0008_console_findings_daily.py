@@ -1,5 +1,4 @@
-"""Daily snapshot of open findings per severity (the console's chart history), and an index
-on findings.updated_at (the console asks for the newest change)
+"""Daily snapshot of open findings per severity (the console's chart history)
 
 Revision ID: 0008_console
 Revises: 0007
@@ -26,9 +25,7 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("day", "severity", name=op.f("pk_findings_daily")),
     )
-    op.create_index("ix_findings_updated", "findings", ["updated_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_findings_updated", table_name="findings")
     op.drop_table("findings_daily")
