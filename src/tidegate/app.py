@@ -12,6 +12,8 @@ from starlette.routing import Route
 from tidegate.auth.audit import AuditMiddleware
 from tidegate.checkpoints import WalCheckpointer
 from tidegate.config import Settings
+from tidegate.console.routes import ROUTES as console_routes
+from tidegate.console.routes import install_console
 from tidegate.db import engine_for, migrate
 from tidegate.ecr.api import ecr_dispatch
 from tidegate.ecr.wiring import install_ecr
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/v2/{path:v2path}", dispatch, methods=V2_METHODS),
             Route("/", ecr_dispatch, methods=["POST"]),
             *api_routes,
+            *console_routes,
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -88,4 +91,5 @@ def create_app(settings: Settings) -> Starlette:
     app.state.events = event_runtime
     app.state.scan_engine = engine
     install_ecr(app, settings, registry)
+    install_console(app, settings, registry)
     return app

@@ -99,6 +99,13 @@ class EventsSection:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleSection:
+    """The `[console]` table: how long a console sign-in lasts."""
+
+    session_seconds: int = 8 * 3600
+
+
+@dataclass(frozen=True, slots=True)
 class UsageSection:
     """The `[usage]` table: the prices the usage report applies (ECR/Inspector list price)."""
 
@@ -179,6 +186,7 @@ class Settings:
     webhooks: tuple[WebhookEndpoint, ...] = ()
     events: EventsSection = field(default_factory=EventsSection)
     usage: UsageSection = field(default_factory=UsageSection)
+    console: ConsoleSection = field(default_factory=ConsoleSection)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -206,7 +214,7 @@ class Settings:
         )
 
 
-_TABLES = ("webhooks", "events", "usage")
+_TABLES = ("webhooks", "events", "usage", "console")
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in _TABLES}
 _CHOICES: dict[str, type[enum.StrEnum]] = {
     "log_format": LogFormat,
@@ -310,6 +318,9 @@ def load_settings(
         webhooks=_webhooks(raw_hooks),
         events=_section(EventsSection, raw_events, "[events]"),
         usage=_section(UsageSection, _mapping(tables.get("usage", {}), "[usage]"), "[usage]"),
+        console=_section(
+            ConsoleSection, _mapping(tables.get("console", {}), "[console]"), "[console]"
+        ),
     )
     _validate(settings)
     return settings

@@ -456,3 +456,13 @@ audit_events = Table(
 )
 Index("ix_audit_events_at", audit_events.c.at)
 Index("ix_audit_events_principal_at", audit_events.c.principal, audit_events.c.at)
+
+# Open findings per severity once a day, so the console's chart has history (console).
+findings_daily = Table(
+    "findings_daily",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("severity", String(16), primary_key=True),
+    Column("open_count", Integer, nullable=False),
+    Column("recorded_at", Float, nullable=False),
+)

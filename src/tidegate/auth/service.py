@@ -23,6 +23,7 @@ from tidegate.errors import Unauthorized
 
 SIGNING_SERVICE = "ecr"
 TOKEN_KEY_PURPOSE = "tidegate registry token v1"  # noqa: S105 (a label, not a secret)
+SESSION_KEY_PURPOSE = "tidegate console session v1"
 # /v2/ actions an anonymous caller may take under each `anonymous_access` setting.
 ANONYMOUS_ACTIONS = {
     "none": frozenset[str](),
@@ -51,6 +52,9 @@ class AuthService:
         box = SecretBox(load_or_create_master_key(data_dir))
         self.keys = KeyStore(engine, box, clock)
         self.tokens = TokenIssuer(box.derive(TOKEN_KEY_PURPOSE), clock)
+        # Signs console session cookies; derived from the master key, so every replica
+        # sharing the data dir accepts the same sessions and a restart keeps them.
+        self.session_key = box.derive(SESSION_KEY_PURPOSE)
         self.users = UserStore(engine, clock)
         self.resource_policies = ResourcePolicyStore(engine, clock)
         self.authorizer = Authorizer(
@@ -116,8 +120,12 @@ class AuthService:
                 msg = "the access key behind this authorization token was revoked"
                 raise Unauthorized(msg)
             return found[0]
-        found = self._active_secret(user)
-        if found is None or not hmac.compare_digest(found[1].encode(), password.encode()):
+        return self.verify_secret(user, password)
+
+    def verify_secret(self, access_key_id: str, secret: str) -> AccessKey:
+        """The active key whose secret is `secret` (the console's sign-in); Unauthorized else."""
+        found = self._active_secret(access_key_id)
+        if found is None or not hmac.compare_digest(found[1].encode(), secret.encode()):
             msg = "unknown access key or wrong secret"
             raise Unauthorized(msg)
         return found[0]

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from tidegate.auth import audit
 from tidegate.config import Settings
-from tidegate.engine import owner, pipeline, rescan, retention, scans, scratch
+from tidegate.engine import overview, owner, pipeline, rescan, retention, scans, scratch
 from tidegate.engine.analysis import Analyzer, analyzer_key
 from tidegate.engine.jobs import Job, JobQueue
 from tidegate.events.model import Origin
@@ -231,6 +231,7 @@ class ScanEngine:
                 last_expiry = time.monotonic()
                 self.expire_continuous_scans()
                 self.apply_retention()
+                self.snapshot_findings()
             if interval > 0 and time.monotonic() - last_lifecycle > interval:
                 last_lifecycle = time.monotonic()
                 self.apply_lifecycle_policies()
@@ -259,6 +260,13 @@ class ScanEngine:
         except Exception:  # retried on the next round
             log.exception("applying retention failed")
             return None
+
+    def snapshot_findings(self) -> None:
+        """Today's open findings per severity, so the console's chart has a point every day."""
+        try:
+            overview.snapshot_now(self.registry.engine, self.clock())
+        except Exception:  # retried on the next round
+            log.exception("recording the daily findings snapshot failed")
 
     def check_vulndb(self) -> bool:
         """Enqueue a re-scan when a newer DB version was published (by any process)."""

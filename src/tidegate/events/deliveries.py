@@ -201,9 +201,12 @@ def list_deliveries(
     state: DeliveryState | None = None,
     event_id: str | None = None,
     limit: int = 100,
+    before_id: int | None = None,
 ) -> list[Delivery]:
-    """Delivery rows, newest first, optionally filtered by state or event."""
+    """Delivery rows, newest first (older than row `before_id`), optionally filtered."""
     query = sa.select(webhook_deliveries).order_by(webhook_deliveries.c.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(webhook_deliveries.c.id < before_id)
     if state is not None:
         query = query.where(webhook_deliveries.c.state == state.value)
     if event_id is not None:

@@ -136,10 +136,16 @@ def mark_logged(conn: Connection, ids: list[int], now: float) -> None:
 
 
 def list_events(
-    conn: Connection, *, limit: int = 50, detail_type: str | None = None
+    conn: Connection,
+    *,
+    limit: int = 50,
+    detail_type: str | None = None,
+    before_id: int | None = None,
 ) -> list[StoredEvent]:
-    """The newest events first, optionally of one detail-type."""
+    """The newest events first (older than row `before_id`), optionally of one detail-type."""
     query = sa.select(events_outbox).order_by(events_outbox.c.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(events_outbox.c.id < before_id)
     if detail_type is not None:
         query = query.where(events_outbox.c.detail_type == detail_type)
     return [_stored(row) for row in conn.execute(query)]

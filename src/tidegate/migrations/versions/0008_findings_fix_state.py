@@ -1,6 +1,6 @@
 """findings.fix_state: the feed's fix state per finding (issue 11)
 
-Revision ID: 0008_sev
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06 12:30:00
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_sev"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,2 @@
+"""The web console under `/console/`: server-rendered pages over the same service functions
+and the same authorization as the ECR API and `/api/`."""

@@ -1,0 +1,136 @@
+"""Operations pages: usage and cost, the event outbox with webhook deliveries (redeliver),
+and the vulnerability DB's version, sources, age and last re-scan."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tidegate.console.web import Call, view
+from tidegate.db import reading
+from tidegate.engine import overview, usage
+from tidegate.errors import InvalidParameter, NotFound
+from tidegate.events import deliveries, outbox
+from tidegate.inputs import ascii_decimal
+from tidegate.scanner.vulndb.store import NoDatabase, VulnStore
+
+EVENTS_PAGE = 25
+
+
+def usage_page(call: Call) -> Response:
+    call.require("ecr:DescribeRegistry", "*")
+    month = call.query.get("month", "").strip() or None
+    if month is not None and not (
+        len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()
+    ):
+        raise InvalidParameter(f"month must be YYYY-MM, not {month!r}")
+    repository = call.query.get("repository", "").strip() or None
+    rates = usage.rates_from(call.settings)
+    with reading(call.registry.engine) as conn:
+        lines = usage.report(
+            conn, month=month, repository=repository, initial_rate=rates[0], rescan_rate=rates[1]
+        )
+    number, size = call.page()
+    start = (number - 1) * size
+    months: dict[str, float] = {}
+    for ln in lines:
+        months[ln.month] = round(months.get(ln.month, 0.0) + ln.cost, 4)
+    return call.render(
+        "usage.html",
+        title="Usage",
+        lines=lines[start : start + size],
+        months=months,
+        rates=rates,
+        month=month or "",
+        repository=repository or "",
+        number=number,
+        total_pages=max(1, -(-len(lines) // size)),
+        total=round(sum(ln.cost for ln in lines), 4),
+    )
+
+
+def _before(call: Call, name: str) -> int | None:
+    raw = call.query.get(name)
+    if not raw:
+        return None
+    value = ascii_decimal(raw)
+    if value is None:
+        raise InvalidParameter(f"{name} must be a row number, not {raw!r}")
+    return value
+
+
+def events_page(call: Call) -> Response:
+    call.require("ecr:DescribeRegistry", "*")
+    config = call.request.app.state.events.config
+    with reading(call.registry.engine) as conn:
+        events = outbox.list_events(conn, limit=EVENTS_PAGE + 1, before_id=_before(call, "before"))
+        sent = deliveries.list_deliveries(
+            conn, limit=EVENTS_PAGE + 1, before_id=_before(call, "dbefore")
+        )
+    return call.render(
+        "events.html",
+        title="Events",
+        events=events[:EVENTS_PAGE],
+        more_events=len(events) > EVENTS_PAGE,
+        deliveries=sent[:EVENTS_PAGE],
+        more_deliveries=len(sent) > EVENTS_PAGE,
+        webhooks=config.webhooks,
+    )
+
+
+def redeliver(call: Call) -> Response:
+    call.require("ecr:PutRegistryPolicy", "*")  # a registry administrator's action
+    event_id = call.form.get("event_id", "")
+    config = call.request.app.state.events.config
+    now = datetime.now(UTC).timestamp()
+    with call.registry.engine.begin() as conn:
+        event = outbox.find_event(conn, event_id)
+        if event is None:
+            raise NotFound(f"no event with id {event_id!r}")
+        urls = [hook.url for hook in config.webhooks if hook.wants(event.detail_type)]
+        count = deliveries.redeliver(conn, event.event_id, urls, now)
+    call.request.app.state.events.dispatcher.nudge()
+    return call.redirect("/console/events", f"Queued {count} deliveries of {event_id}.")
+
+
+def vulndb_page(call: Call) -> Response:
+    call.require("ecr:DescribeRegistry", "*")
+    info = counts = None
+    problem = ""
+    try:
+        store = VulnStore(call.settings.vulndb_dir)
+    except NoDatabase as exc:
+        problem = exc.message
+    else:
+        try:
+            info = store.version_info()
+            counts = store.counts()
+        finally:
+            store.close()
+    age = None
+    if info is not None:
+        try:
+            age = int((datetime.now(UTC) - datetime.fromisoformat(info.built_at)).total_seconds())
+        except ValueError:
+            age = None
+    with reading(call.registry.engine) as conn:
+        rescan = overview.last_rescan(conn)
+    return call.render(
+        "vulndb.html",
+        title="Vulnerability DB",
+        info=info,
+        counts=counts,
+        problem=problem,
+        age=age,
+        rescan=rescan,
+    )
+
+
+ROUTES = [
+    Route("/usage", view(usage_page), methods=["GET"]),
+    Route("/events", view(events_page), methods=["GET"]),
+    Route("/events/redeliver", view(redeliver), methods=["POST"]),
+    Route("/vulndb", view(vulndb_page), methods=["GET"]),
+]
