@@ -230,7 +230,7 @@ def layer_blobs(draw: st.DrawFn) -> bytes:
 
 
 ANALYZERS = default_analyzers()
-LIMITS = Limits(max_entries=500, max_spool_bytes=1 << 20)
+LIMITS = Limits(max_files=500, max_spool_bytes=1 << 20)
 
 
 @fuzz(400)

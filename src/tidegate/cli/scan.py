@@ -15,6 +15,7 @@ from typing import Any
 
 from tidegate.cli.common import add_data_options, settings_from_args
 from tidegate.scanner.inventory import ImageInventory, analyze_image
+from tidegate.scanner.match import os_packages_unchecked
 from tidegate.scanner.report.findings import report_findings
 from tidegate.scanner.report.model import ScanReport
 from tidegate.scanner.report.render import RENDERERS, render
@@ -80,7 +81,9 @@ def add_parser(subparsers: Any) -> None:
         "--fail-on",
         type=Severity.parse,
         metavar="SEVERITY",
-        help="exit 1 when a finding at or above SEVERITY exists (LOW, MEDIUM, HIGH, CRITICAL)",
+        help="exit 1 when a finding at or above SEVERITY exists (LOW, MEDIUM, HIGH, CRITICAL); "
+        f"otherwise exit {EXIT_UNCHECKED} when an image's OS packages could not be checked "
+        "(a recognised distribution or release with no vulnerability data)",
     )
     p.add_argument(
         "--ignore-unfixed",
@@ -90,10 +93,14 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+EXIT_UNCHECKED = 3
+
+
 def run(args: argparse.Namespace) -> int:
-    """Scan, render, write; exit 1 only for --fail-on, 0 otherwise."""
+    """Scan, render, write; with --fail-on exit 1 for findings, 3 for unchecked OS packages."""
     images = tuple(analyze_from_args(args))
     report = ScanReport(images=images)
+    unchecked = False
     try:
         store = VulnStore(settings_from_args(args).vulndb_dir)
     except NoDatabase:
@@ -101,8 +108,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         with contextlib.closing(store):
             found = report_findings(images, store, ignore_unfixed=args.ignore_unfixed)
+            for image in images:
+                reason = os_packages_unchecked(image.inventory, store.has_namespace)
+                if reason is not None:
+                    unchecked = True
+                    print(f"tidegate: warning: {image.reference}: {reason}", file=sys.stderr)
         report = ScanReport(images=images, findings=tuple(found), vulndb_version=store.version)
     write_output(render(report, args.format), args.output)
     if args.fail_on is not None and report.fails(args.fail_on):
         return 1
+    if args.fail_on is not None and unchecked:
+        return EXIT_UNCHECKED
     return 0

@@ -24,7 +24,7 @@ from tidegate.oci import mediatypes
 from tidegate.registry import metadata
 from tidegate.registry.metadata import ManifestRow, RepoRow
 from tidegate.scanner.image.errors import ScanFailed
-from tidegate.scanner.match import match_inventory
+from tidegate.scanner.match import match_inventory, os_packages_unchecked
 from tidegate.scanner.model import Inventory
 
 if TYPE_CHECKING:
@@ -99,6 +99,11 @@ def run_scan(rt: ScanEngine, job: Job) -> None:
         )
         _finish_without_findings(rt, job, repo, row, "FAILED", reason)
         return
+    unchecked = os_packages_unchecked(inventory, vulns.has_namespace)
+    if unchecked is not None and job.scan_type != "ENHANCED":
+        # As ECR: a basic scan of an OS it has no data for is UNSUPPORTED, never clean.
+        _finish_without_findings(rt, job, repo, row, "UNSUPPORTED_IMAGE", _capital(unchecked))
+        return
     found = match_inventory(inventory, vulns, include_language=job.scan_type == "ENHANCED")
     now = rt.clock()
     # Read before taking the metadata DB's write lock: it queries the vulnerability DB.
@@ -113,6 +118,7 @@ def run_scan(rt: ScanEngine, job: Job) -> None:
         scans.mark_complete(
             conn, repo.id, row.digest, status=status, counts=counts,
             vulndb_version=vulns.version, vulndb_updated_at=info, now=now,
+            description=_enhanced_note(status, unchecked),
         )  # fmt: skip
         notify.scan_completed(rt, conn, repo, row, job.scan_type, counts, changes, initial=True)
         if job.scan_type == "ENHANCED":
@@ -123,6 +129,17 @@ def run_scan(rt: ScanEngine, job: Job) -> None:
         extra={"fields": {"repository": repo.name, "digest": row.digest, "type": job.scan_type,
                           "findings": sum(counts.values()), "status": status}},
     )  # fmt: skip
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _enhanced_note(status: str, unchecked: str | None) -> str:
+    """ECR's wording, plus why the OS packages were not checked when they were not."""
+    if unchecked is None:
+        return ""
+    return f"{scans.DESCRIPTIONS[status]} Language packages were scanned; {unchecked}."
 
 
 def _still_there(conn: Connection, repo: RepoRow, row: ManifestRow) -> bool:

@@ -148,9 +148,12 @@ def mark_complete(
     vulndb_version: int | None,
     vulndb_updated_at: float | None,
     now: float,
+    description: str = "",
 ) -> None:
+    """The scan ended with findings stored; `description` replaces ECR's wording if given."""
     mark(
-        conn, repo_id, digest, status, completed_at=now, severity_counts=json.dumps(counts),
+        conn, repo_id, digest, status, description, completed_at=now,
+        severity_counts=json.dumps(counts),
         vulndb_version=vulndb_version, vulndb_updated_at=vulndb_updated_at,
     )  # fmt: skip
 

@@ -8,10 +8,11 @@ parse gives an UNKNOWN verdict, which is reported (never silently dropped).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from tidegate.scanner import distributions
 from tidegate.scanner.model import Distro, Inventory, Package, PackageManager
 from tidegate.scanner.versions import Verdict
 from tidegate.scanner.vulndb.entries import PackageEntries
@@ -53,45 +54,29 @@ class Finding:
     fixed_in: str
 
 
-def _major(version_id: str) -> str:
-    return version_id.split(".", 1)[0]
-
-
 def distro_namespace(distro: Distro | None) -> str | None:
     """The advisory namespace of an OS release, or None when Tidegate has no feed for it."""
-    if distro is None or not distro.recognised:
+    return distributions.advisory_namespace(distro)
+
+
+def os_packages_unchecked(inventory: Inventory, has_namespace: Callable[[str], bool]) -> str | None:
+    """Why the image's OS packages were not matched (None: matched, or there are none)."""
+    if not any(p.package_manager is PackageManager.OS for p in inventory.packages):
         return None
-    vid = distro.version_id
-    match distro.id:
-        case "debian":
-            return f"Debian:{_major(vid)}" if vid else None
-        case "ubuntu":
-            return f"Ubuntu:{vid}" if vid else None
-        case "alpine":
-            parts = vid.split(".")
-            return f"Alpine:v{parts[0]}.{parts[1]}" if len(parts) >= 2 else None
-        case "almalinux" | "rhel" | "rocky" | "centos":
-            # RHEL rebuilds are binary-compatible: AlmaLinux's errata stand in for them.
-            return f"AlmaLinux:{_major(vid)}" if vid else None
-        case "amzn":
-            if vid.startswith("20") and len(vid) > 4:
-                return "Amazon Linux:1"
-            return f"Amazon Linux:{vid}" if vid else None
-    return None
-
-
-_SOURCE_KEYED = ("Debian:", "Ubuntu:", "Alpine:")
+    return distributions.unchecked_reason(inventory.distro, has_namespace)
 
 
 def targets(inventory: Inventory, *, include_language: bool) -> list[MatchTarget]:
     """Every package of the inventory under the key its advisories are stored with."""
     os_namespace = distro_namespace(inventory.distro)
+    row = distributions.lookup(inventory.distro)
+    source_keyed = row is not None and row.source_keyed
     out: list[MatchTarget] = []
     for pkg in inventory.packages:
         if pkg.package_manager is PackageManager.OS:
             if os_namespace is None:
                 continue
-            if os_namespace.startswith(_SOURCE_KEYED):
+            if source_keyed:
                 name = pkg.source_name or pkg.name
                 version = pkg.source_version or pkg.version
             else:

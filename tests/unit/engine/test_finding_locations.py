@@ -14,9 +14,10 @@ from tests.support.lang_rootfs import analyze_tree
 from tidegate.engine.findings import finding_key
 from tidegate.scanner.match import match_inventory
 from tidegate.scanner.model import Inventory
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.versions import AffectedRange, RangeEvent
 from tidegate.scanner.vulndb.entries import PackageEntries
-from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState, Rating
+from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState
 
 TEXT = "golang.org/x/text"
 GO_LINES = (
@@ -35,7 +36,7 @@ ADVISORY = Advisory(
             fix=FixState.FIXED, fixed_version="0.3.8",
         ),
     ),
-    severity=Rating.HIGH,
+    severity=Severity.HIGH,
 )  # fmt: skip
 
 

@@ -89,6 +89,7 @@ class VulnStore:
         self.path = path
         self._conn = _connect(path)
         self._cache.clear()
+        self._namespaces: dict[str, bool] = {}
 
     def close(self) -> None:
         """Release the file."""
@@ -199,6 +200,16 @@ class VulnStore:
                 return None
             header = merge_headers(vuln_id, [Advisory(id=vuln_id, source="")], None, kev=False)
         return replace(header, affected=tuple(affected))
+
+    def has_namespace(self, namespace: str) -> bool:
+        """Whether any advisory of this version is stored under `namespace`."""
+        found = self._namespaces.get(namespace)
+        if found is None:
+            row = self._conn.execute(
+                "SELECT 1 FROM packages WHERE namespace = ? LIMIT 1", (namespace,)
+            ).fetchone()
+            found = self._namespaces[namespace] = row is not None
+        return found
 
     def version_info(self) -> VersionInfo:
         """Version, predecessor, build time and per-source status."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from packageurl import PackageURL
 
+from tidegate.scanner import distributions
 from tidegate.scanner.model import Distro, Package
 
 DISTRO_FILES = (
@@ -25,19 +26,9 @@ DISTRO_FILES = (
 )
 MAX_DISTRO_FILE = 64 << 10
 
-# os-release ID -> (OSV ecosystem, PURL type namespace)
+# os-release ID -> (OSV ecosystem, PURL type namespace), from the one distributions table.
 ECOSYSTEMS: dict[str, tuple[str, str]] = {
-    "debian": ("Debian", "debian"),
-    "ubuntu": ("Ubuntu", "ubuntu"),
-    "alpine": ("Alpine", "alpine"),
-    "wolfi": ("Wolfi", "wolfi"),
-    "rhel": ("Red Hat", "redhat"),
-    "almalinux": ("AlmaLinux", "almalinux"),
-    "rocky": ("Rocky Linux", "rocky"),
-    "amzn": ("Amazon Linux", "amazon"),
-    "sles": ("SUSE", "suse"),
-    "sle_hpc": ("SUSE", "suse"),
-    "opensuse-leap": ("SUSE", "opensuse"),
+    d.os_id: (d.ecosystem, d.purl_namespace) for d in distributions.TABLE.values()
 }
 
 
