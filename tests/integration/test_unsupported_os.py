@@ -23,7 +23,7 @@ from tests.support.server import TidegateServer
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 OS_RELEASES = {
-    "sles": 'NAME="SLES"\nID="sles"\nVERSION_ID="15.5"\nPRETTY_NAME="SUSE Linux Enterprise Server 15 SP5"\n',
+    "sles": 'NAME="SLES"\nID="sles"\nVERSION_ID="15.5"\n',
     "leap": 'NAME="openSUSE Leap"\nID="opensuse-leap"\nVERSION_ID="15.5"\n',
     "wolfi": 'ID=wolfi\nNAME="Wolfi"\nVERSION_ID=20230201\n',
 }
@@ -39,12 +39,9 @@ def _rpm_members() -> list[ob.Member]:
     return [ob.file("var/lib/rpm/rpmdb.sqlite", db.read_bytes())]
 
 
-def _image(dest: Path, os_release: str, members: list[ob.Member]) -> Path:
-    layer = ob.Layer([
-        ob.file("etc/os-release", os_release),
-        *members,
-        ob.file("app/node_modules/lodash/package.json", LODASH),
-    ])  # fmt: skip
+def _image(dest: Path, os_release: str, members: list[ob.Member], app: bool = True) -> Path:
+    app_files = [ob.file("app/node_modules/lodash/package.json", LODASH)] if app else []
+    layer = ob.Layer([ob.file("etc/os-release", os_release), *members, *app_files])
     ob.build_oci_layout(dest, [layer], tag="v1")
     return dest
 
@@ -57,6 +54,7 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out["debian7"] = _image(
         root / "debian7", debian7, [ob.file("var/lib/dpkg/status", DPKG_STATUS)]
     )
+    out["wolfi-os"] = _image(root / "wolfi-os", OS_RELEASES["wolfi"], _rpm_members(), app=False)
     return out
 
 
@@ -116,9 +114,9 @@ def test_enhanced_scan_checks_language_packages_and_says_the_os_was_not(
             rules=[{"scanFrequency": "SCAN_ON_PUSH",
                     "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}]}],
         )  # fmt: skip
-        ecr.create_repository(repositoryName="os/sles")
-        skopeo_push(server.host, images["sles"], "os/sles:v1")
-        out = _wait(ecr, "os/sles")
+        ecr.create_repository(repositoryName="enhanced/sles")
+        skopeo_push(server.host, images["sles"], "enhanced/sles:v1")
+        out = _wait(ecr, "enhanced/sles")
         status = out["imageScanStatus"]
         assert status["status"] == "COMPLETE", status
         assert "OS packages were not checked" in status["description"]
@@ -131,14 +129,15 @@ def test_enhanced_scan_checks_language_packages_and_says_the_os_was_not(
 
 
 def test_cli_scan_warns_and_fail_on_exits_3(data: Path, images: dict[str, Path]) -> None:
-    base = [sys.executable, "-m", "tidegate", "scan", f"oci:{images['wolfi']}:v1",
-            "--data-dir", str(data)]  # fmt: skip
-    plain = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    def scan(image: str, *flags: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "tidegate", "scan", f"oci:{images[image]}:v1",
+                "--data-dir", str(data), *flags]  # fmt: skip
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+    plain = scan("wolfi-os")
     assert plain.returncode == 0, plain.stderr
-    assert "warning" in plain.stderr and "Wolfi 20230201" in plain.stderr
-    gated = subprocess.run([*base, "--fail-on", "CRITICAL"], capture_output=True, text=True,
-                           timeout=120)  # fmt: skip
-    assert gated.returncode == 3, gated.stderr
-    findings = subprocess.run([*base, "--fail-on", "HIGH"], capture_output=True, text=True,
-                              timeout=120)  # fmt: skip
-    assert findings.returncode == 1  # lodash's CRITICAL finding wins over the warning
+    assert "warning" in plain.stderr
+    assert "Wolfi 20230201" in plain.stderr
+    assert scan("wolfi-os", "--fail-on", "LOW").returncode == 3
+    # With lodash's CRITICAL finding beside the unchecked OS, the findings' exit code wins.
+    assert scan("wolfi", "--fail-on", "CRITICAL").returncode == 1

@@ -72,7 +72,7 @@ TABLE: dict[str, Distribution] = {
         Distribution("rocky", "Rocky Linux", "Rocky Linux", "rocky", "Rocky", "rpm", False,
                      ("almalinux-osv",), _alma),
         Distribution("amzn", "Amazon Linux", "Amazon Linux", "amazon", "Amazon", "rpm", False,
-                     ("amazon-linux-alas",), _amazon),
+                     ("amazon-alas",), _amazon),
         Distribution("wolfi", "Wolfi", "Wolfi", "wolfi", "Chainguard", "apk", False, ()),
         Distribution("sles", "SUSE Linux Enterprise Server", "SUSE", "suse", "SUSE", "rpm",
                      False, ()),

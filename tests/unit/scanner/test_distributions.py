@@ -1,0 +1,49 @@
+"""The distributions table: every row resolves, and detection reads it."""
+
+from __future__ import annotations
+
+from tidegate.scanner import distributions
+from tidegate.scanner.analyzers.os.release import ECOSYSTEMS
+from tidegate.scanner.model import Distro
+from tidegate.scanner.vulndb.updaters.registry import SOURCES
+
+
+def test_every_row_is_known_to_detection() -> None:
+    assert set(ECOSYSTEMS) == set(distributions.TABLE)
+
+
+def test_feeds_name_real_updaters() -> None:
+    names = {s.name for s in SOURCES}
+    for row in distributions.TABLE.values():
+        assert set(row.feeds) <= names, row
+        assert (row.namespace is None) == (not row.feeds), row
+
+
+def test_namespaces() -> None:
+    cases = {
+        ("debian", "12"): "Debian:12",
+        ("ubuntu", "22.04"): "Ubuntu:22.04",
+        ("alpine", "3.19.1"): "Alpine:v3.19",
+        ("rocky", "9.3"): "AlmaLinux:9",
+        ("amzn", "2023"): "Amazon Linux:2023",
+        ("amzn", "2018.03"): "Amazon Linux:1",
+        ("sles", "15.5"): None,
+        ("wolfi", "20230201"): None,
+    }
+    for (os_id, vid), expected in cases.items():
+        assert distributions.advisory_namespace(Distro(os_id, vid)) == expected, os_id
+
+
+def test_unchecked_reason_names_the_release() -> None:
+    def has(namespace: str) -> bool:
+        return namespace == "Debian:12"
+
+    assert distributions.unchecked_reason(Distro("debian", "12"), has) is None
+    old = distributions.unchecked_reason(Distro("debian", "7"), has)
+    assert old is not None
+    assert "Debian 7" in old
+    leap = distributions.unchecked_reason(Distro("opensuse-leap", "15.5"), has)
+    assert leap is not None
+    assert "no vulnerability data exists for openSUSE Leap 15.5" in leap
+    # A distribution Tidegate does not know is not claimed as checked or unchecked here.
+    assert distributions.unchecked_reason(Distro("arch", "", recognised=False), has) is None
