@@ -19,6 +19,7 @@ from tidegate.engine import retention, scans
 from tidegate.engine.runtime import ScanEngine
 from tidegate.engine.scheduler import DbUpdateScheduler
 from tidegate.events import wiring as events
+from tidegate.inspector.api import inspector_routes
 from tidegate.logs import AccessLogMiddleware
 from tidegate.registry.api.routes import dispatch
 from tidegate.registry.service import RegistryService
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/v2/{path:path}", dispatch, methods=V2_METHODS),
             Route("/", ecr_dispatch, methods=["POST"]),
             *api_routes,
+            *inspector_routes(),
         ],
         middleware=middleware,
         lifespan=lifespan,

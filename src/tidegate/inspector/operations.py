@@ -1,0 +1,89 @@
+"""The Inspector2 operations Tidegate answers, by model name."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tidegate.auth.principal import Principal
+from tidegate.config import Settings
+from tidegate.db import reading
+from tidegate.events.model import Origin
+from tidegate.inspector import findings
+from tidegate.inspector.errors import invalid
+from tidegate.registry.service import RegistryService
+
+DEFAULT_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class InspectorContext:
+    settings: Settings
+    registry: RegistryService
+    principal: Principal | None
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.settings.registry_id, self.settings.region)
+
+
+def _offset(p: dict[str, Any], operation: str) -> int:
+    token = p.get("nextToken")
+    if not token:
+        return 0
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(str(token).encode()))
+        if data["op"] != operation or not isinstance(data["offset"], int) or data["offset"] < 0:
+            raise ValueError
+        return int(data["offset"])
+    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise invalid("nextToken", "the token is not one this operation returned") from None
+
+
+def _token(operation: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"op": operation, "offset": offset})).decode()
+
+
+def list_findings(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    offset = _offset(p, "ListFindings")
+    size = int(p.get("maxResults") or DEFAULT_PAGE)
+    with reading(ctx.registry.engine) as conn:
+        page = findings.list_findings(
+            conn, ctx.origin, p.get("filterCriteria") or {}, p.get("sortCriteria"),
+            offset=offset, limit=size,
+        )  # fmt: skip
+    out: dict[str, Any] = {"findings": page.findings}
+    if page.more:
+        out["nextToken"] = _token("ListFindings", offset + size)
+    return out
+
+
+def batch_get_account_status(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    """ECR scanning is what Tidegate does; every other resource type is off."""
+    accounts = p.get("accountIds") or [ctx.settings.registry_id]
+    enabled = {"status": "ENABLED"}
+    disabled = {"status": "DISABLED"}
+    out, failed = [], []
+    for account in accounts:
+        if account != ctx.settings.registry_id:
+            failed.append({"accountId": account, "errorCode": "ACCOUNT_IS_ISOLATED",
+                           "errorMessage": "not this registry's account"})  # fmt: skip
+            continue
+        out.append({
+            "accountId": account,
+            "state": enabled,
+            "resourceState": {"ecr": enabled, "ec2": disabled, "lambda": disabled,
+                              "lambdaCode": disabled, "codeRepository": disabled},
+        })  # fmt: skip
+    return {"accounts": out, "failedAccounts": failed}
+
+
+OPERATIONS: dict[str, Callable[[InspectorContext, dict[str, Any]], dict[str, Any]]] = {
+    "ListFindings": list_findings,
+    "BatchGetAccountStatus": batch_get_account_status,
+}

@@ -1,0 +1,196 @@
+"""The Inspector2 API (`aws inspector2 ...` and boto3) over a real server: images pushed by
+skopeo, scanned ENHANCED against hand-written advisories, then listed and filtered."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.support.scan_fixtures import advisory, db_update, mirror, npm_image, skopeo_push
+from tests.support.server import TidegateServer
+
+pytestmark = [pytest.mark.integration]
+
+AWS = str(Path(sys.executable).with_name("aws"))
+CVES = {"CVE-2020-0001", "CVE-2020-0002", "CVE-2020-0003"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidegateServer]:
+    root = tmp_path_factory.mktemp("inspector")
+    records = [
+        advisory("GHSA-aaaa-aaaa-aaaa", "CVE-2020-0001", "lodash", "4.17.19"),
+        advisory("GHSA-bbbb-bbbb-bbbb", "CVE-2020-0002", "lodash", "4.17.21"),
+        advisory("GHSA-cccc-cccc-cccc", "CVE-2020-0003", "minimist", "1.2.6"),
+    ]
+    db_update(root / "data", mirror(root / "mirror", records))
+    npm_image(root / "layout")
+    env = {"TIDEGATE_ANONYMOUS_ACCESS": "push"}
+    with TidegateServer(root / "data", env=env) as srv:
+        ecr = srv.ecr()
+        ecr.put_registry_scanning_configuration(scanType="ENHANCED")
+        for name in ("team/web", "team/api"):
+            skopeo_push(srv.host, root / "layout", f"{name}:v1")
+        deadline = time.monotonic() + 90
+        for name in ("team/web", "team/api"):
+            while len(_ecr_findings(ecr, name)) < 3:
+                assert time.monotonic() < deadline, srv.log()
+                time.sleep(0.3)
+        yield srv
+
+
+def _ecr_findings(ecr: Any, repo: str) -> list[dict[str, Any]]:
+    try:
+        out = ecr.describe_image_scan_findings(repositoryName=repo, imageId={"imageTag": "v1"})
+    except ClientError:
+        return []
+    found: list[dict[str, Any]] = out["imageScanFindings"].get("enhancedFindings", [])
+    return found
+
+
+@pytest.fixture(scope="module")
+def inspector(server: TidegateServer) -> Any:
+    key_id, secret = server.access_key()
+    return boto3.client(
+        "inspector2", endpoint_url=server.url, region_name="us-east-1",
+        aws_access_key_id=key_id, aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}),
+    )  # fmt: skip
+
+
+def aws(server: TidegateServer, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_CONFIG_FILE"] = str(server.data_dir.parent / "no-aws-config")
+    env["AWS_SHARED_CREDENTIALS_FILE"] = str(server.data_dir.parent / "none")
+    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = server.access_key()
+    argv = [AWS, "inspector2", *args, "--endpoint-url", server.url, "--output", "json"]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_lists_and_filters_findings_like_ecr(server: TidegateServer) -> None:
+    criteria = {
+        "ecrImageRepositoryName": [{"comparison": "EQUALS", "value": "team/web"}],
+        "vulnerabilityId": [{"comparison": "PREFIX", "value": "CVE-2020-000"}],
+    }
+    done = aws(server, "list-findings", "--filter-criteria", json.dumps(criteria))
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)["findings"]
+    assert {f["packageVulnerabilityDetails"]["vulnerabilityId"] for f in listed} == CVES
+    # The same findings ECR returns: same ARNs, ids, severities, packages.
+    ecr = _ecr_findings(server.ecr(), "team/web")
+    by_arn = {f["findingArn"]: f for f in ecr}
+    assert {f["findingArn"] for f in listed} == set(by_arn)
+    for finding in listed:
+        twin = by_arn[finding["findingArn"]]
+        assert finding["severity"] == twin["severity"]
+        assert finding["title"] == twin["title"]
+        assert finding["packageVulnerabilityDetails"] == twin["packageVulnerabilityDetails"]
+        assert finding["inspectorScore"] == twin["score"]
+        container = finding["resources"][0]["details"]["awsEcrContainerImage"]
+        assert container["repositoryName"] == "team/web"
+        assert container["imageTags"] == ["v1"]
+
+
+def test_boto3_filters_sort_and_pages(inspector: Any) -> None:
+    everything = inspector.list_findings()["findings"]
+    assert len(everything) == 6
+    minimist = inspector.list_findings(
+        filterCriteria={"vulnerablePackages": [{"name": {"comparison": "EQUALS",
+                                                         "value": "minimist"}}]}
+    )["findings"]  # fmt: skip
+    assert {f["packageVulnerabilityDetails"]["vulnerabilityId"] for f in minimist} == {
+        "CVE-2020-0003"
+    }
+    assert len(minimist) == 2
+    not_web = inspector.list_findings(
+        filterCriteria={"ecrImageRepositoryName": [{"comparison": "NOT_EQUALS",
+                                                    "value": "team/web"}]}
+    )["findings"]  # fmt: skip
+    assert {
+        f["resources"][0]["details"]["awsEcrContainerImage"]["repositoryName"] for f in not_web
+    } == {"team/api"}
+    future = inspector.list_findings(
+        filterCriteria={"firstObservedAt": [{"startInclusive": time.time() + 3600}]}
+    )["findings"]
+    assert future == []
+    tagged = inspector.list_findings(
+        filterCriteria={"ecrImageTags": [{"comparison": "EQUALS", "value": "v1"}],
+                        "findingStatus": [{"comparison": "EQUALS", "value": "ACTIVE"}],
+                        "resourceType": [{"comparison": "EQUALS",
+                                          "value": "AWS_ECR_CONTAINER_IMAGE"}]}
+    )["findings"]  # fmt: skip
+    assert len(tagged) == 6
+    ordered = inspector.list_findings(
+        sortCriteria={"field": "ECR_IMAGE_REPOSITORY_NAME", "sortOrder": "ASC"}
+    )["findings"]
+    names = [f["resources"][0]["details"]["awsEcrContainerImage"]["repositoryName"]
+             for f in ordered]  # fmt: skip
+    assert names == sorted(names)
+    pages = list(
+        inspector.get_paginator("list_findings").paginate(PaginationConfig={"PageSize": 4})
+    )
+    assert [len(p["findings"]) for p in pages] == [4, 2]
+    arns = {f["findingArn"] for p in pages for f in p["findings"]}
+    assert arns == {f["findingArn"] for f in everything}
+
+
+def test_bad_input_is_a_validation_exception(server: TidegateServer, inspector: Any) -> None:
+    # An unknown filter field (the CLI would refuse it itself; a raw request reaches us).
+    done = aws(
+        server, "list-findings", "--filter-criteria",
+        json.dumps({"vulnerabilityId": [{"comparison": "EQUALS", "value": "x"}]}),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(ClientError) as caught:
+        inspector.list_findings(
+            filterCriteria={"updatedAt": [{"startInclusive": 2000, "endInclusive": 1000}]}
+        )
+    error = caught.value.response
+    assert error["Error"]["Code"] == "ValidationException"
+    assert "startInclusive" in error["Error"]["Message"]
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as caught:
+        inspector.list_findings(nextToken="not-a-token")
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_unknown_filter_field_and_wrong_scope(server: TidegateServer) -> None:
+    import httpx
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    key_id, secret = server.access_key()
+
+    def post(body: dict[str, Any], service: str = "inspector2") -> httpx.Response:
+        raw = json.dumps(body)
+        request = AWSRequest("POST", f"{server.url}/findings/list", data=raw,
+                             headers={"Content-Type": "application/json"})  # fmt: skip
+        SigV4Auth(Credentials(key_id, secret), service, "us-east-1").add_auth(request)
+        return httpx.post(request.url, content=raw, headers=dict(request.headers.items()))
+
+    reply = post({"filterCriteria": {"repoName": [{"comparison": "EQUALS", "value": "x"}]}})
+    assert reply.status_code == 400
+    assert reply.headers["x-amzn-ErrorType"] == "ValidationException"
+    body = reply.json()
+    assert body["fields"][0]["name"] == "filterCriteria.repoName"
+    assert "repoName" in body["message"]
+    assert post({}, service="ecr").headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+    assert post({}).status_code == 200
+
+
+def test_account_status(inspector: Any) -> None:
+    out = inspector.batch_get_account_status()
+    assert out["accounts"][0]["resourceState"]["ecr"]["status"] == "ENABLED"
