@@ -36,7 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidegateServer]
     ]
     db_update(root / "data", mirror(root / "mirror", records))
     npm_image(root / "layout")
-    env = {"TIDEGATE_ANONYMOUS_ACCESS": "push"}
+    env = {"TIDEGATE_ANONYMOUS_ACCESS": "push", "TIDEGATE_API_ANONYMOUS_ACCESS": "true"}
     with TidegateServer(root / "data", env=env) as srv:
         ecr = srv.ecr()
         ecr.put_registry_scanning_configuration(scanType="ENHANCED")
@@ -194,3 +194,100 @@ def test_unknown_filter_field_and_wrong_scope(server: TidegateServer) -> None:
 def test_account_status(inspector: Any) -> None:
     out = inspector.batch_get_account_status()
     assert out["accounts"][0]["resourceState"]["ecr"]["status"] == "ENABLED"
+
+
+def _api(server: TidegateServer, group_by: str) -> dict[tuple[str, ...], dict[str, int]]:
+    import httpx
+
+    groups = httpx.get(f"{server.url}/api/findings", params={"groupBy": group_by}).json()["groups"]
+    fields = {
+        "repository": ("repository",),
+        "image": ("repository", "imageDigest"),
+        "layer": ("repository", "imageDigest", "layerHash"),
+        "package": ("packageName",),
+        "vulnerability": ("vulnerabilityId",),
+    }[group_by]
+    return {tuple(g[k] for k in fields): _counts(g["severityCounts"]) for g in groups}
+
+
+def _counts(counts: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in counts.items() if v}
+
+
+def _aggregate(inspector: Any, kind: str, **request: Any) -> list[dict[str, Any]]:
+    pages = inspector.get_paginator("list_finding_aggregations").paginate(
+        aggregationType=kind, **request
+    )
+    return [r for p in pages for r in p["responses"]]
+
+
+def test_every_aggregation_matches_api_findings(server: TidegateServer, inspector: Any) -> None:
+    repo = {
+        (r["repositoryAggregation"]["repository"],): _counts(
+            r["repositoryAggregation"]["severityCounts"]
+        )
+        for r in _aggregate(inspector, "REPOSITORY")
+    }
+    assert repo == _api(server, "repository")
+    assert len(repo) == 2
+    images = _aggregate(inspector, "AWS_ECR_CONTAINER")
+    got = {
+        (a["repository"], a["imageSha"]): _counts(a["severityCounts"])
+        for a in (i["awsEcrContainerAggregation"] for i in images)
+    }
+    assert got == _api(server, "image")
+    assert images[0]["awsEcrContainerAggregation"]["imageTags"] == ["v1"]
+    assert images[0]["awsEcrContainerAggregation"]["resourceId"].startswith(
+        "arn:aws:ecr:us-east-1:"
+    )
+    layers = {
+        (a["repository"], a["resourceId"].rsplit("/", 1)[1], a["layerHash"]): _counts(
+            a["severityCounts"]
+        )
+        for a in (r["imageLayerAggregation"] for r in _aggregate(inspector, "IMAGE_LAYER"))
+    }
+    assert layers == _api(server, "layer")
+    packages = {
+        (r["packageAggregation"]["packageName"],): _counts(
+            r["packageAggregation"]["severityCounts"]
+        )
+        for r in _aggregate(inspector, "PACKAGE")
+    }
+    assert packages == _api(server, "package")
+    titles = {
+        (r["titleAggregation"]["vulnerabilityId"],): _counts(
+            r["titleAggregation"]["severityCounts"]
+        )
+        for r in _aggregate(inspector, "TITLE")
+    }
+    assert titles == _api(server, "vulnerability")
+    total = sum(c["all"] for c in _api(server, "repository").values())
+    for kind, member in (("ACCOUNT", "accountAggregation"),
+                         ("FINDING_TYPE", "findingTypeAggregation")):  # fmt: skip
+        (only,) = _aggregate(inspector, kind)
+        assert only[member]["severityCounts"]["all"] == total == 6
+        assert only[member]["fixAvailableCount"] == 6
+
+
+def test_aggregation_filters_and_sorts(server: TidegateServer, inspector: Any) -> None:
+    web = _aggregate(
+        inspector, "REPOSITORY",
+        aggregationRequest={"repositoryAggregation": {
+            "repositories": [{"comparison": "EQUALS", "value": "team/web"}],
+            "sortBy": "ALL", "sortOrder": "ASC"}},
+    )  # fmt: skip
+    assert [r["repositoryAggregation"]["repository"] for r in web] == ["team/web"]
+    assert web[0]["repositoryAggregation"]["affectedImages"] == 1
+    lodash = _aggregate(
+        inspector, "PACKAGE",
+        aggregationRequest={"packageAggregation": {
+            "packageNames": [{"comparison": "PREFIX", "value": "lod"}]}},
+    )  # fmt: skip
+    assert [r["packageAggregation"]["packageName"] for r in lodash] == ["lodash"]
+    assert lodash[0]["packageAggregation"]["severityCounts"]["all"] == 4
+    with pytest.raises(ClientError) as caught:
+        inspector.list_finding_aggregations(
+            aggregationType="REPOSITORY",
+            aggregationRequest={"packageAggregation": {}},
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"

@@ -14,7 +14,7 @@ from tidegate.auth.principal import Principal
 from tidegate.config import Settings
 from tidegate.db import reading
 from tidegate.events.model import Origin
-from tidegate.inspector import findings
+from tidegate.inspector import aggregations, findings
 from tidegate.inspector.errors import invalid
 from tidegate.registry.service import RegistryService
 
@@ -63,6 +63,20 @@ def list_findings(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def list_finding_aggregations(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    offset = _offset(p, "ListFindingAggregations")
+    size = int(p.get("maxResults") or DEFAULT_PAGE)
+    kind = p["aggregationType"]
+    with reading(ctx.registry.engine) as conn:
+        page = aggregations.aggregate(
+            conn, ctx.origin, kind, p.get("aggregationRequest") or {}, offset=offset, limit=size
+        )
+    out: dict[str, Any] = {"aggregationType": kind, "responses": page.responses}
+    if page.more:
+        out["nextToken"] = _token("ListFindingAggregations", offset + size)
+    return out
+
+
 def batch_get_account_status(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
     """ECR scanning is what Tidegate does; every other resource type is off."""
     accounts = p.get("accountIds") or [ctx.settings.registry_id]
@@ -86,4 +100,5 @@ def batch_get_account_status(ctx: InspectorContext, p: dict[str, Any]) -> dict[s
 OPERATIONS: dict[str, Callable[[InspectorContext, dict[str, Any]], dict[str, Any]]] = {
     "ListFindings": list_findings,
     "BatchGetAccountStatus": batch_get_account_status,
+    "ListFindingAggregations": list_finding_aggregations,
 }
