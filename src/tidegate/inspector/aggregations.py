@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -113,6 +114,8 @@ def aggregate(
             raise invalid(f"aggregationRequest.{kind.request}.{member}",
                           "this filter applies to resources Tidegate does not scan")  # fmt: skip
         clauses.append(filters._strings(column(origin), items))
+    if kind_name == "REPOSITORY":
+        return _repositories(conn, origin, own, offset=offset, limit=limit)
     keys = kind.keys(origin)
     counts = [_count(f.c.severity == s.upper()).label(s) for s in SEVERITIES]
     columns: list[Any] = [*[k.label(f"k{i}") for i, k in enumerate(keys)], *counts,
@@ -164,3 +167,47 @@ def _tags(conn: Connection, manifest_ids: list[int]) -> dict[int, list[str]]:
     for manifest_id, name in conn.execute(query.order_by(t.tags.c.name)):
         out.setdefault(manifest_id, []).append(name)
     return out
+
+
+def _repositories(
+    conn: Connection, origin: Origin, own: Mapping[str, Any], *, offset: int, limit: int
+) -> Page:
+    """REPOSITORY from each image's stored severity counts (kept equal to its ACTIVE
+    findings by every scan and re-scan): 10,000 image rows instead of 1,000,000 findings."""
+    s = t.image_scans
+    query = (
+        sa.select(r.c.name, s.c.severity_counts)
+        .select_from(s)
+        .join(r, r.c.id == s.c.repository_id)
+        .join(m, sa.and_(m.c.repository_id == s.c.repository_id, m.c.digest == s.c.digest))
+        .where(s.c.scan_type == "ENHANCED")
+    )
+    if own.get("repositories"):
+        query = query.where(filters._strings(r.c.name, own["repositories"]))
+    totals: dict[str, dict[str, int]] = {}
+    for name, text in conn.execute(query):
+        counts = orjson.loads(text or "{}")
+        total = totals.setdefault(name, {"images": 0, "total": 0})
+        if not any(counts.values()):
+            continue
+        total["images"] += 1
+        for severity, n in counts.items():
+            total[severity.lower()] = total.get(severity.lower(), 0) + int(n)
+            total["total"] += int(n)
+    sort = {"CRITICAL": "critical", "HIGH": "high", "ALL": "total",
+            "AFFECTED_IMAGES": "images"}[own.get("sortBy", "CRITICAL")]  # fmt: skip
+    sign = 1 if own.get("sortOrder") == "ASC" else -1
+    ranked = sorted(
+        ((n, c) for n, c in totals.items() if c["total"]),
+        key=lambda item: (sign * item[1].get(sort, 0), item[0]),
+    )
+    page = ranked[offset : offset + limit]
+    out = []
+    for name, c in page:
+        counts = {sev: c.get(sev, 0) for sev in SEVERITIES}
+        counts["all"] = c["total"]
+        out.append({"repositoryAggregation": {
+            "repository": name, "accountId": origin.account,
+            "severityCounts": counts, "affectedImages": c["images"],
+        }})  # fmt: skip
+    return Page(out, len(ranked) > offset + limit)
