@@ -39,7 +39,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidegateServer]
     env = {"TIDEGATE_ANONYMOUS_ACCESS": "push", "TIDEGATE_API_ANONYMOUS_ACCESS": "true"}
     with TidegateServer(root / "data", env=env) as srv:
         ecr = srv.ecr()
-        ecr.put_registry_scanning_configuration(scanType="ENHANCED")
+        rule = {
+            "scanFrequency": "SCAN_ON_PUSH",
+            "repositoryFilters": [{"filter": "team/*", "filterType": "WILDCARD"}],
+        }
+        ecr.put_registry_scanning_configuration(scanType="ENHANCED", rules=[rule])
         for name in ("team/web", "team/api"):
             skopeo_push(srv.host, root / "layout", f"{name}:v1")
         deadline = time.monotonic() + 90
@@ -289,5 +293,44 @@ def test_aggregation_filters_and_sorts(server: TidegateServer, inspector: Any) -
         inspector.list_finding_aggregations(
             aggregationType="REPOSITORY",
             aggregationRequest={"packageAggregation": {}},
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_coverage_of_a_manual_repository(server: TidegateServer, inspector: Any) -> None:
+    ecr = server.ecr()
+    ecr.create_repository(repositoryName="manual/tool")
+    covered = [
+        c
+        for p in inspector.get_paginator("list_coverage").paginate()
+        for c in p["coveredResources"]
+    ]
+    repos = {
+        c["resourceMetadata"]["ecrRepository"]["name"]: c
+        for c in covered
+        if c["resourceType"] == "AWS_ECR_REPOSITORY"
+    }
+    manual = repos["manual/tool"]
+    assert manual["resourceMetadata"]["ecrRepository"]["scanFrequency"] == "MANUAL"
+    assert manual["scanStatus"] == {"statusCode": "INACTIVE", "reason": "SCAN_FREQUENCY_MANUAL"}
+    assert manual["resourceId"].endswith(":repository/manual/tool")
+    images = [c for c in covered if c["resourceType"] == "AWS_ECR_CONTAINER_IMAGE"]
+    assert len(images) == 2
+    for image in images:
+        assert image["scanStatus"] == {"statusCode": "ACTIVE", "reason": "SUCCESSFUL"}
+        assert image["resourceMetadata"]["ecrImage"]["tags"] == ["v1"]
+        assert image["lastScannedAt"]
+    only = inspector.list_coverage(
+        filterCriteria={"ecrRepositoryName": [{"comparison": "EQUALS", "value": "manual/tool"}]}
+    )["coveredResources"]
+    assert [c["resourceType"] for c in only] == ["AWS_ECR_REPOSITORY"]
+    stats = inspector.list_coverage_statistics(groupBy="RESOURCE_TYPE")
+    assert stats["totalCounts"] == len(covered)
+    by_type = {g["groupKey"]: g["count"] for g in stats["countsByGroup"]}
+    assert by_type["AWS_ECR_CONTAINER_IMAGE"] == 2
+    assert by_type["AWS_ECR_REPOSITORY"] == len(repos)
+    with pytest.raises(ClientError) as caught:
+        inspector.list_coverage(
+            filterCriteria={"lastScannedAt": [{"startInclusive": 2000, "endInclusive": 1000}]}
         )
     assert caught.value.response["Error"]["Code"] == "ValidationException"

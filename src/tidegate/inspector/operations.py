@@ -14,7 +14,7 @@ from tidegate.auth.principal import Principal
 from tidegate.config import Settings
 from tidegate.db import reading
 from tidegate.events.model import Origin
-from tidegate.inspector import aggregations, findings
+from tidegate.inspector import aggregations, coverage, findings
 from tidegate.inspector.errors import invalid
 from tidegate.registry.service import RegistryService
 
@@ -77,6 +77,26 @@ def list_finding_aggregations(ctx: InspectorContext, p: dict[str, Any]) -> dict[
     return out
 
 
+def list_coverage(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    offset = _offset(p, "ListCoverage")
+    size = int(p.get("maxResults") or DEFAULT_PAGE)
+    with reading(ctx.registry.engine) as conn:
+        items = coverage.resources(conn, ctx.origin)
+    items = coverage.matching(items, p.get("filterCriteria") or {})
+    out: dict[str, Any] = {"coveredResources": [coverage.public(c) for c in
+                                                items[offset : offset + size]]}  # fmt: skip
+    if len(items) > offset + size:
+        out["nextToken"] = _token("ListCoverage", offset + size)
+    return out
+
+
+def list_coverage_statistics(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    with reading(ctx.registry.engine) as conn:
+        items = coverage.resources(conn, ctx.origin)
+    items = coverage.matching(items, p.get("filterCriteria") or {})
+    return coverage.statistics(items, p.get("groupBy"))
+
+
 def batch_get_account_status(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
     """ECR scanning is what Tidegate does; every other resource type is off."""
     accounts = p.get("accountIds") or [ctx.settings.registry_id]
@@ -101,4 +121,6 @@ OPERATIONS: dict[str, Callable[[InspectorContext, dict[str, Any]], dict[str, Any
     "ListFindings": list_findings,
     "BatchGetAccountStatus": batch_get_account_status,
     "ListFindingAggregations": list_finding_aggregations,
+    "ListCoverage": list_coverage,
+    "ListCoverageStatistics": list_coverage_statistics,
 }
