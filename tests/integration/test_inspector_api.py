@@ -334,3 +334,12 @@ def test_coverage_of_a_manual_repository(server: TidegateServer, inspector: Any)
             filterCriteria={"lastScannedAt": [{"startInclusive": 2000, "endInclusive": 1000}]}
         )
     assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_finding_details(inspector: Any) -> None:
+    arns = [f["findingArn"] for f in inspector.list_findings(maxResults=2)["findings"]]
+    missing = arns[0][:-4] + "ffff" if not arns[0].endswith("ffff") else arns[0][:-4] + "0000"
+    out = inspector.batch_get_finding_details(findingArns=[*arns, missing])
+    assert [d["findingArn"] for d in out["findingDetails"]] == arns
+    assert [e["findingArn"] for e in out["errors"]] == [missing]
+    assert out["errors"][0]["errorCode"] == "FINDING_DETAILS_NOT_FOUND"

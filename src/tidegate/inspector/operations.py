@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 
+from tidegate import schema as t
 from tidegate.auth.principal import Principal
 from tidegate.config import Settings
 from tidegate.db import reading
@@ -97,6 +99,33 @@ def list_coverage_statistics(ctx: InspectorContext, p: dict[str, Any]) -> dict[s
     return coverage.statistics(items, p.get("groupBy"))
 
 
+def batch_get_finding_details(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Reference URLs and CWEs of each finding; unknown ARNs are per-item errors."""
+    prefix = ctx.origin.finding_arn("")
+    keys = {arn: arn[len(prefix) :] for arn in p["findingArns"] if arn.startswith(prefix)}
+    f, d = t.findings, t.finding_details
+    with reading(ctx.registry.engine) as conn:
+        rows = conn.execute(
+            sa.select(f.c.finding_key, d.c.details)
+            .join(d, d.c.id == f.c.details_id)
+            .where(f.c.scan_type == "ENHANCED", f.c.finding_key.in_(set(keys.values())))
+        )
+        found = {key: orjson.loads(text) for key, text in rows}
+    details, errors = [], []
+    for arn in p["findingArns"]:
+        info = found.get(keys.get(arn, ""))
+        if info is None:
+            errors.append({"findingArn": arn, "errorCode": "FINDING_DETAILS_NOT_FOUND",
+                           "errorMessage": "no finding with this ARN"})  # fmt: skip
+            continue
+        item: dict[str, Any] = {"findingArn": arn, "referenceUrls": info.get("references", [])}
+        cwes = info.get("cwes") or info.get("cwe_ids")
+        if cwes:
+            item["cwes"] = list(cwes)
+        details.append(item)
+    return {"findingDetails": details, "errors": errors}
+
+
 def batch_get_account_status(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
     """ECR scanning is what Tidegate does; every other resource type is off."""
     accounts = p.get("accountIds") or [ctx.settings.registry_id]
@@ -122,5 +151,6 @@ OPERATIONS: dict[str, Callable[[InspectorContext, dict[str, Any]], dict[str, Any
     "BatchGetAccountStatus": batch_get_account_status,
     "ListFindingAggregations": list_finding_aggregations,
     "ListCoverage": list_coverage,
+    "BatchGetFindingDetails": batch_get_finding_details,
     "ListCoverageStatistics": list_coverage_statistics,
 }
