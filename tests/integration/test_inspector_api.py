@@ -343,3 +343,21 @@ def test_finding_details(inspector: Any) -> None:
     assert [d["findingArn"] for d in out["findingDetails"]] == arns
     assert [e["findingArn"] for e in out["errors"]] == [missing]
     assert out["errors"][0]["errorCode"] == "FINDING_DETAILS_NOT_FOUND"
+
+
+def test_configuration_is_the_continuous_scan_window(server: TidegateServer) -> None:
+    first = aws(server, "get-configuration")
+    assert first.returncode == 0, first.stderr
+    state = json.loads(first.stdout)["ecrConfiguration"]["rescanDurationState"]
+    assert state["rescanDuration"] == "LIFETIME"
+    done = aws(server, "update-configuration", "--ecr-configuration", "rescanDuration=DAYS_30")
+    assert done.returncode == 0, done.stderr
+    state = json.loads(aws(server, "get-configuration").stdout)["ecrConfiguration"][
+        "rescanDurationState"
+    ]
+    assert state["rescanDuration"] == "DAYS_30"
+    assert state["updatedAt"]
+    bad = aws(server, "update-configuration", "--ecr-configuration", "rescanDuration=DAYS_31")
+    assert bad.returncode != 0
+    again = json.loads(aws(server, "get-configuration").stdout)
+    assert again["ecrConfiguration"]["rescanDurationState"]["rescanDuration"] == "DAYS_30"

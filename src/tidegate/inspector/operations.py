@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +16,11 @@ from tidegate import schema as t
 from tidegate.auth.principal import Principal
 from tidegate.config import Settings
 from tidegate.db import reading
+from tidegate.engine import rescan
 from tidegate.events.model import Origin
 from tidegate.inspector import aggregations, coverage, findings
 from tidegate.inspector.errors import invalid
+from tidegate.registry.repositories import write_setting
 from tidegate.registry.service import RegistryService
 
 DEFAULT_PAGE = 50
@@ -126,6 +129,30 @@ def batch_get_finding_details(ctx: InspectorContext, p: dict[str, Any]) -> dict[
     return {"findingDetails": details, "errors": errors}
 
 
+_DURATIONS = {"LIFETIME": 0, "DAYS_3": 3, "DAYS_7": 7, "DAYS_14": 14, "DAYS_30": 30,
+              "DAYS_60": 60, "DAYS_90": 90, "DAYS_180": 180}  # fmt: skip
+
+
+def get_configuration(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    """ecrConfiguration: the continuous-scan window (`continuous_scan_duration_days`)."""
+    with reading(ctx.registry.engine) as conn:
+        days, updated = rescan.rescan_days(conn, ctx.settings.continuous_scan_duration_days)
+    by_days = {v: k for k, v in _DURATIONS.items()}
+    state: dict[str, Any] = {"rescanDuration": by_days.get(days, f"DAYS_{days}"),
+                             "status": "SUCCESS"}  # fmt: skip
+    if updated is not None:
+        state["updatedAt"] = updated
+    return {"ecrConfiguration": {"rescanDurationState": state}}
+
+
+def update_configuration(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    days = _DURATIONS[p["ecrConfiguration"]["rescanDuration"]]
+    with ctx.registry.engine.begin() as conn:
+        write_setting(conn, rescan.RESCAN_SETTING, orjson.dumps({"days": days}).decode(),
+                      time.time())  # fmt: skip
+    return {}
+
+
 def batch_get_account_status(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
     """ECR scanning is what Tidegate does; every other resource type is off."""
     accounts = p.get("accountIds") or [ctx.settings.registry_id]
@@ -151,6 +178,8 @@ OPERATIONS: dict[str, Callable[[InspectorContext, dict[str, Any]], dict[str, Any
     "BatchGetAccountStatus": batch_get_account_status,
     "ListFindingAggregations": list_finding_aggregations,
     "ListCoverage": list_coverage,
+    "GetConfiguration": get_configuration,
+    "UpdateConfiguration": update_configuration,
     "BatchGetFindingDetails": batch_get_finding_details,
     "ListCoverageStatistics": list_coverage_statistics,
 }
