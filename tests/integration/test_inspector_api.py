@@ -361,3 +361,15 @@ def test_configuration_is_the_continuous_scan_window(server: TidegateServer) -> 
     assert bad.returncode != 0
     again = json.loads(aws(server, "get-configuration").stdout)
     assert again["ecrConfiguration"]["rescanDurationState"]["rescanDuration"] == "DAYS_30"
+
+
+def test_usage_totals_are_the_usage_report(server: TidegateServer, inspector: Any) -> None:
+    import httpx
+
+    report = httpx.get(f"{server.url}/api/usage").json()
+    (total,) = inspector.list_usage_totals()["totals"]
+    by_type = {u["type"]: u for u in total["usage"]}
+    assert by_type["ECR_INITIAL_SCAN"]["total"] == report["total"]["initialScans"] == 2
+    cost = by_type["ECR_INITIAL_SCAN"]["estimatedMonthlyCost"]
+    cost += by_type["ECR_RESCAN"]["estimatedMonthlyCost"]
+    assert cost == pytest.approx(report["total"]["cost"])

@@ -16,7 +16,7 @@ from tidegate import schema as t
 from tidegate.auth.principal import Principal
 from tidegate.config import Settings
 from tidegate.db import reading
-from tidegate.engine import rescan
+from tidegate.engine import rescan, usage
 from tidegate.events.model import Origin
 from tidegate.inspector import aggregations, coverage, findings
 from tidegate.inspector.errors import invalid
@@ -153,6 +153,27 @@ def update_configuration(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, 
     return {}
 
 
+def list_usage_totals(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    """This month's enhanced scans, priced as the usage report prices them."""
+    rates = usage.rates_from(ctx.settings)
+    with reading(ctx.registry.engine) as conn:
+        lines = usage.report(conn, month=usage.month_of(time.time()), initial_rate=rates[0],
+                             rescan_rate=rates[1])  # fmt: skip
+    initial = sum(ln.initial_scans for ln in lines)
+    rescans = sum(ln.rescans for ln in lines)
+    totals = []
+    for account in p.get("accountIds") or [ctx.settings.registry_id]:
+        if account != ctx.settings.registry_id:
+            continue
+        totals.append({"accountId": account, "usage": [
+            {"type": "ECR_INITIAL_SCAN", "total": float(initial),
+             "estimatedMonthlyCost": round(initial * rates[0], 4), "currency": "USD"},
+            {"type": "ECR_RESCAN", "total": float(rescans),
+             "estimatedMonthlyCost": round(rescans * rates[1], 4), "currency": "USD"},
+        ]})  # fmt: skip
+    return {"totals": totals}
+
+
 def batch_get_account_status(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
     """ECR scanning is what Tidegate does; every other resource type is off."""
     accounts = p.get("accountIds") or [ctx.settings.registry_id]
@@ -178,6 +199,7 @@ OPERATIONS: dict[str, Callable[[InspectorContext, dict[str, Any]], dict[str, Any
     "BatchGetAccountStatus": batch_get_account_status,
     "ListFindingAggregations": list_finding_aggregations,
     "ListCoverage": list_coverage,
+    "ListUsageTotals": list_usage_totals,
     "GetConfiguration": get_configuration,
     "UpdateConfiguration": update_configuration,
     "BatchGetFindingDetails": batch_get_finding_details,
