@@ -21,6 +21,7 @@ from tidegate.engine import retention, scans
 from tidegate.engine.runtime import ScanEngine
 from tidegate.engine.scheduler import DbUpdateScheduler
 from tidegate.events import wiring as events
+from tidegate.inspector.api import inspector_routes
 from tidegate.logs import AccessLogMiddleware
 from tidegate.registry.api.routes import dispatch
 from tidegate.registry.service import RegistryService
@@ -82,6 +83,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/", ecr_dispatch, methods=["POST"]),
             *api_routes,
             *console_routes,
+            *inspector_routes(),
         ],
         middleware=middleware,
         lifespan=lifespan,

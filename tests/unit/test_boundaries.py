@@ -96,10 +96,39 @@ def test_registry_never_imports_the_engine_or_an_api() -> None:
     assert _violations("tidegate.registry", forbidden) == []
 
 
+# Known breaches of the API rule, to be moved behind engine/registry functions; the list
+# may only shrink: a new breach fails, and so does a listed one that is gone (update it).
+KNOWN_API_BREACHES = {
+    "tidegate.console.views.dashboard -> tidegate.db",
+    "tidegate.console.views.findings -> tidegate.db",
+    "tidegate.console.views.image -> tidegate.db",
+    "tidegate.console.views.operations -> tidegate.db",
+    "tidegate.console.views.repositories -> tidegate.db",
+    "tidegate.console.views.repositories -> tidegate.ecr.api",
+    "tidegate.console.views.scanning -> tidegate.db",
+    "tidegate.console.web -> tidegate.ecr.api",
+    "tidegate.console.web -> tidegate.ecr.context",
+    "tidegate.console.web -> tidegate.ecr.errors",
+    "tidegate.console.web -> tidegate.ecr.model",
+    "tidegate.console.web -> tidegate.ecr.operations",
+    "tidegate.inspector.aggregations -> tidegate.schema",
+    "tidegate.inspector.api -> tidegate.ecr.api",
+    "tidegate.inspector.coverage -> tidegate.schema",
+    "tidegate.inspector.filters -> tidegate.schema",
+    "tidegate.inspector.findings -> tidegate.schema",
+    "tidegate.inspector.model -> tidegate.ecr.model",
+    "tidegate.inspector.operations -> tidegate.db",
+    "tidegate.inspector.operations -> tidegate.schema",
+}
+
+
 def test_api_packages_do_not_reach_into_each_other_or_the_database() -> None:
+    found: set[str] = set()
     for api in API_PACKAGES:
         others = tuple(p for p in API_PACKAGES if p != api and not _within(p, api))
-        assert _violations(api, (*others, "tidegate.db", "tidegate.schema")) == [], api
+        found |= set(_violations(api, (*others, "tidegate.db", "tidegate.schema")))
+    assert sorted(found - KNOWN_API_BREACHES) == [], "new breaches"
+    assert sorted(KNOWN_API_BREACHES - found) == [], "fixed: remove them from the list"
 
 
 def test_top_level_packages_form_no_cycle() -> None:

@@ -73,13 +73,14 @@ class AuthService:
     def _active_secret(self, access_key_id: str) -> tuple[AccessKey, str] | None:
         return self._key_cache.get(access_key_id, lambda: self.keys.active_secret(access_key_id))
 
-    def verify_sigv4(self, request: SignedRequest) -> AccessKey:
-        """The access key that signed `request`; SignatureProblem names the AWS error."""
+    def verify_sigv4(self, request: SignedRequest, service: str = SIGNING_SERVICE) -> AccessKey:
+        """The access key that signed `request` for `service` (the SigV4 scope: `ecr`,
+        `inspector2`); SignatureProblem names the AWS error."""
         auth = sigv4.parse_authorization(request.headers.get("authorization"))
-        if auth.service != SIGNING_SERVICE:
+        if auth.service != service:
             raise SignatureProblem(
                 "InvalidSignatureException",
-                f"Credential should be scoped to correct service: '{SIGNING_SERVICE}'.",
+                f"Credential should be scoped to correct service: '{service}'.",
             )
         for needed in ("host", "x-amz-date"):
             if needed not in auth.signed_headers:

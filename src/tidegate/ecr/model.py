@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.loaders import Loader
@@ -43,7 +44,9 @@ def _pattern(text: str) -> re.Pattern[str]:
     return re.compile(text)
 
 
-class _Violation(Exception):
+class InputViolation(Exception):
+    """Where and how a request broke its operation's input shape."""
+
     def __init__(self, path: str, value: object, constraint: str) -> None:
         super().__init__(constraint)
         self.path = path
@@ -57,10 +60,9 @@ def validate_input(operation: str, params: Mapping[str, Any]) -> None:
     The error is InvalidParameterException when the operation models it, otherwise
     ValidationException; the message follows AWS's "failed to satisfy constraint" style.
     """
-    op = service_model()["operations"][operation]
     try:
-        _check(op["input"]["shape"], params, "")
-    except _Violation as v:
+        check_input(service_model(), operation, params)
+    except InputViolation as v:
         errors = operation_errors(operation)
         kind = "InvalidParameterException"
         if kind not in errors and "ValidationException" in errors:
@@ -73,83 +75,106 @@ def validate_input(operation: str, params: Mapping[str, Any]) -> None:
         raise EcrError(kind, msg) from None
 
 
-def _check(shape_name: str, value: object, path: str) -> None:
-    shape = service_model()["shapes"][shape_name]
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    shapes: Mapping[str, Any]
+    strict: bool  # unknown structure members are violations
+
+
+def check_input(
+    model: Mapping[str, Any], operation: str, params: Mapping[str, Any], *, strict: bool = False
+) -> None:
+    """Check `params` against `operation`'s input shape in any botocore service model
+    (ECR's, Inspector2's); InputViolation names the first broken constraint. `strict`
+    refuses members the shape does not have (a misspelt filter must not widen a query)."""
+    op = model["operations"][operation]
+    if "input" in op:
+        _check(_Walk(model["shapes"], strict), op["input"]["shape"], params, "")
+
+
+def _check(walk: _Walk, shape_name: str, value: object, path: str) -> None:
+    shape = walk.shapes[shape_name]
     kind = shape["type"]
     checker = _CHECKERS.get(kind)
     if checker is not None:
-        checker(shape, value, path or shape_name)
+        checker(walk, shape, value, path or shape_name)
 
 
-def _structure(shape: dict[str, Any], value: object, path: str) -> None:
+def _structure(walk: _Walk, shape: dict[str, Any], value: object, path: str) -> None:
     if not isinstance(value, dict):
-        raise _Violation(path, value, "Member must be an object")
+        raise InputViolation(path, value, "Member must be an object")
     for name in shape.get("required", []):
         if value.get(name) is None:
-            raise _Violation(_join(path, name), None, "Member must not be null")
+            raise InputViolation(_join(path, name), None, "Member must not be null")
     members = shape.get("members", {})
     for name, item in value.items():
+        if walk.strict and name not in members:
+            raise InputViolation(_join(path, name), name, "Member is not a known field")
         if name in members and item is not None:
-            _check(members[name]["shape"], item, _join(path, name))
+            _check(walk, members[name]["shape"], item, _join(path, name))
 
 
-def _list(shape: dict[str, Any], value: object, path: str) -> None:
+def _list(walk: _Walk, shape: dict[str, Any], value: object, path: str) -> None:
     if not isinstance(value, list):
-        raise _Violation(path, value, "Member must be a list")
+        raise InputViolation(path, value, "Member must be a list")
     _length(shape, len(value), value, path)
     for i, item in enumerate(value):
-        _check(shape["member"]["shape"], item, f"{path}.{i + 1}.member")
+        _check(walk, shape["member"]["shape"], item, f"{path}.{i + 1}.member")
 
 
-def _map(shape: dict[str, Any], value: object, path: str) -> None:
+def _map(walk: _Walk, shape: dict[str, Any], value: object, path: str) -> None:
     if not isinstance(value, dict):
-        raise _Violation(path, value, "Member must be a map")
+        raise InputViolation(path, value, "Member must be a map")
     _length(shape, len(value), value, path)
     for key, item in value.items():
-        _check(shape["key"]["shape"], key, f"{path}.key")
-        _check(shape["value"]["shape"], item, f"{path}.value")
+        _check(walk, shape["key"]["shape"], key, f"{path}.key")
+        _check(walk, shape["value"]["shape"], item, f"{path}.value")
 
 
-def _string(shape: dict[str, Any], value: object, path: str) -> None:
+def _string(walk: _Walk, shape: dict[str, Any], value: object, path: str) -> None:
     if not isinstance(value, str):
-        raise _Violation(path, value, "Member must be a string")
+        raise InputViolation(path, value, "Member must be a string")
     _length(shape, len(value), value, path)
     enum = shape.get("enum")
     if enum is not None and value not in enum:
-        raise _Violation(path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]")
+        raise InputViolation(
+            path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]"
+        )
     pattern = shape.get("pattern")
     # AWS patterns are full-match regular expressions even without ^...$ anchors.
     if pattern is not None and _pattern(pattern).fullmatch(value) is None:
-        raise _Violation(path, value, f"Member must satisfy regular expression pattern: {pattern}")
+        raise InputViolation(
+            path, value, f"Member must satisfy regular expression pattern: {pattern}"
+        )
 
 
-def _number(shape: dict[str, Any], value: object, path: str) -> None:
+def _number(walk: _Walk, shape: dict[str, Any], value: object, path: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Violation(path, value, "Member must be a number")
+        raise InputViolation(path, value, "Member must be a number")
     if shape["type"] in ("integer", "long") and not float(value).is_integer():
-        raise _Violation(path, value, "Member must be an integer")
+        raise InputViolation(path, value, "Member must be an integer")
     if "min" in shape and value < shape["min"]:
-        raise _Violation(
+        raise InputViolation(
             path, value, f"Member must have value greater than or equal to {shape['min']}"
         )
     if "max" in shape and value > shape["max"]:
-        raise _Violation(
+        raise InputViolation(
             path, value, f"Member must have value less than or equal to {shape['max']}"
         )
 
 
-def _boolean(shape: dict[str, Any], value: object, path: str) -> None:
+def _boolean(walk: _Walk, shape: dict[str, Any], value: object, path: str) -> None:
     if not isinstance(value, bool):
-        raise _Violation(path, value, "Member must be a boolean")
+        raise InputViolation(path, value, "Member must be a boolean")
 
 
 def _length(shape: dict[str, Any], size: int, value: object, path: str) -> None:
     if "min" in shape and size < shape["min"]:
-        raise _Violation(
+        raise InputViolation(
             path, value, f"Member must have length greater than or equal to {shape['min']}"
         )
     if "max" in shape and size > shape["max"]:
-        raise _Violation(
+        raise InputViolation(
             path, value, f"Member must have length less than or equal to {shape['max']}"
         )
 

@@ -93,12 +93,28 @@ EXPIRED_DESCRIPTION = (
 )
 
 
+RESCAN_SETTING = "rescan_duration"  # {"days": N}: Inspector's UpdateConfiguration
+
+
+def rescan_days(conn: sa.Connection, default: int) -> tuple[int, float | None]:
+    """The continuous-scan window in days (0 = lifetime) and when it was last set: the
+    stored one (Inspector UpdateConfiguration) or else `default` (the settings)."""
+    row = conn.execute(
+        sa.select(t.registry_settings.c.value, t.registry_settings.c.updated_at).where(
+            t.registry_settings.c.name == RESCAN_SETTING
+        )
+    ).first()
+    if row is None:
+        return default, None
+    return int(json.loads(row[0])["days"]), float(row[1])
+
+
 def expire_due(rt: ScanEngine) -> int:
     """Expire the continuous images older than the configured duration (0 days = never)."""
-    days = rt.settings.continuous_scan_duration_days
-    if days <= 0:
-        return 0
     with rt.registry.engine.begin() as conn:
+        days, _ = rescan_days(conn, rt.settings.continuous_scan_duration_days)
+        if days <= 0:
+            return 0
         return expire_images(conn, rt.clock() - days * 86400)
 
 

@@ -1,0 +1,160 @@
+"""Inspector `FilterCriteria` as SQL over findings ⨝ repositories ⨝ manifests.
+
+Every filter Tidegate can answer is pushed into the WHERE clause (no Python-side
+filtering), so a page costs one indexed query however many findings are stored. Filters on
+resources Tidegate does not have (EC2, Lambda, code repositories) are refused rather than
+answered with a guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from tidegate import schema as t
+from tidegate.inspector.errors import invalid
+
+f, r, m = t.findings, t.repositories, t.manifests
+Clause = sa.ColumnElement[bool]
+
+FINDING_TYPE = "PACKAGE_VULNERABILITY"
+RESOURCE_TYPE = "AWS_ECR_CONTAINER_IMAGE"
+
+
+def _title() -> sa.ColumnElement[str]:
+    return f.c.vuln_id + " - " + f.c.package_name
+
+
+# String filters: field -> the column (or literal) it compares.
+STRING_COLUMNS: dict[str, Callable[[], sa.ColumnElement[Any]]] = {
+    "severity": lambda: f.c.severity,
+    "findingStatus": lambda: f.c.status,
+    "findingType": lambda: sa.literal(FINDING_TYPE),
+    "resourceType": lambda: sa.literal(RESOURCE_TYPE),
+    "ecrImageRepositoryName": lambda: r.c.name,
+    "ecrImageHash": lambda: f.c.digest,
+    "vulnerabilityId": lambda: f.c.vuln_id,
+    "fixAvailable": lambda: f.c.fix_available,
+    "exploitAvailable": lambda: f.c.exploit_available,
+    "title": _title,
+}
+DATE_COLUMNS: dict[str, Callable[[], sa.ColumnElement[Any]]] = {
+    "firstObservedAt": lambda: f.c.first_observed_at,
+    "lastObservedAt": lambda: f.c.last_observed_at,
+    "updatedAt": lambda: f.c.updated_at,
+    "ecrImagePushedAt": lambda: m.c.pushed_at,
+}
+NUMBER_COLUMNS: dict[str, Callable[[], sa.ColumnElement[Any]]] = {
+    "inspectorScore": lambda: f.c.score,
+}
+PACKAGE_COLUMNS: dict[str, Callable[[], sa.ColumnElement[Any]]] = {
+    "name": lambda: f.c.package_name,
+    "version": lambda: f.c.package_version,
+    "sourceLayerHash": lambda: f.c.layer,
+    "filePath": lambda: f.c.file_path,
+}
+SPECIAL = ("ecrImageTags", "vulnerablePackages", "awsAccountId", "ecrImageRegistry")
+
+
+def timestamp(value: object, field: str) -> float:
+    """A modeled Timestamp as epoch seconds (botocore sends numbers; people send ISO text)."""
+    if isinstance(value, bool):
+        raise invalid(field, "must be a timestamp")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=dt.UTC)
+            return parsed.timestamp()
+    raise invalid(field, f"'{value}' is not a timestamp")
+
+
+def _string(column: sa.ColumnElement[Any], one: Mapping[str, Any]) -> Clause:
+    value = str(one["value"])
+    comparison = one["comparison"]
+    if comparison == "EQUALS":
+        return column == value
+    if comparison == "PREFIX":
+        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return column.like(escaped + "%", escape="\\")
+    return column != value
+
+
+def _strings(column: sa.ColumnElement[Any], items: list[Mapping[str, Any]]) -> Clause:
+    """EQUALS/PREFIX entries of one field are alternatives; NOT_EQUALS entries all hold."""
+    positive = [_string(column, i) for i in items if i["comparison"] != "NOT_EQUALS"]
+    negative = [_string(column, i) for i in items if i["comparison"] == "NOT_EQUALS"]
+    clauses: list[Clause] = [*negative]
+    if positive:
+        clauses.append(sa.or_(*positive))
+    return sa.and_(sa.true(), *clauses)
+
+
+def _range(column: sa.ColumnElement[Any], one: Mapping[str, Any], field: str, date: bool) -> Clause:
+    low_key, high_key = ("startInclusive", "endInclusive") if date else (
+        "lowerInclusive", "upperInclusive")  # fmt: skip
+    convert: Callable[[object, str], float] = timestamp if date else (lambda v, _f: float(v))  # type: ignore[arg-type]
+    low = convert(one[low_key], field) if one.get(low_key) is not None else None
+    high = convert(one[high_key], field) if one.get(high_key) is not None else None
+    if low is not None and high is not None and low > high:
+        raise invalid(field, f"{low_key} must not be after {high_key}")
+    clauses: list[Clause] = []
+    if low is not None:
+        clauses.append(column >= low)
+    if high is not None:
+        clauses.append(column <= high)
+    return sa.and_(sa.true(), *clauses)
+
+
+def where(criteria: Mapping[str, Any], account: str) -> list[Clause]:
+    """The WHERE clauses of `criteria` (already validated against the model)."""
+    out: list[Clause] = []
+    for field, items in criteria.items():
+        if not items:
+            continue
+        path = f"filterCriteria.{field}"
+        if field in STRING_COLUMNS:
+            out.append(_strings(STRING_COLUMNS[field](), items))
+        elif field in ("awsAccountId", "ecrImageRegistry"):
+            out.append(_strings(sa.literal(account), items))
+        elif field in DATE_COLUMNS:
+            column = DATE_COLUMNS[field]()
+            out.append(sa.or_(*[_range(column, i, path, True) for i in items]))
+        elif field in NUMBER_COLUMNS:
+            column = NUMBER_COLUMNS[field]()
+            out.append(sa.or_(*[_range(column, i, path, False) for i in items]))
+        elif field == "ecrImageTags":
+            tag = t.tags
+            exists = [
+                sa.exists().where(tag.c.manifest_id == m.c.id, _string(tag.c.name, i))
+                for i in items
+                if i["comparison"] != "NOT_EQUALS"
+            ]
+            missing = [
+                ~sa.exists().where(tag.c.manifest_id == m.c.id, tag.c.name == str(i["value"]))
+                for i in items
+                if i["comparison"] == "NOT_EQUALS"
+            ]
+            out.append(sa.and_(sa.true(), *missing, sa.or_(*exists) if exists else sa.true()))
+        elif field == "vulnerablePackages":
+            out.append(sa.or_(*[_package(p, path) for p in items]))
+        else:
+            raise invalid(path, "this filter applies to resources Tidegate does not scan")
+    return out
+
+
+def _package(one: Mapping[str, Any], path: str) -> Clause:
+    clauses: list[Clause] = []
+    for key, value in one.items():
+        if key not in PACKAGE_COLUMNS:
+            raise invalid(f"{path}.{key}", "this package filter is not supported")
+        clauses.append(_string(PACKAGE_COLUMNS[key](), value))
+    return sa.and_(sa.true(), *clauses)
