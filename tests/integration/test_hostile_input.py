@@ -90,6 +90,19 @@ def test_bad_api_limit(server: TidegateServer, limit: str) -> None:
     assert "limit" in r.json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/api/nope", 404), ("DELETE", "/api/findings", 405), ("POST", "/api/", 404)],
+)
+def test_unknown_api_routes_answer_json(
+    server: TidegateServer, method: str, path: str, status: int
+) -> None:
+    r = httpx.request(method, f"{server.url}{path}")
+    assert r.status_code == status
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["error"]
+
+
 def test_deep_ecr_body_is_invalid_parameter(server: TidegateServer) -> None:
     # Signed by hand: boto3 serializes only bodies its model allows.
     body = b'{"repositoryName": ' + DEEP + b"}"

@@ -99,8 +99,25 @@ async def status(request: Request) -> Response:
     return _json({"vulndbVersion": layout.current_version(settings.vulndb_dir), "jobs": counts})
 
 
+_PATHS = ("/api/findings", "/api/usage", "/api/status")
+
+
+async def unknown(request: Request) -> Response:
+    """Any other `/api/` path or method: the API's own error shape, never Starlette's text."""
+    if request.url.path in _PATHS:
+        body = {"error": f"{request.method} is not allowed here", "code": "method_not_allowed"}
+        return _json(body, 405)
+    return _json({"error": f"no such API path: {request.url.path}", "code": "not_found"}, 404)
+
+
 ROUTES = [
     Route("/api/findings", findings, methods=["GET"]),
     Route("/api/usage", usage_report, methods=["GET"]),
     Route("/api/status", status, methods=["GET"]),
+    # Last: what no route above answers (Starlette tries routes in order).
+    Route(
+        "/api/{path:path}",
+        unknown,
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    ),
 ]
