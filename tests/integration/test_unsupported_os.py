@@ -7,6 +7,7 @@ Debian:7 data), pushed with skopeo to a real server; `tidegate scan` run as a us
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -27,6 +28,18 @@ OS_RELEASES = {
     "leap": 'NAME="openSUSE Leap"\nID="opensuse-leap"\nVERSION_ID="15.5"\n',
     "wolfi": 'ID=wolfi\nNAME="Wolfi"\nVERSION_ID=20230201\n',
 }
+DEBIAN_RECORD = {
+    "schema_version": "1.4.0",
+    "id": "DSA-0000-1",
+    "modified": "2024-01-01T00:00:00Z",
+    "aliases": ["CVE-2022-37434"],
+    "affected": [{
+        "package": {"ecosystem": "Debian:12", "name": "zlib"},
+        "ranges": [
+            {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:1.2.13.dfsg-1"}]}
+        ],
+    }],
+}  # fmt: skip
 LODASH = b'{"name":"lodash","version":"4.17.15"}'
 DPKG_STATUS = (
     "Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.7.dfsg-13\n"
@@ -61,11 +74,15 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("db")
-    source = mirror(
-        root / "mirror", [advisory("GHSA-p6mc-m468-83gw", "CVE-2020-8203", "lodash", "4.17.19")]
-    )
+    record = advisory("GHSA-p6mc-m468-83gw", "CVE-2020-8203", "lodash", "4.17.19")
+    source = mirror(root / "mirror", [record])
+    # The Debian feed with bookworm data only, so Debian 7 is a release the feed lacks.
+    debian = source / "debian-osv" / "debian-osv.tar.xz"
+    debian.mkdir(parents=True)
+    (debian / "DSA-0000-1.json").write_text(json.dumps(DEBIAN_RECORD))
     data = root / "data"
     db_update(data, source, only="ghsa-npm")
+    db_update(data, source, only="debian-osv")
     return data
 
 

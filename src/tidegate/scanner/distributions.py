@@ -102,8 +102,11 @@ def advisory_namespace(distro: Distro | None) -> str | None:
 def unchecked_reason(distro: Distro | None, has_namespace: Callable[[str], bool]) -> str | None:
     """Why a recognised release's OS packages cannot be checked, or None when they can.
 
-    `has_namespace` asks the vulnerability DB whether it holds any advisory for a namespace,
-    so a release too old or too new for the feed is reported, not scanned clean.
+    `has_namespace` asks the vulnerability DB whether it holds any advisory for a namespace
+    (`Debian:7`) or, given a prefix ending in ":" (`Debian:`), for any release of the
+    family. A release the installed feed does not cover (too old, too new) is reported; a
+    DB built without that feed at all (`db update --only …`) is the operator's choice, and
+    the scan goes on matching what the DB has.
     """
     row = lookup(distro)
     if distro is None or row is None:
@@ -112,6 +115,9 @@ def unchecked_reason(distro: Distro | None, has_namespace: Callable[[str], bool]
     namespace = advisory_namespace(distro)
     if row.namespace is None:
         return f"no vulnerability data exists for {release}; its OS packages were not checked"
+    family = (namespace or row.namespace("0") or f"{row.ecosystem}:").split(":", 1)[0] + ":"
+    if not has_namespace(family):
+        return None
     if namespace is None or not has_namespace(namespace):
         return (
             f"the vulnerability database has no data for {release}; "

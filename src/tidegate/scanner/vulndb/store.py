@@ -202,12 +202,16 @@ class VulnStore:
         return replace(header, affected=tuple(affected))
 
     def has_namespace(self, namespace: str) -> bool:
-        """Whether any advisory of this version is stored under `namespace`."""
+        """Whether any advisory is stored under `namespace` (or, for a prefix ending in
+        ":", under any namespace of that family)."""
         found = self._namespaces.get(namespace)
         if found is None:
-            row = self._conn.execute(
-                "SELECT 1 FROM packages WHERE namespace = ? LIMIT 1", (namespace,)
-            ).fetchone()
+            if namespace.endswith(":"):
+                sql = "SELECT 1 FROM packages WHERE namespace >= ? AND namespace < ? LIMIT 1"
+                args: tuple[str, ...] = (namespace, namespace[:-1] + ";")
+            else:
+                sql, args = "SELECT 1 FROM packages WHERE namespace = ? LIMIT 1", (namespace,)
+            row = self._conn.execute(sql, args).fetchone()
             found = self._namespaces[namespace] = row is not None
         return found
 
