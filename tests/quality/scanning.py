@@ -63,7 +63,8 @@ def data_dir() -> Path:
     if done.returncode != 0:
         raise RuntimeError(f"tidegate db update failed: {done.stdout}{done.stderr[-3000:]}")
     for old in CACHE.glob("vulndb-*"):
-        shutil.rmtree(old, ignore_errors=True)
+        if old != tmp:  # older keys' DBs; the one just built is moved into place below
+            shutil.rmtree(old, ignore_errors=True)
     os.replace(tmp, final)
     return final
 
