@@ -7,6 +7,7 @@ reason. The inventory comes from the real builder over a one-layer image.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from tests.support import lang_binaries as lb
@@ -46,7 +47,7 @@ class OneAdvisoryStore:
     def package(self, namespace: str, name: str) -> PackageEntries:
         return PackageEntries.of(namespace, name, [ADVISORY])
 
-    def header(self, vuln_id: str) -> Advisory | None:
+    def header(self, vuln_id: str, aliases: Iterable[str] = ()) -> Advisory | None:
         return ADVISORY if vuln_id == ADVISORY.id else None
 
 
