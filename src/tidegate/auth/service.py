@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from starlette.requests import Request
 
 from tidegate.auth import sigv4
 from tidegate.auth.authorize import CACHE_TTL_SECONDS, Authorizer, TtlCache
@@ -34,6 +35,17 @@ ANONYMOUS_ACTIONS = {
 
 # Kept under its old name for callers that build one.
 SignedRequest = sigv4.Received
+
+
+def signed_request(request: Request, body: bytes) -> SignedRequest:
+    """What SigV4 verification needs of an HTTP request whose body has been read."""
+    return SignedRequest(
+        method=request.method,
+        path=request.url.path,
+        query=request.url.query,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+    )
 
 
 class AuthService:

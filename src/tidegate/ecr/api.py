@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from tidegate.auth.keys import AccessKey
 from tidegate.auth.principal import Principal
-from tidegate.auth.service import AuthService, SignedRequest
+from tidegate.auth.service import AuthService, signed_request
 from tidegate.auth.sigv4 import SignatureProblem
 from tidegate.config import Settings
 from tidegate.ecr.context import EcrContext
@@ -22,6 +22,7 @@ from tidegate.ecr.model import target_prefix, validate_input
 from tidegate.ecr.operations import OPERATIONS
 from tidegate.errors import TidegateError
 from tidegate.inputs import InputTooDeep, load_json
+from tidegate.request_body import read_limited
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +58,14 @@ def base_url(request: Request, settings: Settings) -> str:
 
 
 async def _body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > MAX_BODY:
-            raise EcrError("SerializationException", "request body too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    body = await read_limited(request, MAX_BODY)
+    if body is None:
+        raise EcrError("SerializationException", "request body too large")
+    return body
 
 
 def _authenticate(auth: AuthService, request: Request, body: bytes) -> AccessKey:
-    signed = SignedRequest(
-        method=request.method,
-        path=request.url.path,
-        query=request.url.query,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=body,
-    )
+    signed = signed_request(request, body)
     try:
         return auth.verify_sigv4(signed)
     except SignatureProblem as exc:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tidegate.auth.service import AuthService, SignedRequest
+from tidegate.auth.service import AuthService, signed_request
 from tidegate.auth.sigv4 import SignatureProblem
 from tidegate.config import Settings
 from tidegate.ecr.api import MAX_BODY
@@ -23,6 +23,7 @@ from tidegate.inputs import InputTooDeep, load_json
 from tidegate.inspector.errors import InspectorError
 from tidegate.inspector.model import SERVICE, routes, validate_input
 from tidegate.inspector.operations import OPERATIONS, InspectorContext
+from tidegate.request_body import read_limited
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,10 @@ def _response(payload: dict[str, Any], status: int, request_id: str, error: str 
 
 
 async def _body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > MAX_BODY:
-            raise InspectorError("ValidationException", "request body too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    body = await read_limited(request, MAX_BODY)
+    if body is None:
+        raise InspectorError("ValidationException", "request body too large")
+    return body
 
 
 def _params(body: bytes) -> dict[str, Any]:
@@ -68,13 +65,7 @@ def _params(body: bytes) -> dict[str, Any]:
 
 
 def _authenticate(auth: AuthService, request: Request, body: bytes) -> Any:
-    signed = SignedRequest(
-        method=request.method,
-        path=request.url.path,
-        query=request.url.query,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=body,
-    )
+    signed = signed_request(request, body)
     try:
         return auth.verify_sigv4(signed, SERVICE)
     except SignatureProblem as exc:

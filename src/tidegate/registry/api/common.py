@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from tidegate.errors import SizeInvalid
+from tidegate.errors import ManifestTooLarge, SizeInvalid
+from tidegate.request_body import read_limited
 
 if TYPE_CHECKING:
     from tidegate.registry.service import RegistryService
@@ -30,17 +31,10 @@ async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing more than `limit` bytes without buffering them."""
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            from tidegate.errors import ManifestTooLarge
-
-            msg = f"body exceeds the {limit}-byte limit"
-            raise ManifestTooLarge(msg)
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    body = await read_limited(request, limit)
+    if body is None:
+        msg = f"body exceeds the {limit}-byte limit"
+        raise ManifestTooLarge(msg)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) != len(body):
         msg = f"Content-Length says {declared} bytes but {len(body)} arrived"
