@@ -7,30 +7,23 @@ package knows: the log path and the detail-types a webhook may subscribe to.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from tidegate.config import Settings, WebhookEndpoint
+from tidegate.config import EventsSection, Settings, WebhookEndpoint
 from tidegate.errors import InvalidParameter
 from tidegate.events.model import DETAIL_TYPES
 
 __all__ = ["EventsConfig", "WebhookEndpoint", "load_events_config"]
 
 
-@dataclass(frozen=True, slots=True)
-class EventsConfig:
-    """Where events go and how hard delivery tries."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsConfig(EventsSection):
+    """Where events go and how hard delivery tries (the `[events]` numbers, inherited)."""
 
     log_path: Path
     webhooks: tuple[WebhookEndpoint, ...] = ()
-    retry_base_seconds: float = 1.0
-    retry_max_seconds: float = 900.0
-    max_attempts: int = 50
-    max_age_seconds: float = 3 * 86400.0
-    poll_interval_seconds: float = 2.0
-    batch_size: int = 100
-    # A claimed delivery whose sender died is retried after this long.
-    lease_seconds: float = 120.0
 
 
 def load_events_config(settings: Settings) -> EventsConfig:
@@ -43,15 +36,8 @@ def load_events_config(settings: Settings) -> EventsConfig:
                 f"unknown: {', '.join(unknown)}"
             )
             raise InvalidParameter(msg)
-    section = settings.events
     return EventsConfig(
         log_path=settings.data_dir / "events" / "events.jsonl",
         webhooks=settings.webhooks,
-        retry_base_seconds=section.retry_base_seconds,
-        retry_max_seconds=section.retry_max_seconds,
-        max_attempts=section.max_attempts,
-        max_age_seconds=section.max_age_seconds,
-        poll_interval_seconds=section.poll_interval_seconds,
-        batch_size=section.batch_size,
-        lease_seconds=section.lease_seconds,
+        **dataclasses.asdict(settings.events),
     )
