@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +30,7 @@ import pytest
 from tests.support import debian_image, go_modules
 from tests.support import lang_binaries as lb
 from tests.support import oci_build as ob
+from tests.support.cache import built_once
 from tidegate.scanner.inventory import analyze_image
 from tidegate.scanner.model import Inventory
 from tidegate.scanner.sources.layout import OCILayoutSource
@@ -46,17 +46,6 @@ def _run(*argv: str, cwd: Path | None = None) -> str:
     done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600, cwd=cwd)
     assert done.returncode == 0, f"{argv} failed: {done.stderr[-2000:]}"
     return done.stdout
-
-
-def _cached(name: str, build: Callable[[Path], None]) -> Path:
-    final = CACHE / name
-    if final.is_dir():
-        return final
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        build(Path(tmp) / "rootfs")
-        os.replace(Path(tmp) / "rootfs", final)
-    return final
 
 
 def _scan(rootfs: Path, tmp: Path) -> Inventory:
@@ -77,7 +66,7 @@ def _build_express(root: Path) -> None:
 
 
 def test_npm_express_app_lists_each_installed_package_once(tmp_path: Path) -> None:
-    rootfs = _cached("npm-express-v1", _build_express).resolve()
+    rootfs = built_once(CACHE, "npm-express-v1", _build_express).resolve()
     app = rootfs / NODE_APP
     assert (app / "package-lock.json").is_file()  # the lockfile that used to double the list
     lines = _run("npm", "ls", "--all", "--parseable", "--prefix", str(app)).splitlines()
@@ -149,7 +138,7 @@ def _build_go(root: Path) -> None:
 
 
 def test_go_module_shared_by_two_binaries_is_listed_once_per_binary(tmp_path: Path) -> None:
-    rootfs = _cached("go-shared-v1", _build_go)
+    rootfs = built_once(CACHE, "go-shared-v1", _build_go)
     binaries = ("usr/bin/alpha", "usr/local/bin/beta")
     inventory = _scan(rootfs, tmp_path)
     for path in binaries:

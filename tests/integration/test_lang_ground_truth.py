@@ -16,17 +16,16 @@ its maven-repo tree) plus jars laid out exactly like log4j-core 2.14.1's.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from tests.support import lang_binaries as lb
 from tests.support import oci_build as ob
+from tests.support.cache import built_once
 from tests.support.lang_rootfs import analyze_tree
 from tidegate.scanner.analyzers.base import AnalyzerInput, FileInfo
 from tidegate.scanner.analyzers.lang.gobinary import GoBinaryAnalyzer
@@ -58,18 +57,6 @@ def _run(*argv: str) -> str:
     return done.stdout
 
 
-def _cached(name: str, build: Callable[[Path], None]) -> Path:
-    """A directory built once per cache key; built aside and renamed so it appears whole."""
-    final = CACHE / name
-    if final.is_dir():
-        return final
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        build(Path(tmp) / "rootfs")
-        os.replace(Path(tmp) / "rootfs", final)
-    return final
-
-
 def _build_pip(root: Path) -> None:
     _run(
         str(PIP), "install", "--quiet", "--disable-pip-version-check", "--no-compile",
@@ -87,12 +74,12 @@ def _build_npm(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def pip_root() -> Path:
-    return _cached("pip-v1", _build_pip)
+    return built_once(CACHE, "pip-v1", _build_pip)
 
 
 @pytest.fixture(scope="session")
 def npm_root() -> Path:
-    return _cached("npm-v1", _build_npm)
+    return built_once(CACHE, "npm-v1", _build_npm)
 
 
 def _lang(packages: tuple[Package, ...], manager: PackageManager) -> list[Package]:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tests.support import debian_image, rpm_db
 from tests.support import oci_build as ob
+from tests.support.cache import built_once
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "quality"
@@ -100,18 +101,6 @@ def run(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None) 
     return done.stdout
 
 
-def cached(cache: Path, name: str, build: Callable[[Path], None]) -> Path:
-    """A directory built once; built aside and renamed so it only ever appears whole."""
-    final = cache / name
-    if final.is_dir():
-        return final
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        build(Path(tmp) / "out")
-        os.replace(Path(tmp) / "out", final)
-    return final
-
-
 @dataclass(frozen=True, slots=True)
 class QualityImage:
     """One gate image: how to build its layers and how the real tools list its packages."""
@@ -127,7 +116,7 @@ class QualityImage:
         def build(dest: Path) -> None:
             ob.build_oci_layout(dest, self.layers(), tag="q")
 
-        return cached(CACHE / "layouts", self.name, build)
+        return built_once(CACHE / "layouts", self.name, build)
 
     def reference(self) -> str:
         return f"oci:{self.layout()}:q"
@@ -148,7 +137,7 @@ def _debootstrap(suite: str) -> Callable[[Path], None]:
 
 
 def bullseye() -> Path:
-    return cached(CACHE, "bullseye-minbase", _debootstrap("bullseye"))
+    return built_once(CACHE, "bullseye-minbase", _debootstrap("bullseye"))
 
 
 def _ruby_rootfs(dest: Path) -> None:
@@ -164,7 +153,7 @@ def _ruby_rootfs(dest: Path) -> None:
 
 
 def ruby_rootfs() -> Path:
-    return cached(CACHE, "bookworm-ruby", _ruby_rootfs)
+    return built_once(CACHE, "bookworm-ruby", _ruby_rootfs)
 
 
 def _pip_tree(dest: Path) -> None:
@@ -176,7 +165,7 @@ def _pip_tree(dest: Path) -> None:
 
 
 def pip_tree() -> Path:
-    return cached(CACHE, "pip-tree", _pip_tree)
+    return built_once(CACHE, "pip-tree", _pip_tree)
 
 
 def _npm_tree(dest: Path) -> None:
@@ -190,7 +179,7 @@ def _npm_tree(dest: Path) -> None:
 
 
 def npm_tree() -> Path:
-    return cached(CACHE, "npm-tree", _npm_tree)
+    return built_once(CACHE, "npm-tree", _npm_tree)
 
 
 def _fat_jar(dest: Path) -> None:
@@ -213,7 +202,7 @@ def _fat_jar(dest: Path) -> None:
 
 
 def fat_jar() -> Path:
-    return cached(CACHE, "fat-jar", _fat_jar)
+    return built_once(CACHE, "fat-jar", _fat_jar)
 
 
 def _go_module_binary(out: Path) -> None:
@@ -252,7 +241,7 @@ def _go_tree(dest: Path) -> None:
 
 
 def go_tree() -> Path:
-    return cached(CACHE, "go-tree", _go_tree)
+    return built_once(CACHE, "go-tree", _go_tree)
 
 
 def _paragraphs(status: Path) -> dict[str, str]:
@@ -276,7 +265,7 @@ def _distroless(dest: Path) -> None:
 
 
 def distroless_tree() -> Path:
-    return cached(CACHE, "distroless", _distroless)
+    return built_once(CACHE, "distroless", _distroless)
 
 
 def _rpm_tree(dest: Path) -> None:
@@ -297,7 +286,7 @@ def _rpm_tree(dest: Path) -> None:
 
 
 def rpm_tree() -> Path:
-    return cached(CACHE, "rpm-alma9", _rpm_tree)
+    return built_once(CACHE, "rpm-alma9", _rpm_tree)
 
 
 # --- ground truth from the real tools ---------------------------------------------------
