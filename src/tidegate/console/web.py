@@ -301,6 +301,18 @@ def error_status(exc: TidegateError) -> tuple[int, str, str]:
     return status, titles.get(status, "Error"), message
 
 
+def csrf_refused(console: Console, request: Request) -> Response:
+    """The 403 page for a form whose CSRF token is missing or does not match."""
+    return error_page(
+        console,
+        request,
+        None,
+        403,
+        "Request refused",
+        "This form's CSRF token is missing or wrong. Reload the page and try again.",
+    )
+
+
 def error_page(
     console: Console, request: Request, call: Call | None, status: int, title: str, message: str
 ) -> Response:
@@ -347,14 +359,7 @@ def view(fn: View) -> Callable[[Request], Awaitable[Response]]:
             raw = await request.form()
             form = {k: v for k, v in raw.items() if isinstance(v, str)}
             if not hmac.compare_digest(form.get("csrf_token", ""), session.csrf):
-                return error_page(
-                    console,
-                    request,
-                    None,
-                    403,
-                    "Request refused",
-                    "This form's CSRF token is missing or wrong. Reload the page and try again.",
-                )
+                return csrf_refused(console, request)
         call: Call | None = None
         try:
             principal = await run_in_threadpool(principal_for, console, session)

@@ -13,7 +13,14 @@ from starlette.routing import Route
 
 from tidegate.auth.ratelimit import SignInLimiter
 from tidegate.console.session import COOKIE, PATH
-from tidegate.console.web import Call, console_of, error_page, render, view, write_session
+from tidegate.console.web import (
+    Call,
+    console_of,
+    csrf_refused,
+    render,
+    view,
+    write_session,
+)
 from tidegate.errors import Unauthorized
 
 LOGIN_CSRF_COOKIE = "tidegate_console_login"
@@ -74,14 +81,7 @@ async def sign_in(request: Request) -> Response:
     token = str(form.get("csrf_token", ""))
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not token or not hmac.compare_digest(token, expected):
-        return error_page(
-            console,
-            request,
-            None,
-            403,
-            "Request refused",
-            "This form's CSRF token is missing or wrong. Reload the page and try again.",
-        )
+        return csrf_refused(console, request)
     key_id = str(form.get("access_key_id", "")).strip()
     secret = str(form.get("secret_access_key", ""))
     next_path = _safe_next(str(form.get("next", "")))
