@@ -6,7 +6,6 @@ Users, policies and keys are made with the real `tidegate` CLI while the server 
 from __future__ import annotations
 
 import base64
-import configparser
 import json
 import os
 import subprocess
@@ -21,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support import oci_build as ob
+from tests.support.cli_users import new_user, tidegate
 from tests.support.server import TidegateServer, refused_within
 from tidegate.auth.authorize import CACHE_TTL_SECONDS
 
@@ -36,25 +36,6 @@ def arn(name: str) -> str:
 
 def user_arn(name: str) -> str:
     return f"arn:aws:iam::{ACCOUNT}:user/{name}"
-
-
-def tidegate(server: TidegateServer, *argv: str) -> str:
-    """The real CLI in a subprocess, against the running server's data directory."""
-    result = subprocess.run(
-        [sys.executable, "-m", "tidegate", *argv, "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, timeout=60, env={**os.environ},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def new_user(server: TidegateServer, name: str, *policies: str) -> tuple[str, str]:
-    tidegate(server, "users", "create", name)
-    for policy in policies:
-        tidegate(server, "users", "attach-policy", name, policy)
-    creds = configparser.ConfigParser()
-    creds.read_string(tidegate(server, "keys", "create", "--user", name, "--profile", name))
-    return creds[name]["aws_access_key_id"], creds[name]["aws_secret_access_key"]
 
 
 def skopeo(*args: str) -> subprocess.CompletedProcess[str]:

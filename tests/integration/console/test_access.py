@@ -4,12 +4,8 @@ backend shown as a plain error page."""
 
 from __future__ import annotations
 
-import configparser
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,29 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.cli_users import new_user, tidegate
 from tests.support.server import TidegateServer
 
 pytestmark = [pytest.mark.integration]
 
 LIMITS = {"TIDEGATE_SIGNIN_MAX_FAILURES": "3", "TIDEGATE_SIGNIN_BACKOFF_SECONDS": "60"}
-
-
-def tidegate(server: TidegateServer, *argv: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "tidegate", *argv, "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, timeout=60, env={**os.environ},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def new_user(server: TidegateServer, name: str, *policies: str) -> tuple[str, str]:
-    tidegate(server, "users", "create", name)
-    for policy in policies:
-        tidegate(server, "users", "attach-policy", name, policy)
-    creds = configparser.ConfigParser()
-    creds.read_string(tidegate(server, "keys", "create", "--user", name, "--profile", name))
-    return creds[name]["aws_access_key_id"], creds[name]["aws_secret_access_key"]
 
 
 def csrf(page: httpx.Response) -> str:
