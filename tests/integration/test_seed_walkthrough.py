@@ -10,11 +10,9 @@ the usage report shows two initial scans and one re-scan.
 from __future__ import annotations
 
 import json
-import lzma
 import os
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,10 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import oci_build as ob
-from tests.support.lang_binaries import maven_jar
-from tests.support.paths import VULNDATA
 from tests.support.scan_fixtures import events
+from tests.support.seed import log4j_image, seed_mirror, tidegate
 from tests.support.server import TidegateServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -36,36 +32,6 @@ RULES = (
     '[{"repositoryFilters":[{"filter":"prod","filterType":"WILDCARD"}],'
     '"scanFrequency":"CONTINUOUS_SCAN"}]'
 )
-
-
-def mirror_without(dest: Path, dropped: str | None) -> Path:
-    """A mirror holding GHSA Maven (optionally minus one advisory) and CISA KEV."""
-    (dest / "ghsa").mkdir(parents=True)
-    (dest / "cisa-kev").mkdir()
-    os.symlink(VULNDATA / "cisa-kev" / "cisa-kev.tar.xz", dest / "cisa-kev" / "cisa-kev.tar.xz")
-    source = VULNDATA / "ghsa" / "ghsa-maven.tar.xz"
-    if dropped is None:
-        os.symlink(source, dest / "ghsa" / "ghsa-maven.tar.xz")
-        return dest
-    with (
-        tarfile.open(source, "r:xz") as src,
-        lzma.open(dest / "ghsa" / "ghsa-maven.tar.xz", "wb", preset=0) as raw,
-        tarfile.open(fileobj=raw, mode="w") as out,
-    ):
-        for member in src:
-            if dropped in member.name:
-                continue
-            out.addfile(member, src.extractfile(member) if member.isfile() else None)
-    return dest
-
-
-def tidegate(data: Path, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "tidegate", *args, "--data-dir", str(data)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def aws(
@@ -115,18 +81,10 @@ def finding_ids(findings: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_seed_walkthrough(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    tidegate(data, "db", "update", "--source", str(mirror_without(tmp_path / "m1", NEW_ADVISORY)),
+    tidegate(data, "db", "update", "--source", str(seed_mirror(tmp_path / "m1", NEW_ADVISORY)),
              "--only", "ghsa-maven", "cisa-kev")  # fmt: skip
     layout = tmp_path / "layout"
-    jar = maven_jar("org.apache.logging.log4j", "log4j-core", "2.14.1")
-    ob.build_oci_layout(
-        layout,
-        [
-            ob.Layer([ob.file("etc/os-release", b'ID=debian\nVERSION_ID="12"\n')]),
-            ob.Layer([ob.file("app/lib/log4j-core-2.14.1.jar", jar)]),
-        ],
-        tag="v1",
-    )
+    log4j_image(layout)
     with TidegateServer(data) as server:
         aws(server, f"aws ecr put-registry-scanning-configuration --scan-type ENHANCED "
                     f"--rules {RULES}")  # fmt: skip
@@ -216,7 +174,7 @@ def test_seed_walkthrough(tmp_path: Path) -> None:
         assert "LimitExceededException" in again.stderr
 
         # A new DB version with one more log4j advisory: the running server notices it.
-        tidegate(data, "db", "update", "--source", str(mirror_without(tmp_path / "m2", None)),
+        tidegate(data, "db", "update", "--source", str(seed_mirror(tmp_path / "m2", None)),
                  "--only", "ghsa-maven", "cisa-kev")  # fmt: skip
         deadline = time.monotonic() + 120
         while "CVE-2021-45046" not in finding_ids(wait_status(server, "scanrepo-prod", "ACTIVE")):

@@ -7,7 +7,6 @@ anonymous redirects and a form POST without its CSRF token. Every page is screen
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -15,9 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support import oci_build as ob
-from tests.support.lang_binaries import maven_jar
-from tests.support.paths import VULNDATA
+from tests.support.seed import log4j_image, seed_mirror, tidegate
 from tests.support.server import TidegateServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -25,24 +22,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WIDE = {"width": 1280, "height": 900}
 NARROW = {"width": 390, "height": 844}
 LOG4SHELL = "CVE-2021-44228"
-
-
-def mirror(dest: Path) -> Path:
-    (dest / "ghsa").mkdir(parents=True)
-    (dest / "cisa-kev").mkdir()
-    os.symlink(VULNDATA / "ghsa" / "ghsa-maven.tar.xz", dest / "ghsa" / "ghsa-maven.tar.xz")
-    os.symlink(VULNDATA / "cisa-kev" / "cisa-kev.tar.xz", dest / "cisa-kev" / "cisa-kev.tar.xz")
-    return dest
-
-
-def tidegate(data: Path, *args: str) -> None:
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "tidegate", *args, "--data-dir", str(data)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
 
 
 def push(server: TidegateServer, layout: Path, repo: str, authfile: Path) -> None:
@@ -90,18 +69,10 @@ def sign_in(page: Page, server: TidegateServer) -> None:
 
 def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> None:
     data = tmp_path / "data"
-    tidegate(data, "db", "update", "--source", str(mirror(tmp_path / "mirror")),
+    tidegate(data, "db", "update", "--source", str(seed_mirror(tmp_path / "mirror")),
              "--only", "ghsa-maven", "cisa-kev")  # fmt: skip
     layout = tmp_path / "layout"
-    jar = maven_jar("org.apache.logging.log4j", "log4j-core", "2.14.1")
-    ob.build_oci_layout(
-        layout,
-        [
-            ob.Layer([ob.file("etc/os-release", b'ID=debian\nVERSION_ID="12"\n')]),
-            ob.Layer([ob.file("app/lib/log4j-core-2.14.1.jar", jar)]),
-        ],
-        tag="v1",
-    )
+    log4j_image(layout)
     with TidegateServer(data) as server:
         context = browser.new_context(viewport=WIDE, accept_downloads=True)
         page = context.new_page()
