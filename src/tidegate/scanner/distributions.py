@@ -14,32 +14,23 @@ from dataclasses import dataclass
 from tidegate.scanner.model import Distro
 
 
-def _major(version_id: str) -> str:
-    return version_id.split(".", 1)[0]
+def _major(vid: str) -> str | None:
+    return vid.split(".", 1)[0] if vid else None
 
 
-def _debian(vid: str) -> str | None:
-    return f"Debian:{_major(vid)}" if vid else None
-
-
-def _ubuntu(vid: str) -> str | None:
-    return f"Ubuntu:{vid}" if vid else None
+def _whole(vid: str) -> str | None:
+    return vid or None
 
 
 def _alpine(vid: str) -> str | None:
     parts = vid.split(".")
-    return f"Alpine:v{parts[0]}.{parts[1]}" if len(parts) >= 2 else None
-
-
-def _alma(vid: str) -> str | None:
-    # RHEL rebuilds are binary-compatible: AlmaLinux's errata stand in for them.
-    return f"AlmaLinux:{_major(vid)}" if vid else None
+    return f"v{parts[0]}.{parts[1]}" if len(parts) >= 2 else None
 
 
 def _amazon(vid: str) -> str | None:
     if vid.startswith("20") and len(vid) > 4:
-        return "Amazon Linux:1"  # 2018.03 and the other Amazon Linux AMI releases
-    return f"Amazon Linux:{vid}" if vid else None
+        return "1"  # 2018.03 and the other Amazon Linux AMI releases
+    return vid or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,27 +43,30 @@ class Distribution:
     scheme: str  # deb | rpm | apk
     source_keyed: bool
     feeds: tuple[str, ...]
-    # VERSION_ID -> advisory namespace; None when the distribution has no feed at all.
-    namespace: Callable[[str], str | None] | None = None
+    # Advisories live under "<feed_namespace>:<release(VERSION_ID)>"; both None when the
+    # distribution has no feed at all.
+    feed_namespace: str | None = None
+    release: Callable[[str], str | None] | None = None
 
 
+# RHEL and its rebuilds are binary-compatible: AlmaLinux's errata stand in for them.
 TABLE: dict[str, Distribution] = {
     d.os_id: d
     for d in (
         Distribution("debian", "Debian", "Debian", "debian", "Debian", "deb", True,
-                     ("debian-osv",), _debian),
+                     ("debian-osv",), "Debian", _major),
         Distribution("ubuntu", "Ubuntu", "Ubuntu", "ubuntu", "Canonical", "deb", True,
-                     ("ubuntu-cve-tracker",), _ubuntu),
+                     ("ubuntu-cve-tracker",), "Ubuntu", _whole),
         Distribution("alpine", "Alpine Linux", "Alpine", "alpine", "Alpine", "apk", True,
-                     ("alpine-secdb",), _alpine),
+                     ("alpine-secdb",), "Alpine", _alpine),
         Distribution("almalinux", "AlmaLinux", "AlmaLinux", "almalinux", "AlmaLinux", "rpm",
-                     False, ("almalinux-osv",), _alma),
+                     False, ("almalinux-osv",), "AlmaLinux", _major),
         Distribution("rhel", "Red Hat Enterprise Linux", "Red Hat", "redhat", "Red Hat", "rpm",
-                     False, ("almalinux-osv",), _alma),
+                     False, ("almalinux-osv",), "AlmaLinux", _major),
         Distribution("rocky", "Rocky Linux", "Rocky Linux", "rocky", "Rocky", "rpm", False,
-                     ("almalinux-osv",), _alma),
+                     ("almalinux-osv",), "AlmaLinux", _major),
         Distribution("amzn", "Amazon Linux", "Amazon Linux", "amazon", "Amazon", "rpm", False,
-                     ("amazon-alas",), _amazon),
+                     ("amazon-alas",), "Amazon Linux", _amazon),
         Distribution("wolfi", "Wolfi", "Wolfi", "wolfi", "Chainguard", "apk", False, ()),
         Distribution("sles", "SUSE Linux Enterprise Server", "SUSE", "suse", "SUSE", "rpm",
                      False, ()),
@@ -94,9 +88,10 @@ def lookup(distro: Distro | None) -> Distribution | None:
 def advisory_namespace(distro: Distro | None) -> str | None:
     """The advisory namespace of an OS release, or None when no feed covers it."""
     row = lookup(distro)
-    if distro is None or row is None or row.namespace is None:
+    if distro is None or row is None or row.release is None:
         return None
-    return row.namespace(distro.version_id)
+    release = row.release(distro.version_id)
+    return None if release is None else f"{row.feed_namespace}:{release}"
 
 
 def unchecked_reason(distro: Distro | None, has_namespace: Callable[[str], bool]) -> str | None:
@@ -113,10 +108,9 @@ def unchecked_reason(distro: Distro | None, has_namespace: Callable[[str], bool]
         return None
     release = f"{row.name} {distro.version_id or distro.codename or '(no version)'}".strip()
     namespace = advisory_namespace(distro)
-    if row.namespace is None:
+    if row.feed_namespace is None:
         return f"no vulnerability data exists for {release}; its OS packages were not checked"
-    family = (namespace or row.namespace("0") or f"{row.ecosystem}:").split(":", 1)[0] + ":"
-    if not has_namespace(family):
+    if not has_namespace(f"{row.feed_namespace}:"):
         return None
     if namespace is None or not has_namespace(namespace):
         return (

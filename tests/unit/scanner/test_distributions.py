@@ -16,7 +16,7 @@ def test_feeds_name_real_updaters() -> None:
     names = {s.name for s in SOURCES}
     for row in distributions.TABLE.values():
         assert set(row.feeds) <= names, row
-        assert (row.namespace is None) == (not row.feeds), row
+        assert (row.feed_namespace is None) == (row.release is None) == (not row.feeds), row
 
 
 def test_namespaces() -> None:
