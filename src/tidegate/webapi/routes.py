@@ -99,21 +99,19 @@ async def status(request: Request) -> Response:
     return _json({"vulndbVersion": layout.current_version(settings.vulndb_dir), "jobs": counts})
 
 
-_PATHS = ("/api/findings", "/api/usage", "/api/status")
+_ENDPOINTS = {"/api/findings": findings, "/api/usage": usage_report, "/api/status": status}
 
 
 async def unknown(request: Request) -> Response:
     """Any other `/api/` path or method: the API's own error shape, never Starlette's text."""
-    if request.url.path in _PATHS:
+    if request.url.path in _ENDPOINTS:
         body = {"error": f"{request.method} is not allowed here", "code": "method_not_allowed"}
         return _json(body, 405)
     return _json({"error": f"no such API path: {request.url.path}", "code": "not_found"}, 404)
 
 
 ROUTES = [
-    Route("/api/findings", findings, methods=["GET"]),
-    Route("/api/usage", usage_report, methods=["GET"]),
-    Route("/api/status", status, methods=["GET"]),
+    *(Route(path, endpoint, methods=["GET"]) for path, endpoint in _ENDPOINTS.items()),
     # Last: what no route above answers (Starlette tries routes in order).
     Route(
         "/api/{path:path}",
