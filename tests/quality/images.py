@@ -175,7 +175,9 @@ def _npm_tree(dest: Path) -> None:
     app.mkdir(parents=True)
     for name in ("package.json", "package-lock.json"):
         shutil.copy(NPM_FIXTURE / name, app / name)
-    run("npm", "ci", "--prefix", str(app), "--no-audit", "--no-fund", "--loglevel=error")
+    # the real path: npm ci refuses a prefix reached through a symlink (a worktree's .cache)
+    run("npm", "ci", "--prefix", str(app.resolve()), "--no-audit", "--no-fund",
+        "--loglevel=error")  # fmt: skip
 
 
 def npm_tree() -> Path:

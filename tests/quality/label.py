@@ -17,7 +17,8 @@ database_specific.severity), else the CVSS base score on the NVD scale (v4, v3.x
 UNDEFINED. Fix state is "fixed" with the fixed version when the range that holds the
 installed version has a fixed event, else "affected" (no fix yet). One label carries every
 id its records alias (CVE, GHSA, PYSEC, GO, ALSA), so the gate accepts whichever id the
-scanner reports.
+scanner reports; labels are one vulnerability when they share a CVE (an advisory id that
+several CVEs share, as an ALSA fixing five CVEs, joins nothing: that is five labels).
 """
 
 from __future__ import annotations
@@ -322,12 +323,20 @@ def _feed_name(eco: str, entry_name: str) -> str:
     return pep503(entry_name) if eco == "PyPI" else entry_name
 
 
-def _record_ids(record: dict[str, Any], eco: str) -> set[str]:
+def _cves(ids: set[str]) -> set[str]:
+    return {i for i in ids if i.startswith("CVE-")}
+
+
+def _label_ids(record: dict[str, Any], eco: str) -> list[set[str]]:
+    """The id sets of the vulnerabilities one record describes: its own id and aliases, or
+    for an advisory fixing CVEs (an ALSA) one set per CVE, each carrying the advisory id, so
+    that whichever id the scanner names a finding by is accepted."""
     ids = {record["id"], *(record.get("aliases") or [])}
-    if eco == "AlmaLinux":
-        # an ALSA and the CVEs it fixes name one finding: any of them may be reported
-        ids |= set(record.get("related") or [])
-    return ids
+    if eco == "AlmaLinux" and not record["id"].startswith("CVE-"):
+        cves = _cves(ids | set(record.get("related") or []))
+        if cves:
+            return [{cve, *(ids - _cves(ids))} for cve in sorted(cves)]
+    return [ids]
 
 
 def _names_cves(record: dict[str, Any]) -> bool:
@@ -366,10 +375,10 @@ def label_image(image: images.QualityImage, comparators: Comparators) -> dict[st
                     "Withdrawn"
                 ):
                     continue  # the feed itself retracted it
-                ids = _record_ids(record, eco)
+                id_sets = _label_ids(record, eco)
                 band = cvss_severity(record)
                 if band:
-                    for i in ids:
+                    for i in set().union(*id_sets):
                         fallback.setdefault(i, band)
                 for entry in record.get("affected") or []:
                     pkg_info = entry.get("package") or {}
@@ -382,7 +391,8 @@ def label_image(image: images.QualityImage, comparators: Comparators) -> dict[st
                         if not hit:
                             continue
                         own = _severity(record, eco, entry)
-                        _add(labels, ids, pkg, own or band or "", fixed, source, bool(own))
+                        for ids in id_sets:
+                            _add(labels, ids, pkg, own or band or "", fixed, source, bool(own))
     # records of one vulnerability in two feeds (PYSEC + GHSA) become one label
     out = [lab.record() for lab in _merge(labels.values(), fallback)]
     inventory = sorted([p.ecosystem, p.name, p.version] for p in packages)
@@ -411,7 +421,7 @@ def _add(
                 "fixed" if fixed else "affected", fixed, {source})  # fmt: skip
     if own:
         lab.sources.add(_OWN)
-    key = (pkg.ecosystem, pkg.name, pkg.version, min(ids))
+    key = (pkg.ecosystem, pkg.name, pkg.version, min(_cves(ids) or ids))
     labels[key] = _combine(labels[key], lab) if key in labels else lab
 
 
@@ -440,9 +450,12 @@ def _merge(labels: Any, fallback: dict[str, str]) -> list[Label]:
 
 
 def _same(a: Label, b: Label) -> bool:
-    return (a.ecosystem, a.package, a.version) == (b.ecosystem, b.package, b.version) and bool(
-        a.ids & b.ids
-    )
+    """One vulnerability: a shared CVE; or, when one of them names no CVE, any shared id.
+    Two CVEs sharing only an advisory id (a DLA, an ALSA) stay two vulnerabilities."""
+    if (a.ecosystem, a.package, a.version) != (b.ecosystem, b.package, b.version):
+        return False
+    a_cves, b_cves = _cves(a.ids), _cves(b.ids)
+    return bool(a_cves & b_cves) if a_cves and b_cves else bool(a.ids & b.ids)
 
 
 def write(name: str, doc: dict[str, Any]) -> Path:

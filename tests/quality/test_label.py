@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from tests.property.oracle import dpkg_compare
-from tests.quality.label import affected_by, cvss_severity, evaluate
+from tests.quality.label import Label, _label_ids, _same, affected_by, cvss_severity, evaluate
 
 
 def test_labeller_loads_no_tidegate_module() -> None:
@@ -40,3 +40,18 @@ def test_explicit_versions_and_bad_vectors() -> None:
     assert cvss_severity({"severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/garbage"}]}) is None
     vector = "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:N"  # 7.4
     assert cvss_severity({"severity": [{"type": "CVSS_V3", "score": vector}]}) == "HIGH"
+
+
+def test_an_advisory_fixing_several_cves_labels_each_cve() -> None:
+    alsa = {"id": "ALSA-2022:6157", "related": ["CVE-2022-32206", "CVE-2022-32207"]}
+    assert _label_ids(alsa, "AlmaLinux") == [
+        {"CVE-2022-32206", "ALSA-2022:6157"},
+        {"CVE-2022-32207", "ALSA-2022:6157"},
+    ]
+
+    def label(*ids: str) -> Label:
+        return Label(set(ids), "AlmaLinux", "curl", "7.76.1-14.el9", "MEDIUM", "fixed", "x")
+
+    assert not _same(label("CVE-2022-32206", "ALSA-1"), label("CVE-2022-32207", "ALSA-1"))
+    assert _same(label("CVE-2022-32206", "ALSA-1"), label("CVE-2022-32206", "ALSA-2"))
+    assert _same(label("GHSA-a", "PYSEC-1"), label("CVE-2022-32206", "GHSA-a"))

@@ -16,6 +16,7 @@ from tidegate.scanner import distributions
 from tidegate.scanner.model import Distro, Inventory, Package, PackageManager
 from tidegate.scanner.versions import Verdict
 from tidegate.scanner.vulndb.entries import PackageEntries
+from tidegate.scanner.vulndb.merge import same_vulnerability
 from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState, normalize_name
 
 
@@ -135,19 +136,12 @@ def _preferred(group: Sequence[Finding]) -> Finding:
 
 
 def _merge_aliases(found: list[Finding]) -> list[Finding]:
-    # Each group keeps the union of its members' ids, so joining costs one set intersection
-    # per group, not one per member (a kernel package has thousands of findings).
-    groups: list[tuple[set[str], list[Finding]]] = []
-    for finding in found:
-        ids = _ids(finding)
-        joined = [g for g in groups if ids & g[0]]
-        if joined:
-            ids = ids.union(*(g_ids for g_ids, _ in joined))
-            groups = [g for g in groups if not any(g is j for j in joined)]
-        groups.append((ids, [finding] + [f for _, members in joined for f in members]))
-    # A distro advisory (DSA, ALSA, ...) that bundles CVEs was fanned out into one advisory
-    # per CVE when the DB was built (`updaters.common.fan_out_by_cve`), so each group here
-    # is one vulnerability already.
+    # The DB merged one package's records already; findings from two keys of one package
+    # (or two stored ids of one vulnerability) are joined here by the same rule, so a
+    # DSA/DLA/ALSA id that several CVEs carry as an alias never makes them one finding.
+    groups = [
+        (set().union(*(_ids(f) for f in group)), group) for group in same_vulnerability(found, _ids)
+    ]
     out: list[Finding] = []
     for ids, group in groups:
         best = _preferred(group)

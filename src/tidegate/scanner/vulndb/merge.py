@@ -9,8 +9,8 @@ CVSS base score (joined by alias) on the NVD scale, else UNDEFINED.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import orjson
 
@@ -19,6 +19,7 @@ from tidegate.scanner.vulndb.model import FixState
 from tidegate.scanner.vulndb.updaters.common import CVE_RE
 
 Row = list[Any]  # codec.entry_row layout
+T = TypeVar("T")
 _ID, _ALIASES, _RANGES, _VERSIONS, _FIX, _FIXED, _SEV, _SCORE, _KEV, _DISTRO, _SOURCES = range(11)
 
 
@@ -32,7 +33,15 @@ def primary_id(ids: Iterable[str]) -> str:
     return ordered[0]
 
 
-def _groups(rows: list[tuple[str, Row]]) -> list[list[tuple[str, Row]]]:
+def same_vulnerability(items: Sequence[T], ids_of: Callable[[T], Iterable[str]]) -> list[list[T]]:
+    """`items` grouped by the vulnerability they describe, in first-seen order.
+
+    Records sharing a CVE id are one vulnerability (a record naming two CVEs joins them: the
+    record itself says they are one). A record naming no CVE (GHSA, PYSEC, GO, a DLA that
+    lists none) joins the records it shares an id with, when they are one vulnerability.
+    Other shared ids join nothing: a DSA/DLA/ALSA fixing five CVEs is fanned out into five
+    records that each carry its id as an alias, and they stay five vulnerabilities.
+    """
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -41,16 +50,40 @@ def _groups(rows: list[tuple[str, Row]]) -> list[list[tuple[str, Row]]]:
             x = parent[x]
         return x
 
-    for _, row in rows:
-        root = find(row[_ID])
-        for alias in row[_ALIASES]:
-            other = find(alias)
-            if other != root:
-                parent[other] = root
-    out: dict[str, list[tuple[str, Row]]] = {}
-    for item in rows:
-        out.setdefault(find(item[1][_ID]), []).append(item)
+    def union(keep: str, other: str) -> None:
+        a, b = find(keep), find(other)
+        if a != b:
+            parent[b] = a
+
+    all_ids = [list(dict.fromkeys(ids_of(item))) for item in items]
+    node: list[str] = []  # each item's union-find node: its first CVE, else its first id
+    cve_free: set[str] = set()  # the ids of records that name no CVE
+    for ids in all_ids:
+        cves = [i for i in ids if CVE_RE.fullmatch(i)]
+        for other in (cves or ids)[1:]:
+            union((cves or ids)[0], other)
+        node.append((cves or ids)[0])
+        if not cves:
+            cve_free.update(ids)
+    if cve_free:
+        # CVE ids and other ids never share a node, so only this step links the two kinds
+        links: dict[str, set[str]] = {}
+        for ids, first in zip(all_ids, node, strict=True):
+            if CVE_RE.fullmatch(first):
+                for i in ids:
+                    if i in cve_free:
+                        links.setdefault(find(i), set()).add(find(first))
+        for root, cve_roots in links.items():
+            if len(cve_roots) == 1:  # shared with two CVEs: an advisory id, not an alias
+                union(next(iter(cve_roots)), root)
+    out: dict[str, list[T]] = {}
+    for item, first in zip(items, node, strict=True):
+        out.setdefault(find(first), []).append(item)
     return list(out.values())
+
+
+def _row_ids(item: tuple[str, Row]) -> list[str]:
+    return [item[1][_ID], *item[1][_ALIASES]]
 
 
 def merge_key(
@@ -60,7 +93,7 @@ def merge_key(
     kev: set[str] | frozenset[str],
 ) -> list[Row]:
     """Merge one key's (source, entry row) pairs into one row per vulnerability, by id."""
-    merged = [_merge_group(g, precedence, scores, kev) for g in _groups(rows)]
+    merged = [_merge_group(g, precedence, scores, kev) for g in same_vulnerability(rows, _row_ids)]
     merged.sort(key=lambda r: r[_ID])
     return merged
 
