@@ -78,6 +78,16 @@ TABLE: dict[str, Distribution] = {
 }  # fmt: skip
 
 
+def feed_namespace(feed: str) -> str:
+    """The namespace family a distribution's feed writes its advisories under (`Alpine` for
+    alpine-secdb), so the updaters spell namespaces as matching looks them up."""
+    names = {row.feed_namespace for row in TABLE.values() if feed in row.feeds}
+    if len(names) != 1 or None in names:
+        msg = f"{feed!r} is not the feed of one namespace family in the distributions table"
+        raise KeyError(msg)
+    return str(names.pop())
+
+
 def lookup(distro: Distro | None) -> Distribution | None:
     """The table row of a detected release (None: not a distribution Tidegate knows)."""
     if distro is None or not distro.recognised:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tidegate.scanner import distributions
 from tidegate.scanner.analyzers.os.release import ECOSYSTEMS
 from tidegate.scanner.model import Distro
+from tidegate.scanner.versions import UnknownEcosystem, scheme_for
+from tidegate.scanner.vulndb.updaters import alpine, amazon, ubuntu
 from tidegate.scanner.vulndb.updaters.registry import SOURCES
 
 
@@ -49,3 +53,22 @@ def test_unchecked_reason_names_the_release() -> None:
     assert distributions.unchecked_reason(Distro("ubuntu", "22.04"), has) is None
     # A distribution Tidegate does not know is not claimed as checked or unchecked here.
     assert distributions.unchecked_reason(Distro("arch", "", recognised=False), has) is None
+
+
+def test_version_schemes_and_feed_namespaces_read_the_table() -> None:
+    for row in distributions.TABLE.values():
+        assert scheme_for(row.ecosystem).name == row.scheme, row
+        if row.feed_namespace is not None:
+            assert scheme_for(f"{row.feed_namespace}:1").name == row.scheme, row
+            for feed in row.feeds:
+                assert distributions.feed_namespace(feed) == row.feed_namespace
+    # the updaters write the namespaces matching looks up
+    assert (alpine.NAMESPACE, amazon.NAMESPACE, ubuntu.NAMESPACE) == (
+        "Alpine",
+        "Amazon Linux",
+        "Ubuntu",
+    )
+    with pytest.raises(KeyError):
+        distributions.feed_namespace("pypa-osv")  # a language feed names no distribution
+    with pytest.raises(UnknownEcosystem):
+        scheme_for("Mageia:9")  # not in the table: no scheme row of its own either

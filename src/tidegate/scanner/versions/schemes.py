@@ -1,7 +1,12 @@
-"""Which version scheme each OSV ecosystem uses; the one table a reader checks for coverage."""
+"""Which version scheme each OSV ecosystem uses; the one table a reader checks for coverage.
+
+Language ecosystems are listed here; a distribution's scheme comes from its row in
+`scanner.distributions`, under both its ecosystem and its advisory namespace.
+"""
 
 from __future__ import annotations
 
+from tidegate.scanner import distributions
 from tidegate.scanner.versions.apk import ApkVersionScheme
 from tidegate.scanner.versions.base import VersionScheme
 from tidegate.scanner.versions.cargo import CargoVersionScheme
@@ -21,28 +26,22 @@ class UnknownEcosystem(KeyError):
     """No version scheme is known for the ecosystem; callers report the package as UNKNOWN."""
 
 
-_DEB = DebVersionScheme()
-_RPM = RpmVersionScheme()
-_APK = ApkVersionScheme()
+_BY_KIND: dict[str, VersionScheme] = {
+    "deb": DebVersionScheme(),
+    "rpm": RpmVersionScheme(),
+    "apk": ApkVersionScheme(),
+}
 
 SEMVER: VersionScheme = SemverVersionScheme()
 
 # OSV ecosystem names (before any ":release" suffix) to their scheme.
 ECOSYSTEMS: dict[str, VersionScheme] = {
-    "Debian": _DEB,
-    "Ubuntu": _DEB,
-    "Alpine": _APK,
-    "Wolfi": _APK,
-    "Chainguard": _APK,
-    "AlmaLinux": _RPM,
-    "Amazon Linux": _RPM,
-    "Red Hat": _RPM,
-    "Rocky Linux": _RPM,
-    "SUSE": _RPM,
-    "openSUSE": _RPM,
-    "Mageia": _RPM,
-    "openEuler": _RPM,
-    "Photon OS": _RPM,
+    **{
+        name: _BY_KIND[row.scheme]
+        for row in distributions.TABLE.values()
+        for name in (row.ecosystem, row.feed_namespace)
+        if name is not None
+    },
     "PyPI": Pep440VersionScheme(),
     "npm": NpmVersionScheme(),
     "Go": GoVersionScheme(),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from tidegate.scanner import distributions
 from tidegate.scanner.vulndb.fetch import fetch_location, fetch_many, is_url
 from tidegate.scanner.vulndb.model import Advisory
 from tidegate.scanner.vulndb.updaters.base import Fingerprint, Member, Parsed, Payload
@@ -25,6 +26,7 @@ from tidegate.scanner.vulndb.updaters.common import (
 # that has existed or may soon; missing ones answer 404 and are left out.
 BRANCHES = (*(f"3.{n}" for n in range(2, 25)), "edge")
 REPOS = ("main", "community")
+NAMESPACE = distributions.feed_namespace("alpine-secdb")
 
 
 @dataclass
@@ -60,7 +62,7 @@ class AlpineSecdbUpdater:
     def _file(self, member: Member) -> Iterator[Advisory]:
         doc = obj(load_json(member), "secdb file")
         version = req_str(doc, "distroversion")
-        namespace = f"Alpine:{version}"
+        namespace = f"{NAMESPACE}:{version}"
         packages = doc.get("packages")
         if not isinstance(packages, list):
             msg = "'packages' is not a list"

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tidegate.scanner import distributions
 from tidegate.scanner.severity import Vendor
 from tidegate.scanner.vulndb.model import Advisory
 from tidegate.scanner.vulndb.updaters.base import Member, Parsed
@@ -28,6 +29,7 @@ from tidegate.scanner.vulndb.updaters.jsonfiles import JsonFilesUpdater
 # 2023/kernel-livepatch. Extras and livepatch packages install on the same release.
 _RELEASES = ("1", "2", "2022", "2023")
 _REPOS = ("updates", "core", "extras", "kernel-livepatch")
+NAMESPACE = distributions.feed_namespace("amazon-alas")
 
 
 def namespace_from_path(path: str) -> str | None:
@@ -35,7 +37,7 @@ def namespace_from_path(path: str) -> str | None:
     parts = path.split("/")
     for here, nxt in itertools.pairwise(parts):
         if here in _RELEASES and nxt in _REPOS:
-            return f"Amazon Linux:{here}"
+            return f"{NAMESPACE}:{here}"
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tidegate.scanner import distributions
 from tidegate.scanner.severity import Vendor
 from tidegate.scanner.versions.base import AffectedRange, RangeEvent
 from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, Cvss, FixState
@@ -43,6 +44,8 @@ _OPEN = {
     "ignored": FixState.WONT_FIX,
 }
 
+NAMESPACE = distributions.feed_namespace("ubuntu-cve-tracker")
+
 
 def namespace_for(release: str) -> str | None:
     """`jammy` -> `Ubuntu:22.04`, `esm-apps/jammy` -> `Ubuntu:Pro:22.04`; None for the rest.
@@ -51,10 +54,10 @@ def namespace_for(release: str) -> str | None:
     release an image could carry, and `<x>/esm` duplicates `esm-infra[-legacy]/<x>`.
     """
     if release in RELEASES:
-        return f"Ubuntu:{RELEASES[release]}"
+        return f"{NAMESPACE}:{RELEASES[release]}"
     channel, _, codename = release.partition("/")
     if channel in ("esm-apps", "esm-infra") and codename in RELEASES:
-        return f"Ubuntu:Pro:{RELEASES[codename]}"
+        return f"{NAMESPACE}:Pro:{RELEASES[codename]}"
     return None
 
 
