@@ -9,7 +9,7 @@ from tidegate.scanner.analyzers.os.release import ECOSYSTEMS
 from tidegate.scanner.model import Distro
 from tidegate.scanner.versions import UnknownEcosystem, scheme_for
 from tidegate.scanner.vulndb.updaters import alpine, amazon, ubuntu
-from tidegate.scanner.vulndb.updaters.registry import SOURCES
+from tidegate.scanner.vulndb.updaters.registry import SOURCES, precedence
 
 
 def test_every_row_is_known_to_detection() -> None:
@@ -72,3 +72,10 @@ def test_version_schemes_and_feed_namespaces_read_the_table() -> None:
         distributions.feed_namespace("pypa-osv")  # a language feed names no distribution
     with pytest.raises(UnknownEcosystem):
         scheme_for("Mageia:9")  # not in the table: no scheme row of its own either
+
+
+def test_a_distributions_own_feed_wins_on_its_namespace() -> None:
+    assert precedence("alpine-secdb", "Alpine:v3.19") > precedence("debian-osv", "Alpine:v3.19")
+    assert precedence("debian-osv", "Debian:12") > precedence("ghsa-pip", "Debian:12")
+    assert precedence("almalinux-osv", "AlmaLinux:9") == precedence("amazon-alas", "Amazon Linux:2")
+    assert precedence("ghsa-pip", "PyPI") > precedence("pypa-osv", "PyPI")  # the specs' order

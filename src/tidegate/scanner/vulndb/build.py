@@ -10,6 +10,7 @@ file (1.25 GB -> 0.63 GB for the full mirror) for a few microseconds per decoded
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import sqlite3
 from collections.abc import Iterator
@@ -159,7 +160,7 @@ class Builder:
         merged_keys = 0
         for (ns, name), rows in self._keys(dirty_only=dirty_only):
             merged_keys += 1
-            merged = merge_key(rows, precedence, scores, kev)
+            merged = merge_key(rows, functools.partial(precedence, namespace=ns), scores, kev)
             blob = orjson.dumps(merged)
             digest = hashlib.blake2b(blob, digest_size=16).digest()
             batch.append((ns, name, digest, pack(blob)))

@@ -18,7 +18,8 @@ path below, relative to that root:
 | cisa-kev           | cisa.gov known_exploited_vulnerabilities.json                    | cisa-kev/cisa-kev.tar.xz             |
 
 Precedence decides which source's ranges describe one vulnerability on one package when
-several sources know it: a distribution's own feed wins for its packages.
+several sources know it: a distribution's own feed (its `feeds` in scanner/distributions.py)
+wins for its packages; the numbers below order the rest and the headers.
 """  # noqa: E501 - the table is the documentation
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tidegate.errors import InvalidParameter
+from tidegate.scanner import distributions
 from tidegate.scanner.vulndb.fetch import join
 from tidegate.scanner.vulndb.updaters.alpine import AlpineSecdbUpdater
 from tidegate.scanner.vulndb.updaters.amazon import AmazonAlasUpdater
@@ -129,8 +131,22 @@ SOURCES: tuple[SourceSpec, ...] = (
 BY_NAME = {spec.name: spec for spec in SOURCES}
 
 
-def precedence(source: str) -> int:
-    """How strongly a source's ranges win over another's for the same vulnerability."""
+OWN_FEED = 1000  # above every spec: a distribution's own feed, on that distribution's keys
+_OWN_FEEDS: dict[str, set[str]] = {}
+for _row in distributions.TABLE.values():
+    if _row.feed_namespace is not None:
+        _OWN_FEEDS.setdefault(_row.feed_namespace, set()).update(_row.feeds)
+
+
+def precedence(source: str, namespace: str = "") -> int:
+    """How strongly a source's ranges win over another's for the same vulnerability.
+
+    On a distribution's namespace (`Alpine:v3.19`) the feeds the distributions table names
+    for it win over every other source (debian-osv's CVE records carry Alpine entries too);
+    elsewhere, and without a namespace (header and score order), the spec's number decides.
+    """
+    if namespace and source in _OWN_FEEDS.get(namespace.split(":", 1)[0], ()):
+        return OWN_FEED
     spec = BY_NAME.get(source)
     return spec.precedence if spec else 0
 
