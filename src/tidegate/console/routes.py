@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from tidegate.auth.audit import AuditTrail
 from tidegate.auth.service import AuthService
 from tidegate.config import Settings
 from tidegate.console.session import SessionCodec
@@ -33,7 +34,11 @@ def install_console(app: Starlette, settings: Settings, registry: RegistryServic
     """Set `app.state.console` (needs `app.state.auth`, set by install_ecr)."""
     auth: AuthService = app.state.auth
     codec = SessionCodec(auth.session_key, session_seconds(settings))
-    app.state.console = Console(settings, registry, auth, codec)
+    console = Console(settings, registry, auth, codec, AuditTrail(registry.engine))
+    app.state.console = console
+    # The registry-wide counts are slow on a large registry: start them now, off any request.
+    dashboard.warm(console)
+    findings.warm(console)
 
 
 async def to_console(request: Request) -> Response:

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from tidegate.auth.audit import AuditTrail
 from tidegate.auth.principal import Principal
 from tidegate.auth.service import AuthService
 from tidegate.config import Settings
@@ -79,6 +80,10 @@ def _when(value: float | None) -> str:
     return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _clock(value: float) -> str:
+    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _size(value: int | None) -> str:
     if value is None:
         return "—"
@@ -105,6 +110,7 @@ def make_environment() -> Environment:
         undefined=StrictUndefined,  # a value a view forgot fails the page (and its test)
     )
     env.filters["when"] = _when
+    env.filters["clock"] = _clock
     env.filters["size"] = _size
     env.filters["short"] = _short
     env.globals["SEVERITIES"] = SEVERITIES
@@ -119,6 +125,7 @@ class Console:
     registry: RegistryService
     auth: AuthService
     codec: SessionCodec
+    audit: AuditTrail
     env: Environment = field(default_factory=make_environment)
     recent: Recent = field(default_factory=Recent)
 
@@ -150,6 +157,10 @@ class Call:
 
     def repository_arn(self, name: str) -> str:
         return self.console.auth.authorizer.repository_arn(name)
+
+    def registry_host(self) -> str:
+        """host[:port] of the registry as clients reach it (repository URIs)."""
+        return base_url(self.request, self.settings).split("://", 1)[-1]
 
     def path_name(self) -> str:
         return str(self.request.path_params["name"])
@@ -203,6 +214,10 @@ class Call:
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
         return render(self, template, status, **values)
+
+    def counting(self, title: str) -> Response:
+        """The page shown while a registry-wide count runs for the first time (202)."""
+        return render(self, "counting.html", 202, title=title)
 
     def redirect(self, path: str, notice: str = "") -> Response:
         response = RedirectResponse(path, status_code=303)
