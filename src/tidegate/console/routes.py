@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from tidegate.auth.audit import AuditTrail
 from tidegate.auth.service import AuthService
 from tidegate.config import Settings
+from tidegate.console.ports import EcrOperations
 from tidegate.console.session import SessionCodec
 from tidegate.console.views import (
     dashboard,
@@ -30,11 +31,14 @@ def session_seconds(settings: Settings) -> int:
     return settings.console.session_seconds
 
 
-def install_console(app: Starlette, settings: Settings, registry: RegistryService) -> None:
-    """Set `app.state.console` (needs `app.state.auth`, set by install_ecr)."""
+def install_console(
+    app: Starlette, settings: Settings, registry: RegistryService, ecr: EcrOperations
+) -> None:
+    """Set `app.state.console` (needs `app.state.auth`, set by install_ecr); `ecr` is how
+    its forms run ECR operations (`tidegate.ecr.console_port.EcrForConsole`)."""
     auth: AuthService = app.state.auth
     codec = SessionCodec(auth.session_key, session_seconds(settings))
-    console = Console(settings, registry, auth, codec, AuditTrail(registry.engine))
+    console = Console(settings, registry, auth, codec, AuditTrail(registry.engine), ecr)
     app.state.console = console
     # The registry-wide counts are slow on a large registry: start them now, off any request.
     dashboard.warm(console)

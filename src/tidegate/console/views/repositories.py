@@ -170,7 +170,7 @@ def start_scan(call: Call) -> Response:
     try:
         call.ecr("StartImageScan", {"repositoryName": name, "imageId": {"imageDigest": digest}})
     except TidegateError as exc:
-        status, _title, message = error_status(exc)
+        status, _title, message = error_status(call.console, exc)
         if status in (400, 429):  # the 24 h limit and ECR's refusals read best in place
             return call.redirect(back, f"Scan not started: {message}")
         raise

@@ -149,7 +149,7 @@ def save_scanning(call: Call) -> Response:
     try:
         call.ecr("PutRegistryScanningConfiguration", {"scanType": scan_type, "rules": rules})
     except TidegateError as exc:
-        status, _title, message = error_status(exc)
+        status, _title, message = error_status(call.console, exc)
         if status != 400:
             raise
         return _page(call, scan_type, rules, error=message, status=400)
