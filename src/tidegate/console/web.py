@@ -191,6 +191,10 @@ class Call:
         self.require(f"ecr:{action}", ops.resource(action, params))
         return ops.run(self.request, self.principal, action, params)
 
+    def positive(self, name: str, default: int = 1) -> int:
+        """A positive integer query parameter; InvalidParameter naming it if bad."""
+        return _positive(self.query.get(name), name, default)
+
     def page(self) -> tuple[int, int]:
         """(page number from 1, page size) from `?page=&size=`; InvalidParameter if bad."""
         number = _positive(self.query.get("page"), "page", 1)

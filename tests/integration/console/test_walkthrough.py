@@ -275,6 +275,13 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
             ("/console/findings?groupBy=everything", 400, "groupBy must be one of"),
             ("/console/findings?severity=SEVERE", 400, "severity must be one of"),
             ("/console/repositories?sort=size", 400, "sort must be one of"),
+            ("/console/repositories?page=0", 400, "page must be a positive integer"),
+            ("/console/findings?fixAvailable=MAYBE", 400, "fixAvailable must be YES or NO"),
+            (image_url.removeprefix(server.url) + "?sort=size", 400, "sort must be one of"),
+            (image_url.removeprefix(server.url) + "?ipage=x", 400, "ipage must be a positive"),
+            (image_url.removeprefix(server.url) + "/export/pdf", 400, "format must be one of"),
+            ("/console/usage?month=2026-13-01", 400, "month must be YYYY-MM"),
+            ("/console/events?before=abc", 400, "before must be a row number"),
         ):  # fmt: skip
             response = page.goto(server.url + path)
             assert response is not None

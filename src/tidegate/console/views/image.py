@@ -63,9 +63,7 @@ def image_page(call: Call) -> Response:
     call.require("ecr:DescribeImageScanFindings", call.repository_arn(name))
     number, size = call.page()
     q = finding_query(call)
-    inv_number = max(
-        1, int(call.query.get("ipage", "1")) if call.query.get("ipage", "1").isdigit() else 1
-    )
+    inv_number = call.positive("ipage")
     repo, row = images.resolve_one(call.registry, name, images.ImageRef(digest, None))
     detail = console_reads.image_detail(
         call.registry, repo, row, q, offset=(number - 1) * size, limit=size
