@@ -5,11 +5,12 @@
 
 Seeds 100 repositories x 100 images (10,000 images) with 100 open findings each (1,000,000
 findings) straight into the metadata DB with bulk inserts (the rows a scan writes: manifests,
-tags, layer refs, image_scans with severity counts, findings, shared finding_details), then
-signs in to a real `tidegate serve` and times each console page over loopback: the first
-response, when its content is there (registry-wide counts run off the request), p50 and p99;
-then, for the counted pages, the first view after the findings change and when the recount
-lands. The peer is `/api/findings` (the JSON API's Python aggregation) on the same data.
+tags, layer refs, image_scans with severity counts, findings, shared finding_details, and
+three metered scans per image), then signs in to a real `tidegate serve` and times each
+console page over loopback: the first response, when its content is there (registry-wide
+counts run off the request), p50 and p99; then, for the counted pages, the first view after
+the findings change and when the recount lands. The peer is `/api/findings` (the JSON API's
+Python aggregation) on the same data.
 """
 
 from __future__ import annotations
@@ -96,6 +97,15 @@ def seed(db: Path, repos: int, per_repo: int, per_image: int) -> int:
                 " (?, ?, 'ENHANCED', 'ACTIVE', '', ?, ?, ?, 'CONTINUOUS_SCAN')",
                 (repo_id, d, now, now, json.dumps(counts)),
             )
+        # Metering: each image's initial scan and two monthly re-scans (the usage page).
+        conn.executemany(
+            "INSERT INTO scan_usage (repository_name, digest, kind, month, scanned_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(f"bench/repo-{r:04d}", digest("a", r, i), kind, month, now)
+             for i in range(per_repo)
+             for kind, month in (("initial", "2026-10"), ("rescan", "2026-11"),
+                                 ("rescan", "2026-12"))],
+        )  # fmt: skip
         conn.executemany(
             "INSERT INTO findings (repository_id, digest, scan_type, finding_key, vuln_id,"
             " package_name, package_version, package_manager, namespace, match_name, file_path,"
@@ -197,6 +207,8 @@ def main() -> None:
         "/console/findings?groupBy=image&q=CVE-2024-00042",
         "/console/settings/scanning",
         "/console/usage",
+        "/console/usage?page=5",
+        "/console/usage?month=2026-11&repository=bench/repo-0042",
         "/console/events",
         "/console/vulndb",
     ]

@@ -1,7 +1,7 @@
 """What the console's pages read and write, one function per page part, each in its own
 transaction: the console package holds no connection and no SQL (DESIGN's API rule), and
 these are the service functions it calls instead. The queries themselves live in the read
-models (`overview`, `finding_groups`, `image_report`, `usage`, `policy`, `events`)."""
+models (`overview`, `finding_groups`, `image_report`, `usage_pages`, `policy`, `events`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidegate.db import reading
-from tidegate.engine import finding_groups, image_report, overview, policy, usage
+from tidegate.engine import finding_groups, image_report, overview, policy, usage_pages
 from tidegate.engine.aggregate import FindingFilter, GroupBy
 from tidegate.engine.finding_groups import GroupRow
 from tidegate.engine.image_report import FindingQuery, FindingRow, LayerInfo
@@ -144,16 +144,18 @@ def repository_flags(registry: RegistryService, *, limit: int) -> list[tuple[str
         return overview.repository_flags(conn, limit=limit)
 
 
-def usage_lines(
+def usage_page(
     registry: RegistryService,
     *,
     month: str | None,
     repository: str | None,
     rates: tuple[float, float],
-) -> list[usage.UsageLine]:
+    offset: int,
+    limit: int,
+) -> usage_pages.UsagePage:
     with reading(registry.engine) as conn:
-        return usage.report(
-            conn, month=month, repository=repository, initial_rate=rates[0], rescan_rate=rates[1]
+        return usage_pages.usage_page(
+            conn, month=month, repository=repository, rates=rates, offset=offset, limit=limit
         )
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tidegate.console.web import Call, view
+from tidegate.console.web import Call, pages, view
 from tidegate.engine import console_reads, usage
 from tidegate.errors import InvalidParameter
 from tidegate.inputs import ascii_decimal
@@ -26,25 +26,26 @@ def usage_page(call: Call) -> Response:
         raise InvalidParameter(f"month must be YYYY-MM, not {month!r}")
     repository = call.query.get("repository", "").strip() or None
     rates = usage.rates_from(call.settings)
-    lines = console_reads.usage_lines(
-        call.registry, month=month, repository=repository, rates=rates
-    )
     number, size = call.page()
-    start = (number - 1) * size
-    months: dict[str, float] = {}
-    for ln in lines:
-        months[ln.month] = round(months.get(ln.month, 0.0) + ln.cost, 4)
+    found = console_reads.usage_page(
+        call.registry,
+        month=month,
+        repository=repository,
+        rates=rates,
+        offset=(number - 1) * size,
+        limit=size,
+    )
     return call.render(
         "usage.html",
         title="Usage",
-        lines=lines[start : start + size],
-        months=months,
+        lines=found.lines,
+        months=found.months,
         rates=rates,
         month=month or "",
         repository=repository or "",
         number=number,
-        total_pages=max(1, -(-len(lines) // size)),
-        total=round(sum(ln.cost for ln in lines), 4),
+        total_pages=pages(found.line_count, number, size),
+        total=found.total,
     )
 
 
