@@ -5,9 +5,12 @@
 
 Seeds 100 repositories x 100 images (10,000 images) with 100 open findings each (1,000,000
 findings) straight into the metadata DB with bulk inserts (the rows a scan writes: manifests,
-tags, layer refs, image_scans with severity counts, findings, shared finding_details), then
-signs in to a real `tidegate serve` and times each console page over loopback. The peer is
-`/api/findings` (the JSON API's Python aggregation) on the same data and groupBy.
+tags, layer refs, image_scans with severity counts, findings, shared finding_details, and
+three metered scans per image), then signs in to a real `tidegate serve` and times each
+console page over loopback: the first response, when its content is there (registry-wide
+counts run off the request), p50 and p99; then, for the counted pages, the first view after
+the findings change and when the recount lands. The peer is `/api/findings` (the JSON API's
+Python aggregation) on the same data.
 """
 
 from __future__ import annotations
@@ -94,6 +97,15 @@ def seed(db: Path, repos: int, per_repo: int, per_image: int) -> int:
                 " (?, ?, 'ENHANCED', 'ACTIVE', '', ?, ?, ?, 'CONTINUOUS_SCAN')",
                 (repo_id, d, now, now, json.dumps(counts)),
             )
+        # Metering: each image's initial scan and two monthly re-scans (the usage page).
+        conn.executemany(
+            "INSERT INTO scan_usage (repository_name, digest, kind, month, scanned_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(f"bench/repo-{r:04d}", digest("a", r, i), kind, month, now)
+             for i in range(per_repo)
+             for kind, month in (("initial", "2026-10"), ("rescan", "2026-11"),
+                                 ("rescan", "2026-12"))],
+        )  # fmt: skip
         conn.executemany(
             "INSERT INTO findings (repository_id, digest, scan_type, finding_key, vuln_id,"
             " package_name, package_version, package_manager, namespace, match_name, file_path,"
@@ -121,21 +133,41 @@ def sign_in(client: httpx.Client, key: tuple[str, str]) -> None:
     assert done.status_code == 303, done.text
 
 
-def timed(client: httpx.Client, path: str, calls: int, **kw: object) -> tuple[float, float, float]:
-    """(first request, p50, p99) in ms; the first three requests are not in p50/p99."""
+def ready(client: httpx.Client, path: str) -> tuple[float, float]:
+    """(first response, until the page has its content) in ms. A registry-wide count runs
+    off the request: until it is done the page answers 202 "counting" (or shows the previous
+    counts, marked) and reloads itself, so this polls as the browser would, only faster."""
+    started = time.perf_counter()
+    response = client.get(path)
+    first = (time.perf_counter() - started) * 1000
+    while response.status_code == 202 or "The findings have changed since" in response.text:
+        time.sleep(0.05)
+        response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code, response.text[:300])
+    return first, (time.perf_counter() - started) * 1000
+
+
+def timed(client: httpx.Client, path: str, calls: int, **kw: object) -> tuple[float, float]:
+    """(p50, p99) in ms of `calls` requests after three unmeasured ones."""
     times = []
-    first = 0.0
     for i in range(calls + 3):
         started = time.perf_counter()
         response = client.get(path, **kw)  # type: ignore[arg-type]
         elapsed = (time.perf_counter() - started) * 1000
         assert response.status_code == 200, (path, response.status_code, response.text[:300])
-        if i == 0:
-            first = elapsed
         if i >= 3:  # warm-up
             times.append(elapsed)
     times.sort()
-    return first, statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)]
+    return statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)]
+
+
+def findings_changed(db: Path) -> None:
+    """Move the findings stamp as a finished scan does (a newer completed_at)."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE image_scans SET completed_at = (SELECT max(completed_at) FROM image_scans)"
+            " + 1 WHERE rowid = (SELECT min(rowid) FROM image_scans)"
+        )
 
 
 def main() -> None:
@@ -175,35 +207,50 @@ def main() -> None:
         "/console/findings?groupBy=image&q=CVE-2024-00042",
         "/console/settings/scanning",
         "/console/usage",
+        "/console/usage?page=5",
+        "/console/usage?month=2026-11&repository=bench/repo-0042",
         "/console/events",
         "/console/vulndb",
     ]
-    worst = coldest = 0.0
+    worst = 0.0
+    heavy = [p for p in pages if p.startswith(("/console/dashboard", "/console/findings"))]
     with server, httpx.Client(base_url=server.url, timeout=120) as client:
         sign_in(client, server.access_key())
+        print("page (server started; the default counts warm in the background)")
         for path in pages:
-            first, p50, p99 = timed(client, path, args.calls)
-            worst = max(worst, p99)
-            coldest = max(coldest, first)
-            flag = "" if p99 <= 200 else "  over target"
+            first, content = ready(client, path)
+            p50, p99 = timed(client, path, args.calls)
+            worst = max(worst, p99, first)
+            flag = "" if max(p99, first) <= 200 else "  over target"
             shown = path if len(path) <= 70 else path[:50] + "…" + path[-19:]
-            print(f"{shown:71} first {first:7.1f}  p50 {p50:6.1f}  p99 {p99:6.1f} ms{flag}")
+            print(f"{shown:71} first {first:6.1f} (content {content:7.1f})"
+                  f"  p50 {p50:6.1f}  p99 {p99:6.1f} ms{flag}")  # fmt: skip
+        # The first view after the findings change: the previous counts at once, marked,
+        # while the recount runs off the request.
+        print("after a findings change")
+        changed_worst = recount_worst = 0.0
+        for path in heavy:
+            findings_changed(data / "meta.db")
+            first, content = ready(client, path)
+            changed_worst = max(changed_worst, first)
+            recount_worst = max(recount_worst, content)
+            shown = path if len(path) <= 70 else path[:50] + "…" + path[-19:]
+            print(f"{shown:71} first {first:6.1f}  recounted after {content:7.1f} ms")
         peer_calls = max(3, args.calls // 10)
-        _first, api_p50, _ = timed(
+        api_p50, _ = timed(
             client, "/api/findings?groupBy=vulnerability&limit=25", peer_calls,
             auth=server.access_key(),
         )  # fmt: skip
-        console_cold, _p50, _ = timed(
-            client, "/console/findings?groupBy=vulnerability&size=26", peer_calls
-        )
+        _first, console_count = ready(client, "/console/findings?groupBy=vulnerability&size=26")
     print(
-        f"worst page p99 {worst:.1f} ms (target <= 200 ms: {worst / 200:.2f}x); slowest first "
-        f"request (the first view after a findings change) {coldest:.0f} ms"
+        f"worst page p99 or first response {worst:.1f} ms (target <= 200 ms: {worst / 200:.2f}x);"
+        f" first view after a findings change {changed_worst:.1f} ms, recounted within"
+        f" {recount_worst / 1000:.1f} s"
     )
     print(
         f"peer /api/findings?groupBy=vulnerability (Python aggregation) p50 {api_p50:.1f} ms; "
-        f"console's SQL grouping, uncached {console_cold:.1f} ms: "
-        f"{console_cold / api_p50:.2f}x of the peer"
+        f"console's SQL grouping counted from scratch in {console_count:.1f} ms: "
+        f"{console_count / api_p50:.2f}x of the peer"
     )
 
 

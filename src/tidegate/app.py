@@ -16,6 +16,7 @@ from tidegate.console.routes import ROUTES as console_routes
 from tidegate.console.routes import install_console
 from tidegate.db import engine_for, migrate
 from tidegate.ecr.api import ecr_dispatch
+from tidegate.ecr.console_port import EcrForConsole
 from tidegate.ecr.wiring import install_ecr
 from tidegate.engine import retention, scans
 from tidegate.engine.runtime import ScanEngine
@@ -93,5 +94,5 @@ def create_app(settings: Settings) -> Starlette:
     app.state.events = event_runtime
     app.state.scan_engine = engine
     install_ecr(app, settings, registry)
-    install_console(app, settings, registry)
+    install_console(app, settings, registry, EcrForConsole(settings, registry, app.state.auth))
     return app

@@ -8,8 +8,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from tidegate.auth.audit import AuditTrail
 from tidegate.auth.service import AuthService
 from tidegate.config import Settings
+from tidegate.console.ports import EcrOperations
 from tidegate.console.session import SessionCodec
 from tidegate.console.views import (
     dashboard,
@@ -29,11 +31,18 @@ def session_seconds(settings: Settings) -> int:
     return settings.console.session_seconds
 
 
-def install_console(app: Starlette, settings: Settings, registry: RegistryService) -> None:
-    """Set `app.state.console` (needs `app.state.auth`, set by install_ecr)."""
+def install_console(
+    app: Starlette, settings: Settings, registry: RegistryService, ecr: EcrOperations
+) -> None:
+    """Set `app.state.console` (needs `app.state.auth`, set by install_ecr); `ecr` is how
+    its forms run ECR operations (`tidegate.ecr.console_port.EcrForConsole`)."""
     auth: AuthService = app.state.auth
     codec = SessionCodec(auth.session_key, session_seconds(settings))
-    app.state.console = Console(settings, registry, auth, codec)
+    console = Console(settings, registry, auth, codec, AuditTrail(registry.engine), ecr)
+    app.state.console = console
+    # The registry-wide counts are slow on a large registry: start them now, off any request.
+    dashboard.warm(console)
+    findings.warm(console)
 
 
 async def to_console(request: Request) -> Response:

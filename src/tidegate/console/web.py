@@ -19,16 +19,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from tidegate.auth.audit import AuditTrail
 from tidegate.auth.principal import Principal
 from tidegate.auth.service import AuthService
 from tidegate.config import Settings
+from tidegate.console.ports import EcrOperations
 from tidegate.console.recent import Recent
 from tidegate.console.session import COOKIE, PATH, Session, SessionCodec
-from tidegate.ecr.api import base_url, resource_of
-from tidegate.ecr.context import EcrContext
-from tidegate.ecr.errors import EcrError, ecr_error_of
-from tidegate.ecr.model import validate_input
-from tidegate.ecr.operations import OPERATIONS
 from tidegate.errors import ErrorCode, InvalidParameter, TidegateError
 from tidegate.inputs import ascii_decimal
 from tidegate.registry.service import RegistryService
@@ -79,6 +76,10 @@ def _when(value: float | None) -> str:
     return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _clock(value: float) -> str:
+    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _size(value: int | None) -> str:
     if value is None:
         return "—"
@@ -105,6 +106,7 @@ def make_environment() -> Environment:
         undefined=StrictUndefined,  # a value a view forgot fails the page (and its test)
     )
     env.filters["when"] = _when
+    env.filters["clock"] = _clock
     env.filters["size"] = _size
     env.filters["short"] = _short
     env.globals["SEVERITIES"] = SEVERITIES
@@ -119,6 +121,8 @@ class Console:
     registry: RegistryService
     auth: AuthService
     codec: SessionCodec
+    audit: AuditTrail
+    ecr: EcrOperations
     env: Environment = field(default_factory=make_environment)
     recent: Recent = field(default_factory=Recent)
 
@@ -151,6 +155,10 @@ class Call:
     def repository_arn(self, name: str) -> str:
         return self.console.auth.authorizer.repository_arn(name)
 
+    def registry_host(self) -> str:
+        """host[:port] of the registry as clients reach it (repository URIs)."""
+        return self.console.ecr.base_url(self.request).split("://", 1)[-1]
+
     def path_name(self) -> str:
         return str(self.request.path_params["name"])
 
@@ -178,22 +186,14 @@ class Call:
 
     def ecr(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Run an ECR operation as the signed-in principal, exactly as the API would."""
-        validate_input(action, params)
-        auth = self.console.auth
-        self.require(f"ecr:{action}", resource_of(auth, action, params))
-        caller = None
-        if self.principal is not None:
-            found = auth.keys.active_secret(self.principal.access_key_id)
-            caller = found[0] if found is not None else None
-        ctx = EcrContext(
-            self.settings,
-            self.registry,
-            auth,
-            caller,
-            base_url(self.request, self.settings),
-            self.principal,
-        )
-        return OPERATIONS[action](ctx, params)
+        ops = self.console.ecr
+        ops.validate(action, params)
+        self.require(f"ecr:{action}", ops.resource(action, params))
+        return ops.run(self.request, self.principal, action, params)
+
+    def positive(self, name: str, default: int = 1) -> int:
+        """A positive integer query parameter; InvalidParameter naming it if bad."""
+        return _positive(self.query.get(name), name, default)
 
     def page(self) -> tuple[int, int]:
         """(page number from 1, page size) from `?page=&size=`; InvalidParameter if bad."""
@@ -203,6 +203,10 @@ class Call:
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
         return render(self, template, status, **values)
+
+    def counting(self, title: str) -> Response:
+        """The page shown while a registry-wide count runs for the first time (202)."""
+        return render(self, "counting.html", 202, title=title)
 
     def redirect(self, path: str, notice: str = "") -> Response:
         response = RedirectResponse(path, status_code=303)
@@ -276,14 +280,12 @@ def write_session(console: Console, response: Response, session: Session, reques
     )
 
 
-def error_status(exc: TidegateError) -> tuple[int, str, str]:
+def error_status(console: Console, exc: TidegateError) -> tuple[int, str, str]:
     """(HTTP status, title, message) of an error as the console shows it."""
-    type_name, _api_status, message = ecr_error_of(exc, "")
+    type_name, _api_status, message = console.ecr.error(exc)
     status = _STATUS.get(exc.code, 400)
-    if isinstance(exc, EcrError):
-        status = 500 if exc.status >= 500 else 400
-        if type_name == "LimitExceededException":
-            status = 429
+    if type_name == "LimitExceededException":
+        status = 429
     if type_name in _NOT_FOUND_TYPES:
         status = 404
     if status >= 500:
@@ -371,7 +373,7 @@ def view(fn: View) -> Callable[[Request], Awaitable[Response]]:
             )
             return await run_in_threadpool(fn, call)
         except TidegateError as exc:
-            status, title, message = error_status(exc)
+            status, title, message = error_status(console, exc)
             if status >= 500:
                 log.error("console page failed", exc_info=exc)
             return error_page(console, request, call, status, title, message)

@@ -26,8 +26,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Screenshot directory: TIDEGATE_CONSOLE_SHOTS when set (to refresh docs), else a tmp dir."""
-    chosen = os.environ.get("TIDEGATE_CONSOLE_SHOTS")
+    """Screenshot directory: CONSOLE_SHOTS when set (to refresh docs), else a tmp dir. Not a
+    TIDEGATE_ variable: the server refuses TIDEGATE_ names it does not know."""
+    chosen = os.environ.get("CONSOLE_SHOTS")
     path = Path(chosen) if chosen else tmp_path_factory.mktemp("console-shots")
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -4,6 +4,7 @@ backend shown as a plain error page."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -120,6 +121,36 @@ def test_sign_in_failures_are_limited_and_next_stays_in_the_console(
     assert done.headers["location"] == "/console/dashboard"
     no_token = fresh.post("/console/sign-in", data={"access_key_id": kid, "secret_access_key": sec})
     assert no_token.status_code == 403
+
+
+def test_sign_ins_and_sign_outs_are_in_the_audit_trail(server: TidegateServer) -> None:
+    key_id, secret = new_user(server, "audited", "AmazonEC2ContainerRegistryReadOnly")
+    client = httpx.Client(base_url=server.url)
+    token = csrf(client.get("/console/sign-in"))
+    wrong = client.post("/console/sign-in", data={
+        "csrf_token": token, "access_key_id": key_id, "secret_access_key": "wrong"})  # fmt: skip
+    assert wrong.status_code == 401
+    signed = signed_in(server, (key_id, secret))
+    page = signed.get("/console/repositories")
+    assert signed.post("/console/sign-out", data={"csrf_token": csrf(page)}).status_code == 303
+    found = json.loads(tidegate(server, "audit", "--principal", key_id, "--json"))
+    trail = [(e["action"], e["result"], e["error"], e["interface"]) for e in found]
+    assert trail == [  # newest first
+        ("console:SignOut", "allowed", None, "console"),
+        ("console:SignIn", "allowed", None, "console"),
+        ("console:SignIn", "failed", "InvalidCredentials", "console"),
+    ]
+    assert {e["principal"] for e in found} == {"arn:aws:iam::000000000000:user/audited"}
+    assert all(e["source_ip"] == "127.0.0.1" for e in found)
+    unknown = httpx.Client(base_url=server.url)
+    token = csrf(unknown.get("/console/sign-in"))
+    nobody = {"csrf_token": token, "access_key_id": "AKIANOSUCHKEY0000000",
+              "secret_access_key": "x"}  # fmt: skip
+    assert unknown.post("/console/sign-in", data=nobody).status_code == 401
+    failed = json.loads(tidegate(server, "audit", "--action", "console:SignIn",
+                                 "--result", "failed", "--json"))  # fmt: skip
+    assert failed[0]["access_key_id"] == "AKIANOSUCHKEY0000000"
+    assert failed[0]["principal"] is None
 
 
 def test_failing_backend_is_a_plain_500_page(tmp_path: Path) -> None:

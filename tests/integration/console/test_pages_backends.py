@@ -111,6 +111,18 @@ def seed(url: str) -> None:
                     updated_at=now,
                 )
             )
+        # Metering: 12 repositories x 3 months = 36 usage lines, two pages of 25.
+        conn.execute(
+            sa.insert(t.scan_usage),
+            [
+                {"repository_name": f"meter/r-{r:02d}", "digest": DIGEST, "kind": kind,
+                 "month": month, "scanned_at": now}
+                for r in range(12)
+                for month, kind, n in (("2026-10", "initial", 1), ("2026-11", "rescan", 2),
+                                       ("2026-12", "rescan", 3))
+                for _ in range(n)
+            ],
+        )  # fmt: skip
     engine.dispose()
 
 
@@ -167,6 +179,16 @@ def test_every_page_renders_the_seeded_findings(server: TidegateServer) -> None:
     assert client.get(image + "/export/csv").text.count("CVE-2021-") == 2
     sarif = client.get(image + "/export/sarif").json()
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} == {"CVE-2021-0001", "CVE-2021-0002"}
+    usage = client.get("/console/usage").text
+    assert "Page 1 of 2" in usage
+    assert usage.split("Per month and repository")[1].count("<tr><td>") == 25
+    second = client.get("/console/usage?page=2").text.split("Per month and repository")[1]
+    assert second.count("<tr><td>2026-12</td>") == 11
+    assert "meter/r-00" not in second  # 2026-12's first line ended page 1
+    one = client.get("/console/usage?month=2026-11&repository=meter/r-03").text
+    lines = one.split("Per month and repository")[1]
+    assert lines.count("<tr><td>") == 1
+    assert '<td class="num">0</td><td class="num">2</td>' in lines  # no initial, 2 re-scans
     status = client.get(image + "/status.json").json()
     assert status["status"] == "ACTIVE"
     assert status["counts"] == {"CRITICAL": 1, "LOW": 1}

@@ -123,6 +123,7 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_role("status")).to_contain_text("Saved the scanning configuration")
         expect(page.get_by_test_id("saved-scan-type")).to_have_text("ENHANCED")
+        shot.take("05-scanning-saved")
 
         authfile = tmp_path / "auth.json"
         login(server, authfile)
@@ -221,6 +222,24 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
         expect(row.locator("td").nth(5)).to_have_text("1")
         page.goto(server.url + "/console/findings?groupBy=vulnerability&severity=LOW")
         expect(page.locator("main table")).not_to_contain_text(LOG4SHELL)
+        # Fix available: log4j-core 2.14.1 has a fixed release, so only YES lists it.
+        page.goto(server.url + "/console/findings?groupBy=package")
+        page.locator("select[name=fixAvailable]").select_option("YES")
+        page.get_by_role("button", name="Filter").click()
+        expect(page).to_have_url(re.compile("fixAvailable=YES"))
+        expect(page.locator("main table")).to_contain_text("log4j-core")
+        page.goto(server.url + "/console/findings?groupBy=package&fixAvailable=NO")
+        expect(page.locator("main table")).not_to_contain_text("log4j-core")
+        # Text: a package name finds its vulnerabilities; a repository name its images.
+        page.get_by_label("ID, package or repository contains").fill("log4j-core")
+        page.locator("select[name=fixAvailable]").select_option("")
+        page.get_by_role("button", name="Filter").click()
+        expect(page.locator("main table tbody tr")).to_have_count(1)
+        page.goto(server.url + "/console/findings?groupBy=image&q=scanrepo-test")
+        expect(page.locator("main table")).to_contain_text("scanrepo-test@")
+        expect(page.locator("main table")).not_to_contain_text("scanrepo-prod@")
+        page.goto(server.url + "/console/findings?groupBy=vulnerability&q=no-such-thing")
+        expect(page.locator("main table")).to_contain_text("No open findings match")
         page.goto(server.url + "/console/findings?groupBy=vulnerability")
         page.get_by_role("link", name=LOG4SHELL).click()
         expect(page).to_have_url(re.compile("groupBy=image"))
@@ -256,6 +275,13 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
             ("/console/findings?groupBy=everything", 400, "groupBy must be one of"),
             ("/console/findings?severity=SEVERE", 400, "severity must be one of"),
             ("/console/repositories?sort=size", 400, "sort must be one of"),
+            ("/console/repositories?page=0", 400, "page must be a positive integer"),
+            ("/console/findings?fixAvailable=MAYBE", 400, "fixAvailable must be YES or NO"),
+            (image_url.removeprefix(server.url) + "?sort=size", 400, "sort must be one of"),
+            (image_url.removeprefix(server.url) + "?ipage=x", 400, "ipage must be a positive"),
+            (image_url.removeprefix(server.url) + "/export/pdf", 400, "format must be one of"),
+            ("/console/usage?month=2026-13-01", 400, "month must be YYYY-MM"),
+            ("/console/events?before=abc", 400, "before must be a row number"),
         ):  # fmt: skip
             response = page.goto(server.url + path)
             assert response is not None
@@ -267,9 +293,15 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
         # The narrow layout: a phone-width screenshot of the main pages.
         page.set_viewport_size(NARROW)
         for name, path in (("repositories", "/console/repositories"),
+                           ("repository", "/console/repositories/scanrepo-prod"),
                            ("image", image_url.removeprefix(server.url)),
                            ("findings", "/console/findings?groupBy=vulnerability"),
-                           ("dashboard", "/console/dashboard")):  # fmt: skip
+                           ("findings-layer", "/console/findings?groupBy=layer"),
+                           ("dashboard", "/console/dashboard"),
+                           ("scanning", "/console/settings/scanning"),
+                           ("usage", "/console/usage"), ("events", "/console/events"),
+                           ("vulndb", "/console/vulndb"),
+                           ("error", "/console/repositories/no-such-repo")):  # fmt: skip
             page.goto(server.url + path)
             shot.take(f"20-narrow-{name}")
 
@@ -278,6 +310,7 @@ def test_console_walkthrough(tmp_path: Path, browser: Browser, shots: Path) -> N
         expect(page).to_have_url(re.compile("/console/sign-in"))
         page.goto(server.url + "/console/dashboard")
         expect(page).to_have_url(re.compile(r"/console/sign-in\?next=%2Fconsole%2Fdashboard"))
+        shot.take("20-narrow-sign-in")
         context.close()
         assert "Traceback" not in server.log()
         blocked = [p for p in problems if "Content Security Policy" in p]

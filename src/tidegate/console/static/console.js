@@ -25,3 +25,12 @@
   }
   setTimeout(poll, 2000);
 })();
+
+// A page whose counts are still being worked out (data-reload-after="seconds") reloads itself.
+(function () {
+  "use strict";
+  var el = document.querySelector("[data-reload-after]");
+  if (!el) { return; }
+  var seconds = Number(el.getAttribute("data-reload-after")) || 2;
+  setTimeout(function () { window.location.reload(); }, seconds * 1000);
+})();

@@ -1,64 +1,67 @@
 """The dashboard: coverage, open findings by severity, the vulnerabilities in most images,
-known exploited findings and open findings over time (today's snapshot is written here)."""
+known exploited findings and open findings over time (each count writes today's snapshot)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tidegate.console import charts
 from tidegate.console.views.repositories import image_path
-from tidegate.console.web import Call, view
-from tidegate.db import reading
-from tidegate.engine import overview
+from tidegate.console.web import Call, Console, view
+from tidegate.engine import console_reads
+from tidegate.engine.console_reads import Dashboard
 
 HISTORY_DAYS = 30
 TOP = 10
 CHARTED = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+KEY = "dashboard"
+
+
+def count(console: Console) -> Dashboard:
+    """The registry-wide figures, and today's snapshot of them (the chart's history)."""
+    registry = console.registry
+    figures = console_reads.dashboard(registry, top=TOP)
+    now = registry.clock()
+    today = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+    console_reads.record_snapshot(registry, today, figures.open_counts, now)
+    return figures
+
+
+def warm(console: Console) -> None:
+    console.recent.warm(
+        KEY, lambda: console_reads.findings_stamp(console.registry), lambda: count(console)
+    )
 
 
 def dashboard(call: Call) -> Response:
     call.require("ecr:DescribeRepositories", call.repository_arn("*"))
     call.require("ecr:DescribeImageScanFindings", call.repository_arn("*"))
-    now = call.registry.clock()
-    today = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
-
-    def compute() -> tuple[overview.Coverage, dict[str, int], list[Any], list[Any]]:
-        with reading(call.registry.engine) as conn:
-            return (
-                overview.coverage(conn),
-                overview.open_by_severity(conn),
-                overview.top_vulnerabilities(conn, limit=TOP),
-                overview.known_exploited(conn, limit=TOP),
-            )
-
-    with reading(call.registry.engine) as conn:
-        stamp = overview.findings_stamp(conn)
-    computed = call.console.recent.get("dashboard", stamp, compute)
-    coverage, open_counts, top, kev = computed.value
-    kev = [dict(item) for item in kev]
-    with call.registry.engine.begin() as conn:
-        if not computed.cached:
-            overview.record_snapshot(conn, today, open_counts, now)
-        history = overview.snapshot_history(conn, days=HISTORY_DAYS)
-    for item in kev:
-        item["path"] = image_path(item["repository"], item["imageDigest"])
+    stamp = console_reads.findings_stamp(call.registry)
+    computed = call.console.recent.get(KEY, stamp, lambda: count(call.console))
+    if computed is None:
+        return call.counting("Dashboard")
+    figures = computed.value
+    history = console_reads.snapshot_history(call.registry, days=HISTORY_DAYS)
+    kev = [
+        {**item, "path": image_path(item["repository"], item["imageDigest"])}
+        for item in figures.known_exploited
+    ]
     return call.render(
         "dashboard.html",
         title="Dashboard",
-        coverage=coverage,
-        open_counts=open_counts,
-        total_open=sum(open_counts.values()),
-        top=top,
+        coverage=figures.coverage,
+        open_counts=figures.open_counts,
+        total_open=sum(figures.open_counts.values()),
+        top=figures.top,
         kev=kev,
         history=history,
-        severity_chart=charts.bars(open_counts, "Open findings by severity"),
+        severity_chart=charts.bars(figures.open_counts, "Open findings by severity"),
         history_chart=charts.lines(history, CHARTED, "Open findings per day by severity"),
         charted=CHARTED,
-        computed_at=computed.at,
+        computed=computed,
     )
 
 

@@ -3,15 +3,15 @@ severity, fix-available, repository and text filters, one page at a time."""
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import urlencode
 
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tidegate.console.views.repositories import image_path
-from tidegate.console.web import SEVERITIES, Call, view
-from tidegate.db import reading
-from tidegate.engine import finding_groups, overview
+from tidegate.console.web import PAGE_SIZE, SEVERITIES, Call, Console, view
+from tidegate.engine import console_reads
 from tidegate.engine.aggregate import FindingFilter, GroupBy
 from tidegate.engine.finding_groups import GroupRow
 from tidegate.errors import InvalidParameter
@@ -80,22 +80,44 @@ def _drill(group_by: GroupBy, row: GroupRow) -> tuple[str, str]:
             return p, "/console/findings?" + urlencode({"groupBy": "image", "q": p})
 
 
+def _key(group_by: GroupBy, flt: FindingFilter, number: int, size: int) -> tuple[object, ...]:
+    return ("findings", group_by, flt, number, size)
+
+
+def warm(console: Console) -> None:
+    """Count the first page of every unfiltered view in the background (server start)."""
+    for group_by in GroupBy:
+        flt = FindingFilter()
+        console.recent.warm(
+            _key(group_by, flt, 1, PAGE_SIZE),
+            lambda: console_reads.findings_stamp(console.registry),
+            partial(
+                console_reads.finding_groups_page,
+                console.registry,
+                group_by,
+                flt,
+                offset=0,
+                limit=PAGE_SIZE,
+            ),
+        )
+
+
 def findings(call: Call) -> Response:
     group_by = _group(call)
     flt = _filter(call)
     target = call.repository_arn(flt.repository or "*")
     call.require("ecr:DescribeImageScanFindings", target)
     number, size = call.page()
-
-    def compute() -> tuple[list[GroupRow], bool]:
-        with reading(call.registry.engine) as conn:
-            return finding_groups.group_page(
-                conn, group_by, flt, offset=(number - 1) * size, limit=size
-            )
-
-    with reading(call.registry.engine) as conn:
-        stamp = overview.findings_stamp(conn)
-    computed = call.console.recent.get(("findings", group_by, flt, number, size), stamp, compute)
+    stamp = console_reads.findings_stamp(call.registry)
+    computed = call.console.recent.get(
+        _key(group_by, flt, number, size),
+        stamp,
+        lambda: console_reads.finding_groups_page(
+            call.registry, group_by, flt, offset=(number - 1) * size, limit=size
+        ),
+    )
+    if computed is None:
+        return call.counting("Findings")
     groups, more = computed.value
     rows = [(g, *_drill(group_by, g)) for g in groups]
     return call.render(
@@ -108,7 +130,7 @@ def findings(call: Call) -> Response:
         flt=flt,
         number=number,
         more=more,
-        computed_at=computed.at,
+        computed=computed,
     )
 
 

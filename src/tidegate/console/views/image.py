@@ -11,12 +11,10 @@ from starlette.routing import Route
 
 from tidegate.console.views.repositories import image_path, repo_path, vulnerability_cell
 from tidegate.console.web import SEVERITIES, Call, pages, view
-from tidegate.db import reading
-from tidegate.engine import image_report, policy
+from tidegate.engine import console_reads, image_report, policy
 from tidegate.engine.image_report import FindingQuery, FindingRow
 from tidegate.errors import InvalidParameter
-from tidegate.registry import images, metadata
-from tidegate.registry.image_scans import scan_of
+from tidegate.registry import images
 from tidegate.scanner.report.render import render as render_report
 
 INVENTORY_PAGE = 50
@@ -65,20 +63,15 @@ def image_page(call: Call) -> Response:
     call.require("ecr:DescribeImageScanFindings", call.repository_arn(name))
     number, size = call.page()
     q = finding_query(call)
-    inv_number = max(
-        1, int(call.query.get("ipage", "1")) if call.query.get("ipage", "1").isdigit() else 1
-    )
+    inv_number = call.positive("ipage")
     repo, row = images.resolve_one(call.registry, name, images.ImageRef(digest, None))
-    with reading(call.registry.engine) as conn:
-        scan = scan_of(conn, repo.id, row.digest)
-        config = policy.load_configuration(conn)
-        tags = metadata.tags_of(conn, row.id)
-        layers = image_report.layers(conn, call.registry, repo, row)
-        findings, total = image_report.finding_page(
-            conn, repo.id, row.digest, q, offset=(number - 1) * size, limit=size
-        )
-        inventory = image_report.stored_inventory(conn, row.digest)
-    frequency = policy.effective_scanning(config, repo.name, repo.scan_on_push).frequency.value
+    detail = console_reads.image_detail(
+        call.registry, repo, row, q, offset=(number - 1) * size, limit=size
+    )
+    scan, inventory, total = detail.scan, detail.inventory, detail.total
+    frequency = policy.effective_scanning(
+        detail.config, repo.name, repo.scan_on_push
+    ).frequency.value
     packages = list(inventory.packages) if inventory else []
     start = (inv_number - 1) * INVENTORY_PAGE
     return call.render(
@@ -86,11 +79,11 @@ def image_page(call: Call) -> Response:
         title=f"{name}@{digest[:19]}",
         repo=repo,
         row=row,
-        tags=tags,
+        tags=detail.tags,
         scan=scan,
         cell=vulnerability_cell(scan, frequency),
-        layers=layers,
-        findings=findings,
+        layers=detail.layers,
+        findings=detail.findings,
         total=total,
         number=number,
         total_pages=pages(total, number, size),
@@ -154,12 +147,11 @@ def export(call: Call) -> Response:
         raise InvalidParameter(f"format must be one of {', '.join(EXPORTS)}, not {fmt!r}")
     call.require("ecr:DescribeImageScanFindings", call.repository_arn(name))
     repo, row = images.resolve_one(call.registry, name, images.ImageRef(digest, None))
-    with reading(call.registry.engine) as conn:
-        if fmt == "csv":
-            body = _csv(image_report.all_findings(conn, repo.id, row.digest))
-        else:
-            report = image_report.scan_report(conn, repo, row, f"{name}@{row.digest}")
-            body = render_report(report, fmt)
+    if fmt == "csv":
+        body = _csv(console_reads.image_findings(call.registry, repo, row))
+    else:
+        report = console_reads.image_scan_report(call.registry, repo, row, f"{name}@{row.digest}")
+        body = render_report(report, fmt)
     media, suffix = EXPORTS[fmt]
     filename = f"{name.replace('/', '_')}-{row.digest[7:19]}.{suffix}"
     return Response(

@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tidegate.console.web import Call, view
-from tidegate.db import reading
-from tidegate.engine import overview, usage
-from tidegate.errors import InvalidParameter, NotFound
-from tidegate.events import deliveries, outbox
+from tidegate.console.web import Call, pages, view
+from tidegate.engine import console_reads, usage
+from tidegate.errors import InvalidParameter
 from tidegate.inputs import ascii_decimal
 from tidegate.scanner.vulndb.store import NoDatabase, VulnStore
 
@@ -28,26 +26,26 @@ def usage_page(call: Call) -> Response:
         raise InvalidParameter(f"month must be YYYY-MM, not {month!r}")
     repository = call.query.get("repository", "").strip() or None
     rates = usage.rates_from(call.settings)
-    with reading(call.registry.engine) as conn:
-        lines = usage.report(
-            conn, month=month, repository=repository, initial_rate=rates[0], rescan_rate=rates[1]
-        )
     number, size = call.page()
-    start = (number - 1) * size
-    months: dict[str, float] = {}
-    for ln in lines:
-        months[ln.month] = round(months.get(ln.month, 0.0) + ln.cost, 4)
+    found = console_reads.usage_page(
+        call.registry,
+        month=month,
+        repository=repository,
+        rates=rates,
+        offset=(number - 1) * size,
+        limit=size,
+    )
     return call.render(
         "usage.html",
         title="Usage",
-        lines=lines[start : start + size],
-        months=months,
+        lines=found.lines,
+        months=found.months,
         rates=rates,
         month=month or "",
         repository=repository or "",
         number=number,
-        total_pages=max(1, -(-len(lines) // size)),
-        total=round(sum(ln.cost for ln in lines), 4),
+        total_pages=pages(found.line_count, number, size),
+        total=found.total,
     )
 
 
@@ -64,11 +62,12 @@ def _before(call: Call, name: str) -> int | None:
 def events_page(call: Call) -> Response:
     call.require("ecr:DescribeRegistry", "*")
     config = call.request.app.state.events.config
-    with reading(call.registry.engine) as conn:
-        events = outbox.list_events(conn, limit=EVENTS_PAGE + 1, before_id=_before(call, "before"))
-        sent = deliveries.list_deliveries(
-            conn, limit=EVENTS_PAGE + 1, before_id=_before(call, "dbefore")
-        )
+    events, sent = console_reads.recent_events(
+        call.registry,
+        limit=EVENTS_PAGE + 1,
+        before_event=_before(call, "before"),
+        before_delivery=_before(call, "dbefore"),
+    )
     return call.render(
         "events.html",
         title="Events",
@@ -85,12 +84,12 @@ def redeliver(call: Call) -> Response:
     event_id = call.form.get("event_id", "")
     config = call.request.app.state.events.config
     now = datetime.now(UTC).timestamp()
-    with call.registry.engine.begin() as conn:
-        event = outbox.find_event(conn, event_id)
-        if event is None:
-            raise NotFound(f"no event with id {event_id!r}")
-        urls = [hook.url for hook in config.webhooks if hook.wants(event.detail_type)]
-        count = deliveries.redeliver(conn, event.event_id, urls, now)
+    count = console_reads.redeliver(
+        call.registry,
+        event_id,
+        lambda event: [hook.url for hook in config.webhooks if hook.wants(event.detail_type)],
+        now,
+    )
     call.request.app.state.events.dispatcher.nudge()
     return call.redirect("/console/events", f"Queued {count} deliveries of {event_id}.")
 
@@ -115,8 +114,7 @@ def vulndb_page(call: Call) -> Response:
             age = int((datetime.now(UTC) - datetime.fromisoformat(info.built_at)).total_seconds())
         except ValueError:
             age = None
-    with reading(call.registry.engine) as conn:
-        rescan = overview.last_rescan(conn)
+    rescan = console_reads.last_rescan(call.registry)
     return call.render(
         "vulndb.html",
         title="Vulnerability DB",

@@ -11,9 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tidegate.console.web import Call, error_status, pages, view
-from tidegate.db import reading
-from tidegate.ecr.api import base_url
-from tidegate.engine import overview, policy
+from tidegate.engine import console_reads, overview, policy
 from tidegate.errors import InvalidParameter, TidegateError
 from tidegate.registry import images
 from tidegate.registry.image_scans import ScanState
@@ -76,17 +74,15 @@ def repositories(call: Call) -> Response:
     number, size = call.page()
     sort, descending = _sort(call)
     text = call.query.get("q", "").strip()
-    with reading(call.registry.engine) as conn:
-        found, total = overview.repository_page(
-            conn,
-            text=text,
-            sort=sort,
-            descending=descending,
-            offset=(number - 1) * size,
-            limit=size,
-        )
-        config = policy.load_configuration(conn)
-    host = base_url(call.request, call.settings).split("://", 1)[-1]
+    found, total, config = console_reads.repository_page(
+        call.registry,
+        text=text,
+        sort=sort,
+        descending=descending,
+        offset=(number - 1) * size,
+        limit=size,
+    )
+    host = call.registry_host()
     rows = [
         {
             "summary": s,
@@ -139,11 +135,10 @@ def repository(call: Call) -> Response:
     infos = images.describe_images(
         call.registry, name, TagStatus.ANY, (number - 1) * size, size + 1
     )
-    with reading(call.registry.engine) as conn:
-        config = policy.load_configuration(conn)
+    config = console_reads.scanning_configuration(call.registry)
     effective = policy.effective_scanning(config, repo.name, repo.scan_on_push)
     rows = [_image_row(name, info, effective.frequency.value) for info in infos[:size]]
-    host = base_url(call.request, call.settings).split("://", 1)[-1]
+    host = call.registry_host()
     return call.render(
         "repository.html",
         title=name,
@@ -175,7 +170,7 @@ def start_scan(call: Call) -> Response:
     try:
         call.ecr("StartImageScan", {"repositoryName": name, "imageId": {"imageDigest": digest}})
     except TidegateError as exc:
-        status, _title, message = error_status(exc)
+        status, _title, message = error_status(call.console, exc)
         if status in (400, 429):  # the 24 h limit and ECR's refusals read best in place
             return call.redirect(back, f"Scan not started: {message}")
         raise
@@ -201,8 +196,7 @@ def scan_status(call: Call) -> Response:
     call.require("ecr:DescribeImages", call.repository_arn(name))
     repo, _row = images.resolve_one(call.registry, name, images.ImageRef(digest, None))
     found = images.describe_refs(call.registry, name, [images.ImageRef(digest, None)])
-    with reading(call.registry.engine) as conn:
-        config = policy.load_configuration(conn)
+    config = console_reads.scanning_configuration(call.registry)
     frequency = policy.effective_scanning(config, repo.name, repo.scan_on_push).frequency.value
     cell = vulnerability_cell(found[0].scan, frequency)
     body = {"status": cell.state, "label": cell.label, "counts": cell.counts, "reason": cell.reason}

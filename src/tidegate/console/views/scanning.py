@@ -11,8 +11,7 @@ from starlette.routing import Route
 
 from tidegate.console.views.repositories import repo_path
 from tidegate.console.web import Call, error_status, pages, view
-from tidegate.db import reading
-from tidegate.engine import overview, policy
+from tidegate.engine import console_reads, policy
 from tidegate.engine.policy import ScanFrequency, ScanningConfiguration, ScanRule, ScanType
 from tidegate.errors import InvalidParameter, TidegateError
 
@@ -53,8 +52,7 @@ def _config(scan_type: str, rules: list[dict[str, Any]]) -> ScanningConfiguratio
 
 
 def _preview(call: Call, config: ScanningConfiguration) -> dict[str, Any]:
-    with reading(call.registry.engine) as conn:
-        flags = overview.repository_flags(conn, limit=PREVIEW_REPOSITORIES + 1)
+    flags = console_reads.repository_flags(call.registry, limit=PREVIEW_REPOSITORIES + 1)
     truncated = len(flags) > PREVIEW_REPOSITORIES
     scan_on_push = dict(flags[:PREVIEW_REPOSITORIES])
     names = list(scan_on_push)
@@ -98,11 +96,14 @@ def _page(
     status: int = 200,
 ) -> Response:
     number, size = call.page()
-    with reading(call.registry.engine) as conn:
-        repos, total = overview.repository_page(
-            conn, text="", sort="name", descending=False, offset=(number - 1) * size, limit=size
-        )
-        saved = policy.load_configuration(conn)
+    repos, total, saved = console_reads.repository_page(
+        call.registry,
+        text="",
+        sort="name",
+        descending=False,
+        offset=(number - 1) * size,
+        limit=size,
+    )
     rows = [
         {
             "repo": s.repo,
@@ -148,7 +149,7 @@ def save_scanning(call: Call) -> Response:
     try:
         call.ecr("PutRegistryScanningConfiguration", {"scanType": scan_type, "rules": rules})
     except TidegateError as exc:
-        status, _title, message = error_status(exc)
+        status, _title, message = error_status(call.console, exc)
         if status != 400:
             raise
         return _page(call, scan_type, rules, error=message, status=400)

@@ -1,16 +1,19 @@
 """Sign-in and sign-out. The sign-in form has its own double-submit CSRF cookie (there is no
-session yet); failed sign-ins are limited per key and address like the APIs'."""
+session yet); failed sign-ins are limited per key and address like the APIs', and every
+sign-in, refused sign-in and sign-out goes to the APIs' audit trail (interface "console")."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
+import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from tidegate.auth.audit import ALLOWED, DENIED, FAILED, AuditEvent, derived_principal
 from tidegate.auth.ratelimit import SignInLimiter
 from tidegate.console.session import COOKIE, PATH
 from tidegate.console.web import (
@@ -24,6 +27,7 @@ from tidegate.console.web import (
 from tidegate.errors import Unauthorized
 
 LOGIN_CSRF_COOKIE = "tidegate_console_login"
+SIGN_IN, SIGN_OUT = "console:SignIn", "console:SignOut"
 _limiters: dict[int, SignInLimiter] = {}
 
 
@@ -71,6 +75,28 @@ def _form(
     return response
 
 
+def _audit(
+    request: Request, action: str, key_id: str, result: str, error: str | None = None
+) -> None:
+    """One audit record, as the APIs write them; the principal is the key's owner when
+    the key exists (also for a wrong secret: whose key was tried matters)."""
+    console = console_of(request)
+    key = key_id or None
+    console.audit.record(
+        AuditEvent(
+            at=time.time(),
+            principal=derived_principal(request.scope, console.settings, key),
+            access_key_id=key,
+            action=action,
+            resource=None,
+            result=result,
+            error=error,
+            source_ip=request.client.host if request.client else None,
+            interface="console",
+        )
+    )
+
+
 async def sign_in_page(request: Request) -> Response:
     return _form(request)
 
@@ -89,6 +115,7 @@ async def sign_in(request: Request) -> Response:
     limiter = _limiter(request)
     wait = limiter.retry_after(key_id or None, address)
     if wait > 0:
+        await run_in_threadpool(_audit, request, SIGN_IN, key_id, DENIED, "TooManySignIns")
         return _form(
             request,
             429,
@@ -101,8 +128,10 @@ async def sign_in(request: Request) -> Response:
             await run_in_threadpool(console.auth.verify_secret, key_id, secret)
         except Unauthorized:
             limiter.failed(key_id or None, address)
+            await run_in_threadpool(_audit, request, SIGN_IN, key_id, FAILED, "InvalidCredentials")
             return _form(request, 401, "Unknown access key ID or wrong secret.", key_id, next_path)
         limiter.succeeded(key_id)
+        await run_in_threadpool(_audit, request, SIGN_IN, key_id, ALLOWED)
     session = console.codec.new(key_id or "anonymous")
     response = RedirectResponse(next_path, status_code=303)
     write_session(console, response, session, request)
@@ -111,6 +140,8 @@ async def sign_in(request: Request) -> Response:
 
 
 def sign_out(call: Call) -> Response:
+    if call.settings.auth_enabled:
+        _audit(call.request, SIGN_OUT, call.session.access_key_id, ALLOWED)
     response = RedirectResponse("/console/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path=PATH)
     return response
