@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.engine import findings as store
-from tidegate.engine import inventories, notify, usage
+from tidegate.engine import inventories, notify, scans, usage
 from tidegate.engine.context import JobOutcome, ScanContext, VersionedVulnDb, vulndb_updated_at
 from tidegate.engine.jobs import Job, enqueue
 from tidegate.events.model import Origin
@@ -87,12 +87,6 @@ def claim_new_version(db: Engine, current: int, now: float) -> bool:
     return True
 
 
-EXPIRED_DESCRIPTION = (
-    "Continuous scanning ended: the image was pushed longer ago than the configured "
-    "re-scan duration."
-)
-
-
 RESCAN_SETTING = "rescan_duration"  # {"days": N}: Inspector's UpdateConfiguration
 
 
@@ -116,27 +110,7 @@ def expire_due(db: Engine, default_days: int, now: float) -> int:
         days, _ = rescan_days(conn, default_days)
         if days <= 0:
             return 0
-        return expire_images(conn, now - days * 86400)
-
-
-def expire_images(conn: sa.Connection, pushed_before: float) -> int:
-    """Stop monitoring continuous images pushed before the cutoff; returns how many."""
-    s, m = t.image_scans, t.manifests
-    old = (
-        sa.select(m.c.id)
-        .where(
-            m.c.repository_id == s.c.repository_id,
-            m.c.digest == s.c.digest,
-            m.c.pushed_at < pushed_before,
-        )
-        .exists()
-    )
-    result = conn.execute(
-        sa.update(s)
-        .where(s.c.frequency == "CONTINUOUS_SCAN", s.c.status == "ACTIVE", old)
-        .values(status="SCAN_ELIGIBILITY_EXPIRED", description=EXPIRED_DESCRIPTION)
-    )
-    return int(result.rowcount)
+        return scans.expire_images(conn, now - days * 86400)
 
 
 class _Image(NamedTuple):
@@ -284,12 +258,7 @@ def _rescan(ctx: ScanContext, vulns: VersionedVulnDb, since: int) -> JobOutcome:
         with _collection_paused():
             matched = _Rematch(changed, found, by_digest, holding, repos, all_ids)
             images, changed_images, events = _store(conn, ctx.origin, matched, now)
-            conn.execute(
-                sa.update(t.image_scans)
-                .where(t.image_scans.c.frequency == "CONTINUOUS_SCAN",
-                       t.image_scans.c.status == "ACTIVE")
-                .values(vulndb_version=version, vulndb_updated_at=updated_at)
-            )  # fmt: skip
+            scans.stamp_vulndb(conn, version, updated_at)
         report = RescanReport(version, len(keys), images, changed_images, events)
         log.info("rescan complete", extra={"fields": asdict(report)})
 
@@ -336,18 +305,9 @@ def _store(conn: Connection, origin: Origin, m: _Rematch, now: float) -> tuple[i
         changes = store.store_many(
             conn, items, "ENHANCED", now, existing=existing, row_cache=row_cache,
         )  # fmt: skip
-        store.apply_severity_deltas(conn, changes, {k: counts[k].severity_counts for k in changes})
-        s = t.image_scans
-        conn.execute(
-            sa.update(s)
-            .where(
-                s.c.digest.in_(sorted({d for _r, d in batch})),
-                s.c.scan_type == "ENHANCED",
-                s.c.frequency == "CONTINUOUS_SCAN",
-                s.c.status == "ACTIVE",
-            )
-            .values(completed_at=now)
-        )  # exactly the batch: _continuous_images chose every such row of these digests
+        scans.apply_severity_deltas(conn, changes, {k: counts[k].severity_counts for k in changes})
+        # Exactly the batch: _continuous_images chose every such row of these digests.
+        scans.mark_rescanned(conn, {d for _r, d in batch}, now)
         tell = [
             (repos[k[0]], counts[k], change)
             for k, change in changes.items()

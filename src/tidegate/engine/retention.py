@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tidegate import schema as t
 from tidegate.engine import findings as store
-from tidegate.engine import notify
+from tidegate.engine import notify, scans
 from tidegate.events.model import Origin
 from tidegate.registry import metadata
 from tidegate.registry.metadata import ManifestRow, RepoRow
@@ -53,16 +53,13 @@ def close_image(
     now: float,
 ) -> int:
     """Close the deleted image's active findings and drop its scan state; returns closed."""
-    scans = t.image_scans
-    where = (scans.c.repository_id == repo.id, scans.c.digest == row.digest)
-    scan_type = conn.execute(sa.select(scans.c.scan_type).where(*where)).scalar()
+    scan_type = scans.scan_type_of(conn, repo.id, row.digest)
     if scan_type is None:
         return 0  # never scanned
-    changes = store.store_findings(conn, repo.id, row.digest, str(scan_type), [], now)
+    changes = store.store_findings(conn, repo.id, row.digest, scan_type, [], now)
     if scan_type == "ENHANCED" and changes.closed:
         notify.finding_events(origin, conn, repo, row, changes, tags=list(tags))
-    # The scan state belongs to the image: pushed again, the digest is a new image.
-    conn.execute(sa.delete(scans).where(*where))
+    scans.forget(conn, repo.id, row.digest)
     return len(changes.closed)
 
 
@@ -87,7 +84,7 @@ def _image_exists(table: sa.Table) -> sa.Exists:
 
 
 def _statements(now: float) -> list[tuple[str, sa.Executable]]:
-    f, s, m = t.findings, t.image_scans, t.manifests
+    f, m = t.findings, t.manifests
     inv, links, pkgs, texts = (
         t.image_inventories,
         t.inventory_packages,
@@ -105,7 +102,7 @@ def _statements(now: float) -> list[tuple[str, sa.Executable]]:
             .values(status="CLOSED", updated_at=now),
         ),
         ("findings_removed", sa.delete(f).where(f.c.status == "CLOSED", old_closed | old_deleted)),
-        ("scans_removed", sa.delete(s).where(~_image_exists(s))),
+        ("scans_removed", scans.removal_of_orphans()),
         (
             "inventories_removed",
             sa.delete(inv).where(~sa.exists().where(m.c.digest == inv.c.digest)),
