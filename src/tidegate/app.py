@@ -50,7 +50,7 @@ def build_services(settings: Settings) -> tuple[RegistryService, events.EventsRu
     event_runtime = events.install(registry, settings)
     engine = ScanEngine(registry, settings)
     registry.hooks.on_push.append(scans.on_push)
-    registry.hooks.on_delete.append(retention.delete_hook(engine))
+    registry.hooks.on_delete.append(retention.delete_hook(engine.origin, engine.clock))
     return registry, event_runtime, engine
 
 

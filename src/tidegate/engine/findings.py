@@ -13,12 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
-from tidegate.db import bulk_insert, bulk_update, insert_ignoring_conflicts
+from tidegate.db import bulk_insert, insert_ignoring_conflicts
 from tidegate.engine.finding_shapes import render_static_part
 from tidegate.registry.metadata import by_repository
 from tidegate.scanner.match import Finding
@@ -370,31 +369,3 @@ def severity_counts_many(
 def severity_counts(conn: Connection, repository_id: int, digest: str) -> dict[str, int]:
     """ACTIVE findings per severity, only severities with a count (as ECR reports them)."""
     return severity_counts_many(conn, [(repository_id, digest)])[(repository_id, digest)]
-
-
-def apply_severity_deltas(
-    conn: Connection,
-    changes: Mapping[ImageKey, FindingChanges],
-    stored: Mapping[ImageKey, str],
-) -> None:
-    """Add each image's severity delta to its stored counts (images whose findings changed).
-
-    `stored` holds the images' current `severity_counts` JSON, read under the same write
-    transaction.
-    """
-    moved = {key: c.severity_delta for key, c in changes.items() if any(c.severity_delta.values())}
-    if not moved:
-        return
-    s = t.image_scans
-    params = []
-    for key, delta in moved.items():
-        if key not in stored:
-            continue
-        counts = Counter(orjson.loads(stored[key]))
-        counts.update(delta)
-        params.append(
-            {"repository_id": key[0], "digest": key[1],
-             "severity_counts": orjson.dumps({k: n for k, n in sorted(counts.items()) if n > 0})
-             .decode()}
-        )  # fmt: skip
-    bulk_update(conn, s, ["severity_counts"], ["repository_id", "digest"], params)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy.engine import Connection
@@ -21,9 +21,6 @@ from tidegate.events.outbox import emit, emit_many
 from tidegate.registry import metadata
 from tidegate.registry.metadata import ManifestRow, RepoRow
 
-if TYPE_CHECKING:
-    from tidegate.engine.runtime import ScanEngine
-
 
 def image_context(
     conn: Connection, repo: RepoRow, row: ManifestRow, tags: list[str] | None = None
@@ -34,7 +31,7 @@ def image_context(
 
 
 def finding_events(
-    rt: ScanEngine,
+    origin: model.Origin,
     conn: Connection,
     repo: RepoRow,
     row: ManifestRow,
@@ -46,7 +43,7 @@ def finding_events(
 
     `tags`, when given, are the image's tags (read already, or a deleted image's last ones).
     """
-    events = _finding_events(rt, repo, row, image_context(conn, repo, row, tags), changes)
+    events = _finding_events(origin, repo, row, image_context(conn, repo, row, tags), changes)
     emit_many(conn, events)
     return len(events)
 
@@ -63,7 +60,7 @@ class ImageRow(Protocol):
 
 
 def finding_events_many(
-    rt: ScanEngine,
+    origin: model.Origin,
     conn: Connection,
     changed: Sequence[tuple[RepoRow, ImageRow, FindingChanges]],
 ) -> int:
@@ -74,7 +71,7 @@ def finding_events_many(
         event
         for repo, row, changes in changed
         for event in _finding_events(
-            rt, repo, row, ImageContext(repo.name, row.digest, tags[row.id], row.pushed_at),
+            origin, repo, row, ImageContext(repo.name, row.digest, tags[row.id], row.pushed_at),
             changes, statics,
         )
     ]  # fmt: skip
@@ -99,7 +96,7 @@ def _static(finding: dict[str, object], statics: Statics) -> dict[str, Any]:
 
 
 def _finding_events(
-    rt: ScanEngine,
+    origin: model.Origin,
     repo: RepoRow,
     row: ImageRow,
     image: ImageContext,
@@ -109,13 +106,13 @@ def _finding_events(
     # to_inspector_finding converts member by member, so converting the image-independent
     # part once and the image's own members per event gives the same finding.
     shared: Statics = {} if statics is None else statics
-    resources = inspector_resources(rt.origin, image)
+    resources = inspector_resources(origin, image)
     events = []
     for changed in (*changes.new, *changes.changed, *changes.closed):
-        dynamic = inspector_dynamic_part(changed, rt.origin, resources)
+        dynamic = inspector_dynamic_part(changed, origin, resources)
         events.append(
             model.inspector_finding(
-                rt.origin, {**dynamic, **_static(changed, shared)},
+                origin, {**dynamic, **_static(changed, shared)},
                 repository_name=repo.name, image_digest=row.digest, converted=True,
             )
         )  # fmt: skip
@@ -123,7 +120,7 @@ def _finding_events(
 
 
 def scan_completed(
-    rt: ScanEngine,
+    origin: model.Origin,
     conn: Connection,
     repo: RepoRow,
     row: ManifestRow,
@@ -135,17 +132,19 @@ def scan_completed(
 ) -> None:
     tags = metadata.tags_of(conn, row.id)
     if scan_type == "BASIC":
-        emit(conn, model.image_scan(rt.origin, repository_name=repo.name, image_digest=row.digest,
+        emit(conn, model.image_scan(origin, repository_name=repo.name, image_digest=row.digest,
                                     image_tags=tags, severity_counts=counts))  # fmt: skip
         return
     if initial:
-        emit(conn, model.inspector_scan(rt.origin, repository_name=repo.name,
+        emit(conn, model.inspector_scan(origin, repository_name=repo.name,
                                         image_digest=row.digest, image_tags=tags,
                                         severity_counts=counts))  # fmt: skip
-    finding_events(rt, conn, repo, row, changes, tags=tags)
+    finding_events(origin, conn, repo, row, changes, tags=tags)
 
 
-def basic_scan_failed(rt: ScanEngine, conn: Connection, repo: RepoRow, row: ManifestRow) -> None:
-    emit(conn, model.image_scan(rt.origin, repository_name=repo.name, image_digest=row.digest,
+def basic_scan_failed(
+    origin: model.Origin, conn: Connection, repo: RepoRow, row: ManifestRow
+) -> None:
+    emit(conn, model.image_scan(origin, repository_name=repo.name, image_digest=row.digest,
                                 image_tags=metadata.tags_of(conn, row.id), severity_counts={},
                                 scan_status="FAILED"))  # fmt: skip

@@ -1,15 +1,15 @@
 """One scan job, start to finish: analyze (or recall) -> match -> store -> tell.
 
 States recorded on the image as it goes: IN_PROGRESS, then COMPLETE / ACTIVE, or FAILED /
-UNSUPPORTED_IMAGE with a reason. The findings, the status, the events and the usage record
-commit in one transaction together with the job's completion.
+UNSUPPORTED_IMAGE with a reason. `run_scan` returns the final writes (findings, status,
+events, usage record) as a `JobOutcome`; the runtime commits them in one transaction
+together with the job's completion.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -18,6 +18,7 @@ from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.engine import findings as store
 from tidegate.engine import inventories, notify, scans, usage
+from tidegate.engine.context import JobOutcome, ScanContext, nothing_to_write, vulndb_updated_at
 from tidegate.engine.jobs import Job
 from tidegate.errors import BlobNotFound
 from tidegate.oci import mediatypes
@@ -26,9 +27,6 @@ from tidegate.registry.metadata import ManifestRow, RepoRow
 from tidegate.scanner.image.errors import ScanFailed
 from tidegate.scanner.match import match_inventory, os_packages_unchecked
 from tidegate.scanner.model import Inventory
-
-if TYPE_CHECKING:
-    from tidegate.engine.runtime import ScanEngine
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +37,8 @@ class Unsupported(Exception):
     """The manifest is not a single container image (an index, an artifact)."""
 
 
-def _load(rt: ScanEngine, job: Job) -> tuple[RepoRow, ManifestRow] | None:
-    with reading(rt.registry.engine) as conn:
+def _load(ctx: ScanContext, job: Job) -> tuple[RepoRow, ManifestRow] | None:
+    with reading(ctx.db) as conn:
         repo = metadata.find_repo_by_id(conn, job.repository_id or 0)
         if repo is None or job.digest is None:
             return None
@@ -48,9 +46,9 @@ def _load(rt: ScanEngine, job: Job) -> tuple[RepoRow, ManifestRow] | None:
     return None if row is None else (repo, row)
 
 
-def _inventory(rt: ScanEngine, row: ManifestRow) -> Inventory:
-    key = rt.analyzer.key
-    with reading(rt.registry.engine) as conn:
+def _inventory(ctx: ScanContext, row: ManifestRow) -> Inventory:
+    key = ctx.analyzer.key
+    with reading(ctx.db) as conn:
         stored = inventories.load_inventory(conn, row.digest, key)
     if stored is not None:
         return stored
@@ -60,7 +58,7 @@ def _inventory(rt: ScanEngine, row: ManifestRow) -> Inventory:
     if row.config_digest is None:
         raise Unsupported("the manifest has no config")
     try:
-        with rt.registry.store.open(row.digest) as fh:
+        with ctx.blobs.open(row.digest) as fh:
             manifest = fh.read()
     except BlobNotFound as exc:
         raise ScanFailed("the manifest is missing from storage") from exc
@@ -68,67 +66,68 @@ def _inventory(rt: ScanEngine, row: ManifestRow) -> Inventory:
     if config_type not in IMAGE_CONFIGS:
         msg = f"not a container image (config media type {config_type or 'missing'})"
         raise Unsupported(msg)
-    inventory = rt.analyzer.analyze(manifest)
-    with rt.registry.engine.begin() as conn:
-        inventories.save_inventory(conn, row.digest, inventory, key, rt.clock())
+    inventory = ctx.analyzer.analyze(manifest)
+    with ctx.db.begin() as conn:
+        inventories.save_inventory(conn, row.digest, inventory, key, ctx.clock())
     return inventory
 
 
-def run_scan(rt: ScanEngine, job: Job) -> None:
-    """Execute a scan job; raises only for errors worth retrying (the queue backs off)."""
-    loaded = _load(rt, job)
+def run_scan(ctx: ScanContext, job: Job) -> JobOutcome:
+    """Execute a scan job up to its final writes, which it returns for the runtime to commit
+    with the job's completion; raises only for errors worth retrying (the queue backs off)."""
+    loaded = _load(ctx, job)
     if loaded is None:
-        rt.queue.complete(job)  # the image was deleted meanwhile
-        return
+        return nothing_to_write  # the image was deleted meanwhile
     repo, row = loaded
-    with rt.registry.engine.begin() as conn:
-        scans.mark(conn, repo.id, row.digest, "IN_PROGRESS", started_at=rt.clock())
+    with ctx.db.begin() as conn:
+        scans.mark(conn, repo.id, row.digest, "IN_PROGRESS", started_at=ctx.clock())
     try:
-        inventory = _inventory(rt, row)
+        inventory = _inventory(ctx, row)
     except Unsupported as exc:
-        _finish_without_findings(rt, job, repo, row, "UNSUPPORTED_IMAGE", str(exc))
-        return
+        return _without_findings(ctx, job, repo, row, "UNSUPPORTED_IMAGE", str(exc))
     except ScanFailed as exc:
-        _finish_without_findings(rt, job, repo, row, "FAILED", exc.message)
-        return
-    vulns = rt.vulnstore()
+        return _without_findings(ctx, job, repo, row, "FAILED", exc.message)
+    vulns = ctx.vulns()
     if vulns is None:
         reason = (
             "no usable vulnerability database is installed (none yet, or every feed of it "
             "failed); run `tidegate db update`"
         )
-        _finish_without_findings(rt, job, repo, row, "FAILED", reason)
-        return
+        return _without_findings(ctx, job, repo, row, "FAILED", reason)
     unchecked = os_packages_unchecked(inventory, vulns.has_namespace)
     if unchecked is not None and job.scan_type != "ENHANCED":
         # As ECR: a basic scan of an OS it has no data for is UNSUPPORTED, never clean.
-        _finish_without_findings(rt, job, repo, row, "UNSUPPORTED_IMAGE", _capital(unchecked))
-        return
+        return _without_findings(ctx, job, repo, row, "UNSUPPORTED_IMAGE", _capital(unchecked))
     found = match_inventory(inventory, vulns, include_language=job.scan_type == "ENHANCED")
-    now = rt.clock()
+    now = ctx.clock()
     # Read before taking the metadata DB's write lock: it queries the vulnerability DB.
-    info = rt.vulndb_info(vulns)
-    with rt.registry.engine.begin() as conn:
+    info = vulndb_updated_at(vulns)
+    version = vulns.version
+
+    def record(conn: Connection) -> None:
         if not _still_there(conn, repo, row):
-            rt.queue.complete(job, conn)  # deleted while it was analysed: nothing to report
-            return
+            return  # deleted while it was analysed: nothing to report
         changes = store.store_findings(conn, repo.id, row.digest, job.scan_type, found, now)
         counts = store.severity_counts(conn, repo.id, row.digest)
         status = _final_status(conn, job, repo, row)
         scans.mark_complete(
             conn, repo.id, row.digest, status=status, counts=counts,
-            vulndb_version=vulns.version, vulndb_updated_at=info, now=now,
+            vulndb_version=version, vulndb_updated_at=info, now=now,
             description=_enhanced_note(status, unchecked),
         )  # fmt: skip
-        notify.scan_completed(rt, conn, repo, row, job.scan_type, counts, changes, initial=True)
+        notify.scan_completed(
+            ctx.origin, conn, repo, row, job.scan_type, counts, changes, initial=True
+        )
         if job.scan_type == "ENHANCED":
             usage.record(conn, repo.name, row.digest, "initial", now)
-        rt.queue.complete(job, conn)
-    log.info(
-        "scan complete",
-        extra={"fields": {"repository": repo.name, "digest": row.digest, "type": job.scan_type,
-                          "findings": sum(counts.values()), "status": status}},
-    )  # fmt: skip
+        log.info(
+            "scan complete",
+            extra={"fields": {"repository": repo.name, "digest": row.digest,
+                              "type": job.scan_type, "findings": sum(counts.values()),
+                              "status": status}},
+        )  # fmt: skip
+
+    return record
 
 
 def _capital(text: str) -> str:
@@ -157,16 +156,19 @@ def _final_status(conn: Connection, job: Job, repo: RepoRow, row: ManifestRow) -
     return "ACTIVE" if state == "CONTINUOUS_SCAN" else "COMPLETE"
 
 
-def _finish_without_findings(
-    rt: ScanEngine, job: Job, repo: RepoRow, row: ManifestRow, status: str, reason: str
-) -> None:
-    with rt.registry.engine.begin() as conn:
-        scans.mark(conn, repo.id, row.digest, status, reason, completed_at=rt.clock())
+def _without_findings(
+    ctx: ScanContext, job: Job, repo: RepoRow, row: ManifestRow, status: str, reason: str
+) -> JobOutcome:
+    completed_at = ctx.clock()
+
+    def record(conn: Connection) -> None:
+        scans.mark(conn, repo.id, row.digest, status, reason, completed_at=completed_at)
         if status == "FAILED" and job.scan_type == "BASIC":
-            notify.basic_scan_failed(rt, conn, repo, row)
-        rt.queue.complete(job, conn)
-    log.warning(
-        "scan ended without findings",
-        extra={"fields": {"repository": repo.name, "digest": row.digest, "status": status,
-                          "reason": reason}},
-    )  # fmt: skip
+            notify.basic_scan_failed(ctx.origin, conn, repo, row)
+        log.warning(
+            "scan ended without findings",
+            extra={"fields": {"repository": repo.name, "digest": row.digest,
+                              "status": status, "reason": reason}},
+        )  # fmt: skip
+
+    return record

@@ -11,25 +11,26 @@ from __future__ import annotations
 import gc
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
 
 from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.engine import findings as store
-from tidegate.engine import inventories, notify, usage
+from tidegate.engine import inventories, notify, scans, usage
+from tidegate.engine.context import JobOutcome, ScanContext, VersionedVulnDb, vulndb_updated_at
 from tidegate.engine.jobs import Job, enqueue
+from tidegate.events.model import Origin
 from tidegate.registry import metadata
-from tidegate.scanner.match import match_targets
+from tidegate.scanner.match import Finding, match_targets
 from tidegate.scanner.vulndb.entries import PackageEntries
 from tidegate.scanner.vulndb.model import Advisory
-from tidegate.scanner.vulndb.store import ChangesUnavailable, NoDatabase, VulnStore
-
-if TYPE_CHECKING:
-    from tidegate.engine.runtime import ScanEngine
+from tidegate.scanner.vulndb.store import ChangesUnavailable, NoDatabase
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,9 @@ def processed_version(conn: sa.Connection) -> int | None:
     return None if raw is None else int(json.loads(raw))
 
 
-def claim_new_version(rt: ScanEngine, current: int) -> bool:
+def claim_new_version(db: Engine, current: int, now: float) -> bool:
     """Compare-and-set the processed version; the winner enqueues the re-scan job."""
-    now = rt.clock()
-    with rt.registry.engine.begin() as conn:
+    with db.begin() as conn:
         seen = processed_version(conn)
         if seen == current:
             return False
@@ -87,12 +87,6 @@ def claim_new_version(rt: ScanEngine, current: int) -> bool:
     return True
 
 
-EXPIRED_DESCRIPTION = (
-    "Continuous scanning ended: the image was pushed longer ago than the configured "
-    "re-scan duration."
-)
-
-
 RESCAN_SETTING = "rescan_duration"  # {"days": N}: Inspector's UpdateConfiguration
 
 
@@ -109,33 +103,14 @@ def rescan_days(conn: sa.Connection, default: int) -> tuple[int, float | None]:
     return int(json.loads(row[0])["days"]), float(row[1])
 
 
-def expire_due(rt: ScanEngine) -> int:
-    """Expire the continuous images older than the configured duration (0 days = never)."""
-    with rt.registry.engine.begin() as conn:
-        days, _ = rescan_days(conn, rt.settings.continuous_scan_duration_days)
+def expire_due(db: Engine, default_days: int, now: float) -> int:
+    """Expire the continuous images older than the configured duration (0 days = never);
+    `default_days` applies unless Inspector's UpdateConfiguration stored one."""
+    with db.begin() as conn:
+        days, _ = rescan_days(conn, default_days)
         if days <= 0:
             return 0
-        return expire_images(conn, rt.clock() - days * 86400)
-
-
-def expire_images(conn: sa.Connection, pushed_before: float) -> int:
-    """Stop monitoring continuous images pushed before the cutoff; returns how many."""
-    s, m = t.image_scans, t.manifests
-    old = (
-        sa.select(m.c.id)
-        .where(
-            m.c.repository_id == s.c.repository_id,
-            m.c.digest == s.c.digest,
-            m.c.pushed_at < pushed_before,
-        )
-        .exists()
-    )
-    result = conn.execute(
-        sa.update(s)
-        .where(s.c.frequency == "CONTINUOUS_SCAN", s.c.status == "ACTIVE", old)
-        .values(status="SCAN_ELIGIBILITY_EXPIRED", description=EXPIRED_DESCRIPTION)
-    )
-    return int(result.rowcount)
+        return scans.expire_images(conn, now - days * 86400)
 
 
 class _Image(NamedTuple):
@@ -164,17 +139,27 @@ def _continuous_images(conn: sa.Connection, digests: set[str]) -> dict[tuple[int
     return dict(
         sorted(
             ((int(r), str(d)), _Image(int(i), str(d), float(p), str(c or "{}")))
-            for r, d, c, i, p in rows.tuples()
+            for r, d, c, i, p in rows
             if d in digests
         )
     )
 
 
-def run_rescan(rt: ScanEngine, job: Job) -> RescanReport:
-    """Re-match the images the DB change touches; completes `job` with the last batch."""
+def run_rescan(ctx: ScanContext, job: Job) -> JobOutcome:
+    """Re-match the images the DB change touches; returns the writes of every batch, which
+    the runtime commits with the job's completion."""
     since = int(job.payload["since"])  # type: ignore[call-overload]
     version = int(job.payload["version"])  # type: ignore[call-overload]
-    vulns = VulnStore(rt.settings.vulndb_dir, version=version)
+    vulns = ctx.open_vulndb(version)
+    try:
+        with _collection_paused():
+            return _rescan(ctx, vulns, since)
+    finally:
+        vulns.close()
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
     # The job holds ~10^5 objects (rows, findings, events) until it ends, when refcounting
     # frees them; meanwhile each automatic full collection walks all of them and frees
     # nothing (0.3 s of a 10,000-image re-scan). Collection is off for the job's duration
@@ -182,9 +167,8 @@ def run_rescan(rt: ScanEngine, job: Job) -> RescanReport:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _rescan(rt, job, vulns, since)
+        yield
     finally:
-        vulns.close()
         if collecting:
             gc.enable()
 
@@ -192,7 +176,9 @@ def run_rescan(rt: ScanEngine, job: Job) -> RescanReport:
 class _ChangedOnly:
     """The new DB version seen through the change: per key, only advisories that changed."""
 
-    def __init__(self, vulns: VulnStore, changed: dict[tuple[str, str], frozenset[str] | None]):
+    def __init__(
+        self, vulns: VersionedVulnDb, changed: dict[tuple[str, str], frozenset[str] | None]
+    ) -> None:
         self.vulns = vulns
         self.changed = changed
 
@@ -209,12 +195,15 @@ class _ChangedOnly:
 
 
 def changed_advisories(
-    vulns: VulnStore, since: int, keys: set[tuple[str, str]]
+    vulns: VersionedVulnDb,
+    since: int,
+    keys: set[tuple[str, str]],
+    open_vulndb: Callable[[int], VersionedVulnDb],
 ) -> dict[tuple[str, str], frozenset[str] | None]:
     """Per changed key, the vulnerability ids (with aliases) whose entries differ between the
     versions; None for a key when the older version is gone (everything is re-evaluated)."""
     try:
-        old = VulnStore(vulns.root, version=since)
+        old = open_vulndb(since)
     except NoDatabase:
         return dict.fromkeys(keys)
     try:
@@ -237,23 +226,23 @@ def changed_advisories(
         old.close()
 
 
-def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanReport:
+def _rescan(ctx: ScanContext, vulns: VersionedVulnDb, since: int) -> JobOutcome:
     try:
         keys = vulns.changes(since)
     except ChangesUnavailable:
         # The older version is gone: treat every indexed key as changed.
-        with reading(rt.registry.engine) as conn:
+        with reading(ctx.db) as conn:
             rows = conn.execute(
                 sa.select(t.indexed_packages.c.namespace, t.indexed_packages.c.name).distinct()
             )
             keys = {(str(n), str(m)) for n, m in rows}
-    expire_due(rt)
-    changed = changed_advisories(vulns, since, keys)
+    expire_due(ctx.db, ctx.continuous_days, ctx.clock())
+    changed = changed_advisories(vulns, since, keys, ctx.open_vulndb)
     view = _ChangedOnly(vulns, changed)
     all_ids: frozenset[str] | None = None
     if all(ids is not None for ids in changed.values()):
         all_ids = frozenset(i for ids in changed.values() if ids is not None for i in ids)
-    with reading(rt.registry.engine) as conn:
+    with reading(ctx.db) as conn:
         packages = inventories.changed_packages(conn, set(changed))
         # Each distinct package is matched once, whatever number of images hold it.
         found = {pid: match_targets([target], view) for pid, target in packages.items()}
@@ -261,68 +250,70 @@ def _rescan(rt: ScanEngine, job: Job, vulns: VulnStore, since: int) -> RescanRep
         by_digest = inventories.packages_of_images(conn, hits)
         holding = inventories.images_with(conn, packages)
         repos = {r.id: r for r in metadata.list_repos(conn, after=None, limit=None)}
-    now = rt.clock()
-    updated_at = rt.vulndb_info(vulns)
+    now = ctx.clock()
+    updated_at = vulndb_updated_at(vulns)
+    version = vulns.version
+
+    def record(conn: Connection) -> None:
+        with _collection_paused():
+            matched = _Rematch(changed, found, by_digest, holding, repos, all_ids)
+            images, changed_images, events = _store(conn, ctx.origin, matched, now)
+            scans.stamp_vulndb(conn, version, updated_at)
+        report = RescanReport(version, len(keys), images, changed_images, events)
+        log.info("rescan complete", extra={"fields": asdict(report)})
+
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class _Rematch:
+    """What the read phase found, for the write phase."""
+
+    changed: dict[tuple[str, str], frozenset[str] | None]  # key -> changed ids (None: all)
+    found: dict[int, list[Finding]]  # indexed package id -> its findings now
+    by_digest: dict[str, list[int]]  # image digest -> its packages with findings
+    holding: set[str]  # digests of the images holding any changed package
+    repos: dict[int, metadata.RepoRow]
+    all_ids: frozenset[str] | None  # every changed id, None when some key changed wholly
+
+
+def _store(conn: Connection, origin: Origin, m: _Rematch, now: float) -> tuple[int, int, int]:
+    """Store the re-matched findings batch by batch; returns images, changed images, events."""
+    changed, found, by_digest, repos = m.changed, m.found, m.by_digest, m.repos
     row_cache: store.RowCache = {}
     changed_images = events = 0
-    with rt.registry.engine.begin() as conn:
-        # Read under the write lock: the severity counts are updated by delta below.
-        counts = _continuous_images(conn, holding)
-        images = list(counts)
-        existing = (
-            store.rows_of_vulnerabilities(conn, all_ids, set(images))
-            if all_ids is not None
-            else None
-        )
-        for start in range(0, len(images), BATCH):
-            batch = images[start : start + BATCH]
-            # Only images with a finding now or a stored one in scope can change; `changed`
-            # is a superset of each image's scope (an image has rows only for its keys).
-            items = [
-                store.ImageFindings(
-                    repo_id, digest,
-                    [f for pid in by_digest.get(digest, ()) for f in found[pid]], changed,
-                )
-                for repo_id, digest in batch
-                if digest in by_digest or existing is None or (repo_id, digest) in existing
-            ]  # fmt: skip
-            changes = store.store_many(
-                conn, items, "ENHANCED", now, existing=existing, row_cache=row_cache,
-            )  # fmt: skip
-            store.apply_severity_deltas(
-                conn, changes, {k: counts[k].severity_counts for k in changes}
+    # Read under the write lock: the severity counts are updated by delta below.
+    counts = _continuous_images(conn, m.holding)
+    images = list(counts)
+    existing = (
+        store.rows_of_vulnerabilities(conn, m.all_ids, set(images))
+        if m.all_ids is not None
+        else None
+    )
+    for start in range(0, len(images), BATCH):
+        batch = images[start : start + BATCH]
+        # Only images with a finding now or a stored one in scope can change; `changed`
+        # is a superset of each image's scope (an image has rows only for its keys).
+        items = [
+            store.ImageFindings(
+                repo_id, digest,
+                [f for pid in by_digest.get(digest, ()) for f in found[pid]], changed,
             )
-            s = t.image_scans
-            conn.execute(
-                sa.update(s)
-                .where(
-                    s.c.digest.in_(sorted({d for _r, d in batch})),
-                    s.c.scan_type == "ENHANCED",
-                    s.c.frequency == "CONTINUOUS_SCAN",
-                    s.c.status == "ACTIVE",
-                )
-                .values(completed_at=now)
-            )  # exactly the batch: _continuous_images chose every such row of these digests
-            tell = [
-                (repos[k[0]], counts[k], change)
-                for k, change in changes.items()
-                if change.any and k[0] in repos
-            ]
-            changed_images += len(tell)
-            events += notify.finding_events_many(rt, conn, tell)
-            usage.record_many(
-                conn,
-                [(repos[r].name, d) for r, d in batch if r in repos],
-                "rescan",
-                now,
-            )
-        conn.execute(
-            sa.update(t.image_scans)
-            .where(t.image_scans.c.frequency == "CONTINUOUS_SCAN",
-                   t.image_scans.c.status == "ACTIVE")
-            .values(vulndb_version=vulns.version, vulndb_updated_at=updated_at)
+            for repo_id, digest in batch
+            if digest in by_digest or existing is None or (repo_id, digest) in existing
+        ]  # fmt: skip
+        changes = store.store_many(
+            conn, items, "ENHANCED", now, existing=existing, row_cache=row_cache,
         )  # fmt: skip
-        rt.queue.complete(job, conn)
-    report = RescanReport(vulns.version, len(keys), len(images), changed_images, events)
-    log.info("rescan complete", extra={"fields": asdict(report)})
-    return report
+        scans.apply_severity_deltas(conn, changes, {k: counts[k].severity_counts for k in changes})
+        # Exactly the batch: _continuous_images chose every such row of these digests.
+        scans.mark_rescanned(conn, {d for _r, d in batch}, now)
+        tell = [
+            (repos[k[0]], counts[k], change)
+            for k, change in changes.items()
+            if change.any and k[0] in repos
+        ]
+        changed_images += len(tell)
+        events += notify.finding_events_many(origin, conn, tell)
+        usage.record_many(conn, [(repos[r].name, d) for r, d in batch if r in repos], "rescan", now)
+    return len(images), changed_images, events

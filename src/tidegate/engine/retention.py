@@ -11,21 +11,19 @@ packages of the re-scan index and finding texts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tidegate import schema as t
 from tidegate.engine import findings as store
-from tidegate.engine import notify
+from tidegate.engine import notify, scans
+from tidegate.events.model import Origin
 from tidegate.registry import metadata
 from tidegate.registry.metadata import ManifestRow, RepoRow
 from tidegate.registry.service import DeletedImage, DeleteHook
-
-if TYPE_CHECKING:
-    from tidegate.engine.runtime import ScanEngine
 
 log = logging.getLogger(__name__)
 
@@ -34,32 +32,34 @@ DELETED_IMAGE_DAYS = 3
 CLOSED_FINDING_DAYS = 30
 
 
-def delete_hook(rt: ScanEngine) -> DeleteHook:
+def delete_hook(origin: Origin, clock: Callable[[], float]) -> DeleteHook:
     """The registry delete hook: an image that is gone (not just a tag) closes its findings."""
 
     def on_delete(conn: Connection, image: DeletedImage) -> None:
         repo, row = image.repo, image.manifest
         if metadata.find_manifest(conn, repo.id, row.digest) is not None:
             return  # a tag was removed; the image stays
-        close_image(rt, conn, repo, row, image.tags)
+        close_image(origin, conn, repo, row, image.tags, clock())
 
     return on_delete
 
 
 def close_image(
-    rt: ScanEngine, conn: Connection, repo: RepoRow, row: ManifestRow, tags: tuple[str, ...]
+    origin: Origin,
+    conn: Connection,
+    repo: RepoRow,
+    row: ManifestRow,
+    tags: tuple[str, ...],
+    now: float,
 ) -> int:
     """Close the deleted image's active findings and drop its scan state; returns closed."""
-    scans = t.image_scans
-    where = (scans.c.repository_id == repo.id, scans.c.digest == row.digest)
-    scan_type = conn.execute(sa.select(scans.c.scan_type).where(*where)).scalar()
+    scan_type = scans.scan_type_of(conn, repo.id, row.digest)
     if scan_type is None:
         return 0  # never scanned
-    changes = store.store_findings(conn, repo.id, row.digest, str(scan_type), [], rt.clock())
+    changes = store.store_findings(conn, repo.id, row.digest, scan_type, [], now)
     if scan_type == "ENHANCED" and changes.closed:
-        notify.finding_events(rt, conn, repo, row, changes, tags=list(tags))
-    # The scan state belongs to the image: pushed again, the digest is a new image.
-    conn.execute(sa.delete(scans).where(*where))
+        notify.finding_events(origin, conn, repo, row, changes, tags=list(tags))
+    scans.forget(conn, repo.id, row.digest)
     return len(changes.closed)
 
 
@@ -84,7 +84,7 @@ def _image_exists(table: sa.Table) -> sa.Exists:
 
 
 def _statements(now: float) -> list[tuple[str, sa.Executable]]:
-    f, s, m = t.findings, t.image_scans, t.manifests
+    f, m = t.findings, t.manifests
     inv, links, pkgs, texts = (
         t.image_inventories,
         t.inventory_packages,
@@ -102,7 +102,7 @@ def _statements(now: float) -> list[tuple[str, sa.Executable]]:
             .values(status="CLOSED", updated_at=now),
         ),
         ("findings_removed", sa.delete(f).where(f.c.status == "CLOSED", old_closed | old_deleted)),
-        ("scans_removed", sa.delete(s).where(~_image_exists(s))),
+        ("scans_removed", scans.removal_of_orphans()),
         (
             "inventories_removed",
             sa.delete(inv).where(~sa.exists().where(m.c.digest == inv.c.digest)),

@@ -12,7 +12,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
@@ -21,6 +20,7 @@ from tidegate.auth import audit
 from tidegate.config import Settings
 from tidegate.engine import overview, owner, pipeline, rescan, retention, scans, scratch
 from tidegate.engine.analysis import Analyzer, analyzer_key
+from tidegate.engine.context import JobOutcome, ScanContext
 from tidegate.engine.jobs import Job, JobQueue
 from tidegate.events.model import Origin
 from tidegate.registry import lifecycle
@@ -99,6 +99,11 @@ class ScanEngine:
         self._usable: dict[int, bool] = {}
         self.worker_id = str(self.identity)
         self.lease_seconds = float(settings.scan_lease_seconds or LEASE_SECONDS)
+        self.context = ScanContext(
+            db=registry.engine, blobs=registry.store, analyzer=self.analyzer,
+            vulns=self.vulnstore, open_vulndb=self._open_version, origin=self.origin,
+            clock=clock, continuous_days=settings.continuous_scan_duration_days,
+        )  # fmt: skip
 
     # -- vulnerability DB ---------------------------------------------------------------
 
@@ -124,13 +129,8 @@ class ScanEngine:
             self._usable[current.version] = usable
         return current if usable else None
 
-    def vulndb_info(self, store: VulnStore) -> float | None:
-        """When the DB version was built (ECR's vulnerabilitySourceUpdatedAt)."""
-        built = store.version_info().built_at
-        try:
-            return datetime.fromisoformat(built.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
+    def _open_version(self, version: int) -> VulnStore:
+        return VulnStore(self.settings.vulndb_dir, version=version)
 
     # -- threads --------------------------------------------------------------------------
 
@@ -194,10 +194,12 @@ class ScanEngine:
         renewer = _LeaseRenewer(self.queue, job, self.lease_seconds)
         renewer.start()
         try:
-            if job.kind == "rescan":
-                rescan.run_rescan(self, job)
-            else:
-                pipeline.run_scan(self, job)
+            run: Callable[[ScanContext, Job], JobOutcome]
+            run = rescan.run_rescan if job.kind == "rescan" else pipeline.run_scan
+            outcome = run(self.context, job)
+            with self.registry.engine.begin() as conn:
+                outcome(conn)
+                self.queue.complete(job, conn)  # the job's one way out
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             trace = error + "\n" + traceback.format_exc(limit=5)
@@ -239,7 +241,9 @@ class ScanEngine:
     def expire_continuous_scans(self) -> int:
         """End continuous scanning of images older than the configured duration."""
         try:
-            return rescan.expire_due(self)
+            return rescan.expire_due(
+                self.registry.engine, self.settings.continuous_scan_duration_days, self.clock()
+            )
         except Exception:  # retried on the next round
             log.exception("expiring continuous scans failed")
             return 0
@@ -274,7 +278,7 @@ class ScanEngine:
             current = layout.current_version(self.settings.vulndb_dir)
             if current is None:
                 return False
-            if rescan.claim_new_version(self, current):
+            if rescan.claim_new_version(self.registry.engine, current, self.clock()):
                 log.info("new vulnerability DB version", extra={"fields": {"version": current}})
                 self.wake.set()
                 return True

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
-from tidegate.db import update_or_insert
+from tidegate.db import bulk_update, update_or_insert
 from tidegate.engine import jobs
+from tidegate.engine.findings import FindingChanges, ImageKey
 from tidegate.engine.policy import (
     ScanFrequency,
     ScanType,
@@ -165,3 +169,105 @@ def frequency_of(conn: Connection, repo_id: int, digest: str) -> str:
         )
     ).scalar()
     return str(value or "MANUAL")
+
+
+# -- every other write to image_scans: this module owns the table ----------------------
+
+EXPIRED_DESCRIPTION = (
+    "Continuous scanning ended: the image was pushed longer ago than the configured "
+    "re-scan duration."
+)
+
+
+def expire_images(conn: sa.Connection, pushed_before: float) -> int:
+    """Stop monitoring continuous images pushed before the cutoff; returns how many."""
+    s, m = t.image_scans, t.manifests
+    old = (
+        sa.select(m.c.id)
+        .where(
+            m.c.repository_id == s.c.repository_id,
+            m.c.digest == s.c.digest,
+            m.c.pushed_at < pushed_before,
+        )
+        .exists()
+    )
+    result = conn.execute(
+        sa.update(s)
+        .where(s.c.frequency == "CONTINUOUS_SCAN", s.c.status == "ACTIVE", old)
+        .values(status="SCAN_ELIGIBILITY_EXPIRED", description=EXPIRED_DESCRIPTION)
+    )
+    return int(result.rowcount)
+
+
+def mark_rescanned(conn: Connection, digests: Iterable[str], now: float) -> None:
+    """A re-scan evaluated these digests' ACTIVE continuous enhanced scans at `now`."""
+    s = t.image_scans
+    conn.execute(
+        sa.update(s)
+        .where(
+            s.c.digest.in_(sorted(digests)),
+            s.c.scan_type == "ENHANCED",
+            s.c.frequency == "CONTINUOUS_SCAN",
+            s.c.status == "ACTIVE",
+        )
+        .values(completed_at=now)
+    )
+
+
+def stamp_vulndb(conn: Connection, version: int, updated_at: float | None) -> None:
+    """Every monitored image is now evaluated against DB `version`."""
+    s = t.image_scans
+    conn.execute(
+        sa.update(s)
+        .where(s.c.frequency == "CONTINUOUS_SCAN", s.c.status == "ACTIVE")
+        .values(vulndb_version=version, vulndb_updated_at=updated_at)
+    )
+
+
+def apply_severity_deltas(
+    conn: Connection,
+    changes: Mapping[ImageKey, FindingChanges],
+    stored: Mapping[ImageKey, str],
+) -> None:
+    """Add each image's severity delta to its stored counts (images whose findings changed).
+
+    `stored` holds the images' current `severity_counts` JSON, read under the same write
+    transaction.
+    """
+    moved = {key: c.severity_delta for key, c in changes.items() if any(c.severity_delta.values())}
+    if not moved:
+        return
+    s = t.image_scans
+    params = []
+    for key, delta in moved.items():
+        if key not in stored:
+            continue
+        counts = Counter(orjson.loads(stored[key]))
+        counts.update(delta)
+        params.append(
+            {"repository_id": key[0], "digest": key[1],
+             "severity_counts": orjson.dumps({k: n for k, n in sorted(counts.items()) if n > 0})
+             .decode()}
+        )  # fmt: skip
+    bulk_update(conn, s, ["severity_counts"], ["repository_id", "digest"], params)
+
+
+def scan_type_of(conn: Connection, repo_id: int, digest: str) -> str | None:
+    """The image's scan type, None when it was never scanned."""
+    s = t.image_scans
+    where = (s.c.repository_id == repo_id, s.c.digest == digest)
+    value = conn.execute(sa.select(s.c.scan_type).where(*where)).scalar()
+    return None if value is None else str(value)
+
+
+def forget(conn: Connection, repo_id: int, digest: str) -> None:
+    """Drop a deleted image's scan state: pushed again, the digest is a new image."""
+    s = t.image_scans
+    conn.execute(sa.delete(s).where(s.c.repository_id == repo_id, s.c.digest == digest))
+
+
+def removal_of_orphans() -> sa.Delete:
+    """The statement removing the scan rows of images that no longer exist (retention)."""
+    s, m = t.image_scans, t.manifests
+    gone = ~sa.exists().where(m.c.repository_id == s.c.repository_id, m.c.digest == s.c.digest)
+    return sa.delete(s).where(gone)

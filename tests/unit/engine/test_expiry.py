@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tidegate import schema as t
 from tidegate.db import create_engine, migrate
-from tidegate.engine.rescan import expire_images
+from tidegate.engine.scans import expire_images
 
 
 def test_only_old_active_continuous_images_expire(tmp_path: Path) -> None:
