@@ -7,10 +7,10 @@ because registries and `docker save` disagree on media types while the magic nev
 from __future__ import annotations
 
 import io
-import zlib
 from typing import BinaryIO
 
 import zstandard
+from isal import isal_zlib
 
 from tidegate.scanner.image.errors import ScanFailed
 from tidegate.scanner.image.limits import BudgetExceeded, Limits, Usage
@@ -19,6 +19,8 @@ from tidegate.scanner.image.zstdframes import WalkingReader
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
+# isal's stubs declare its error as an instance; at run time it is the exception class.
+_INFLATE_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 
 
 class _CountingReader(io.RawIOBase):
@@ -40,14 +42,16 @@ class _CountingReader(io.RawIOBase):
 
 
 class _GzipReader(io.RawIOBase):
-    """Multi-member gzip decoder over zlib that reports corruption as `ScanFailed`.
+    """Multi-member gzip decoder that reports corruption as `ScanFailed`.
 
-    Output per call is capped (`max_length`) so a bomb never inflates in one gulp.
+    Inflating is most of a cold scan's time; ISA-L's inflate (PyPI `isal`, zlib's interface)
+    does it in about half zlib's time on the same layers. Output per call is capped
+    (`max_length`) so a bomb never inflates in one gulp.
     """
 
     def __init__(self, raw: io.BufferedReader[_CountingReader]) -> None:
         self._raw = raw
-        self._z = zlib.decompressobj(wbits=31)
+        self._z = isal_zlib.decompressobj(wbits=31)
         self._tail = b""
         self._pending = b""
         self._in_member = True
@@ -63,12 +67,12 @@ class _GzipReader(io.RawIOBase):
             return False
         try:
             self._pending = self._z.decompress(data, _CHUNK)
-        except zlib.error as exc:
+        except _INFLATE_ERROR as exc:
             raise ScanFailed(f"corrupt gzip stream: {exc}") from exc
         self._tail = self._z.unconsumed_tail
         if self._z.eof:
             rest = self._z.unused_data
-            self._z = zlib.decompressobj(wbits=31)
+            self._z = isal_zlib.decompressobj(wbits=31)
             # Bytes after the last member that are not another member are padding.
             self._in_member = rest.startswith(_GZIP_MAGIC)
             self._tail = rest if self._in_member else b""

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from typing import TYPE_CHECKING
 
-from tidegate.scanner.report.jsonfmt import render_json
-from tidegate.scanner.report.model import ScanReport
-from tidegate.scanner.report.sarif import render_sarif
-from tidegate.scanner.report.table import render_table
-from tidegate.scanner.sbom.cyclonedx import render_cyclonedx
-from tidegate.scanner.sbom.spdx import render_spdx
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-RENDERERS: dict[str, Callable[[ScanReport], str]] = {
-    "table": render_table,
-    "json": render_json,
-    "sarif": render_sarif,
-    "cyclonedx": render_cyclonedx,
-    "spdx": render_spdx,
+    from tidegate.scanner.report.model import ScanReport
+
+# Format -> (module, function). Imported on use: the SBOM libraries (spdx-tools, cyclonedx)
+# cost ~0.15 s to import, which a JSON or table scan should not pay.
+RENDERERS: dict[str, tuple[str, str]] = {
+    "table": ("tidegate.scanner.report.table", "render_table"),
+    "json": ("tidegate.scanner.report.jsonfmt", "render_json"),
+    "sarif": ("tidegate.scanner.report.sarif", "render_sarif"),
+    "cyclonedx": ("tidegate.scanner.sbom.cyclonedx", "render_cyclonedx"),
+    "spdx": ("tidegate.scanner.sbom.spdx", "render_spdx"),
 }
 
 
 def render(report: ScanReport, fmt: str) -> str:
     """The report in `fmt`; a `KeyError` names an unknown format."""
-    return RENDERERS[fmt](report)
+    module, name = RENDERERS[fmt]
+    renderer: Callable[[ScanReport], str] = getattr(importlib.import_module(module), name)
+    return renderer(report)
