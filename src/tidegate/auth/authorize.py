@@ -91,6 +91,12 @@ class Authorizer:
         """Drop this process's cached copy after a change (others follow within the TTL)."""
         self._cache.forget(("registry",) if repository is None else ("repository", repository))
 
+    def forget_repository(self, repository: str) -> None:
+        """Drop this process's cached policy and resource tags of a repository after a change:
+        the process that changed them decides on the new state at once."""
+        self._cache.forget(("repository", repository))
+        self._cache.forget(("tags", repository))
+
     def identity_policies(self, user_name: str) -> tuple[Policy, ...]:
         return self._cache.get(("user", user_name), lambda: self.users.identity_policies(user_name))
 

@@ -32,6 +32,7 @@ def create_repository(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
     repo = repos.create_repository(
         ctx.registry, p["repositoryName"], settings, shapes.tag_pairs(p.get("tags"))
     )
+    ctx.auth.authorizer.forget_repository(repo.name)
     return {"repository": shapes.repository(ctx, repo)}
 
 
@@ -55,6 +56,7 @@ def delete_repository(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
     """DeleteRepository; `force` deletes the images too."""
     ctx.check_registry_id(p)
     repo = repos.delete_repository(ctx.registry, p["repositoryName"], force=bool(p.get("force")))
+    ctx.auth.authorizer.forget_repository(repo.name)
     return {"repository": shapes.repository(ctx, repo)}
 
 
@@ -83,6 +85,7 @@ def tag_resource(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
     """TagResource on a repository ARN."""
     name = ctx.repository_from_arn(p["resourceArn"])
     repos.tag_repository(ctx.registry, name, shapes.tag_pairs(p["tags"]))
+    ctx.auth.authorizer.forget_repository(name)
     return {}
 
 
@@ -90,6 +93,7 @@ def untag_resource(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
     """UntagResource on a repository ARN."""
     name = ctx.repository_from_arn(p["resourceArn"])
     repos.untag_repository(ctx.registry, name, [str(k) for k in p["tagKeys"]])
+    ctx.auth.authorizer.forget_repository(name)
     return {}
 
 
