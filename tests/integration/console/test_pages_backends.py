@@ -213,7 +213,8 @@ def signed_in(server: TidegateServer) -> tuple[httpx.Client, str]:
     kid, secret = server.access_key()
     client.post("/console/sign-in", data={"csrf_token": token.group(1), "access_key_id": kid,
                                           "secret_access_key": secret})  # fmt: skip
-    again = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/repositories").text)
+    listing = client.get("/console/repositories").text
+    again = re.search(r'name="csrf_token" value="([^"]+)"', listing)
     assert again is not None
     return client, again.group(1)
 
