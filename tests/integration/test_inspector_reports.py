@@ -245,7 +245,9 @@ def test_sbom_exports_match_the_images_inventory(
     from cyclonedx.validation.json import JsonStrictValidator
     from spdx_tools.spdx.parser.parse_anything import parse_file
 
-    cli = json.loads(_tidegate("sbom", f"oci:{root / 'layout'}:v1", "--format", "cyclonedx"))
+    cli = json.loads(
+        _tidegate("sbom", f"oci:{root / 'layout'}:v1", "--format", "cyclonedx", "--no-cache")
+    )
     truth = {(c["name"], c["version"], c.get("purl")) for c in _components(cli)}
     assert {name for name, _v, _p in truth} == {"lodash", "minimist"}
     criteria = {"ecrRepositoryName": [{"comparison": "EQUALS", "value": "team/api"}],

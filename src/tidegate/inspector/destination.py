@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Protocol
 
 from tidegate.inspector.errors import invalid
@@ -57,7 +57,7 @@ def check_destination(dest: Mapping[str, Any], field: str = "s3Destination") -> 
             "hyphens, starting and ending with a letter or digit)",
         )
     prefix = str(dest.get("keyPrefix") or "")
-    parts = PurePosixPath(prefix).parts
+    parts = prefix.split("/")
     if prefix.startswith("/") or any(p in ("..", ".") for p in parts) or "\\" in prefix:
         raise invalid(f"{field}.keyPrefix", f"'{prefix}' must be a relative key prefix")
     if not _KMS_KEY.fullmatch(str(dest["kmsKeyArn"])):
