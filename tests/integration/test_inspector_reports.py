@@ -252,11 +252,16 @@ def test_sbom_exports_match_the_images_inventory(
     assert {name for name, _v, _p in truth} == {"lodash", "minimist"}
     criteria = {"ecrRepositoryName": [{"comparison": "EQUALS", "value": "team/api"}],
                 "ecrImageTags": [{"comparison": "EQUALS", "value": "v1"}]}  # fmt: skip
-    export_id = inspector.create_sbom_export(
-        reportFormat="CYCLONEDX_1_4", resourceFilterCriteria=criteria,
-        s3Destination=dest("sboms", "cdx"),
-    )["reportId"]  # fmt: skip
+    created = aws(
+        server, "create-sbom-export", "--report-format", "CYCLONEDX_1_4",
+        "--resource-filter-criteria", json.dumps(criteria),
+        "--s3-destination", json.dumps(dest("sboms", "cdx")),
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    export_id = json.loads(created.stdout)["reportId"]
     done = _wait(inspector.get_sbom_export, export_id)
+    shown = aws(server, "get-sbom-export", "--report-id", export_id)
+    assert json.loads(shown.stdout)["format"] == "CYCLONEDX_1_4", shown.stderr
     assert (done["status"], done["format"]) == ("SUCCEEDED", "CYCLONEDX_1_4"), done
     assert done["filterCriteria"] == criteria
     folder = server.data_dir / "exports" / "sboms" / "cdx" / "SBOM"
@@ -337,7 +342,9 @@ def test_cancel_stops_a_queued_report_for_good(root: Path) -> None:
             reportFormat="CSV", s3Destination=dest("reports", "")
         )["reportId"]
         assert client.get_findings_report_status(reportId=report_id)["status"] == "IN_PROGRESS"
-        assert client.cancel_findings_report(reportId=report_id)["reportId"] == report_id
+        cancelled = aws(srv, "cancel-findings-report", "--report-id", report_id)
+        assert cancelled.returncode == 0, cancelled.stderr
+        assert json.loads(cancelled.stdout) == {"reportId": report_id}
         status = client.get_findings_report_status(reportId=report_id)
         assert status["status"] == "CANCELLED"
         with pytest.raises(ClientError) as caught:
