@@ -40,9 +40,10 @@ class Destination(Protocol):
         ...
 
 
-def check_destination(dest: Mapping[str, Any], field: str = "s3Destination") -> None:
-    """ValidationException for a bucket name S3 would refuse, an escaping keyPrefix or a
-    kmsKeyArn that is not a KMS key ARN."""
+def check_destination(dest: Mapping[str, Any], account: str, field: str = "s3Destination") -> None:
+    """ValidationException for a bucket name S3 would refuse, an escaping keyPrefix, a
+    kmsKeyArn that is not a KMS key ARN, or an expectedBucketOwner other than `account`
+    (every destination bucket belongs to the registry's account)."""
     bucket = str(dest["bucketName"])
     if (
         not _BUCKET.fullmatch(bucket)
@@ -62,6 +63,11 @@ def check_destination(dest: Mapping[str, Any], field: str = "s3Destination") -> 
         raise invalid(f"{field}.keyPrefix", f"'{prefix}' must be a relative key prefix")
     if not _KMS_KEY.fullmatch(str(dest["kmsKeyArn"])):
         raise invalid(f"{field}.kmsKeyArn", f"'{dest['kmsKeyArn']}' is not a KMS key ARN")
+    owner = dest.get("expectedBucketOwner")
+    if owner is not None and owner != account:
+        raise invalid(
+            f"{field}.expectedBucketOwner", f"bucket '{bucket}' belongs to account {account}"
+        )
 
 
 def _is_ip(name: str) -> bool:

@@ -79,7 +79,7 @@ class ReportOperations:
 
     def create_findings_report(self, p: dict[str, Any]) -> dict[str, Any]:
         criteria = p.get("filterCriteria") or {}
-        check_destination(p["s3Destination"])
+        check_destination(p["s3Destination"], self.origin.account)
         filters.where(report_criteria(criteria), self.origin.account)  # refuses bad filters now
         report_id = store.create(
             self.db, kind=FINDINGS, report_format=p["reportFormat"],
@@ -97,7 +97,7 @@ class ReportOperations:
 
     def create_sbom_export(self, p: dict[str, Any]) -> dict[str, Any]:
         criteria = p.get("resourceFilterCriteria") or {}
-        check_destination(p["s3Destination"])
+        check_destination(p["s3Destination"], self.origin.account)
         sbom_export.check_criteria(criteria)
         report_id = store.create(
             self.db, kind=SBOM, report_format=p["reportFormat"],

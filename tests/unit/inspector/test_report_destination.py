@@ -23,14 +23,15 @@ from tidegate.inspector.report_formats import CSV_COLUMNS, render_csv, render_js
 from tidegate.inspector.sbom_export import check_criteria, matching, object_key
 
 KMS = "arn:aws:kms:us-east-1:123456789012:key/0b3b3d1c-1111-2222-3333-444455556666"
-ORIGIN = Origin("123456789012", "us-east-1")
+ACCOUNT = "123456789012"
+ORIGIN = Origin(ACCOUNT, "us-east-1")
 
 
 @pytest.mark.parametrize(
     "bucket", ["reports", "my.reports-2024", "abc", "a" * 63, "1bucket"]
 )  # fmt: skip
 def test_valid_bucket_names(bucket: str) -> None:
-    check_destination({"bucketName": bucket, "kmsKeyArn": KMS})
+    check_destination({"bucketName": bucket, "kmsKeyArn": KMS}, ACCOUNT)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +41,7 @@ def test_valid_bucket_names(bucket: str) -> None:
 )  # fmt: skip
 def test_invalid_bucket_names_are_validation_exceptions(bucket: str) -> None:
     with pytest.raises(InspectorError) as caught:
-        check_destination({"bucketName": bucket, "kmsKeyArn": KMS})
+        check_destination({"bucketName": bucket, "kmsKeyArn": KMS}, ACCOUNT)
     assert caught.value.type_name == "ValidationException"
     assert caught.value.fields[0]["name"] == "s3Destination.bucketName"
 
@@ -48,14 +49,21 @@ def test_invalid_bucket_names_are_validation_exceptions(bucket: str) -> None:
 @pytest.mark.parametrize("prefix", ["/abs", "../up", "a/../../b", "a\\b", "./here"])
 def test_prefixes_may_not_escape_the_bucket(prefix: str) -> None:
     with pytest.raises(InspectorError, match="keyPrefix"):
-        check_destination({"bucketName": "reports", "keyPrefix": prefix, "kmsKeyArn": KMS})
+        check_destination({"bucketName": "reports", "keyPrefix": prefix, "kmsKeyArn": KMS}, ACCOUNT)
 
 
 def test_kms_key_must_be_a_kms_arn() -> None:
     with pytest.raises(InspectorError, match="kmsKeyArn"):
-        check_destination({"bucketName": "reports", "kmsKeyArn": "alias/mine"})
+        check_destination({"bucketName": "reports", "kmsKeyArn": "alias/mine"}, ACCOUNT)
     check_destination({"bucketName": "reports", "kmsKeyArn":
-                       "arn:aws:kms:eu-west-1:123456789012:alias/reports"})  # fmt: skip
+                       "arn:aws:kms:eu-west-1:123456789012:alias/reports"}, ACCOUNT)  # fmt: skip
+
+
+def test_the_bucket_owner_is_the_registrys_account() -> None:
+    mine = {"bucketName": "reports", "kmsKeyArn": KMS, "expectedBucketOwner": ACCOUNT}
+    check_destination(mine, ACCOUNT)
+    with pytest.raises(InspectorError, match="expectedBucketOwner"):
+        check_destination({**mine, "expectedBucketOwner": "999999999999"}, ACCOUNT)
 
 
 def test_folder_layout_and_atomic_writes(tmp_path: Path) -> None:
