@@ -18,11 +18,14 @@ from tidegate.db import engine_for, migrate
 from tidegate.ecr.api import ecr_dispatch
 from tidegate.ecr.console_port import EcrForConsole
 from tidegate.ecr.wiring import install_ecr
+from tidegate.engine import reports as report_store
 from tidegate.engine import retention, scans
 from tidegate.engine.runtime import ScanEngine
 from tidegate.engine.scheduler import DbUpdateScheduler
 from tidegate.events import wiring as events
+from tidegate.events.model import Origin
 from tidegate.inspector.api import inspector_routes
+from tidegate.inspector.reports import ReportJobs
 from tidegate.logs import AccessLogMiddleware
 from tidegate.registry.api.routes import dispatch
 from tidegate.registry.service import RegistryService
@@ -48,7 +51,9 @@ def build_services(settings: Settings) -> tuple[RegistryService, events.EventsRu
     """
     registry = build_registry(settings)
     event_runtime = events.install(registry, settings)
-    engine = ScanEngine(registry, settings)
+    origin = Origin(settings.registry_id, settings.region)
+    reports = ReportJobs(settings, registry.engine, origin)
+    engine = ScanEngine(registry, settings, kinds={report_store.JOB_KIND: reports.kind()})
     registry.hooks.on_push.append(scans.on_push)
     registry.hooks.on_delete.append(retention.delete_hook(engine.origin, engine.clock))
     return registry, event_runtime, engine

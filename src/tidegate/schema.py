@@ -466,3 +466,22 @@ findings_daily = Table(
     Column("open_count", Integer, nullable=False),
     Column("recorded_at", Float, nullable=False),
 )
+
+# Inspector findings reports and SBOM exports (engine/reports.py): one row per request, its
+# status moving IN_PROGRESS -> SUCCEEDED | FAILED | CANCELLED; the work runs as a scan_jobs job.
+inspector_reports = Table(
+    "inspector_reports",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the reportId (a UUID)
+    Column("kind", String(16), nullable=False),  # findings | sbom
+    Column("format", String(16), nullable=False),  # CSV | JSON | CYCLONEDX_1_4 | SPDX_2_3
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(32), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("destination", Text, nullable=False),  # the request's s3Destination, as JSON
+    Column("criteria", Text, nullable=False),  # filterCriteria / resourceFilterCriteria JSON
+    Column("written", Text, nullable=False, default="[]"),  # keys written, as JSON
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_inspector_reports_kind_created", inspector_reports.c.kind, inspector_reports.c.created_at)

@@ -28,6 +28,7 @@ OWNERS = {
     "iam_users": {"auth.users"},
     "image_inventories": {"engine.inventories", "engine.retention"},
     "image_scans": {"engine.scans"},
+    "inspector_reports": {"engine.reports"},
     "indexed_packages": {"engine.inventories", "engine.retention"},
     "inventory_packages": {"engine.inventories", "engine.retention"},
     "layer_upload_parts": {"registry.uploads"},

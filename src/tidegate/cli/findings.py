@@ -1,9 +1,11 @@
-"""`tidegate findings`: findings aggregated by vulnerability, repository, image, layer, package."""
+"""`tidegate findings`: findings aggregated by vulnerability, repository, image, layer, package,
+or each finding in the AWS Security Finding Format (`--format asff`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from tidegate.cli.common import add_data_options, settings_from_args
 from tidegate.scanner.vulndb.model import FixState
@@ -14,7 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "findings",
         help="list findings grouped by vulnerability, repository, image, layer or package",
         description="Aggregate the current (ACTIVE) findings of every scanned image, worst "
-        "first, the way the Inspector console groups them.",
+        "first, the way the Inspector console groups them; or, with --format asff, print each "
+        "enhanced finding in the AWS Security Finding Format as a Security Hub "
+        'BatchImportFindings request body ({"Findings": [...]}).',
     )
     add_data_options(parser)
     parser.add_argument(
@@ -34,12 +38,61 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--search", default="", help="substring of vulnerability, package, repo")
     parser.add_argument("--repository", help="only this repository")
     parser.add_argument("--include-closed", action="store_true", help="closed findings too")
-    parser.add_argument("--limit", type=int, default=100)
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--limit", type=int, help="at most this many groups (default 100) or ASFF findings (all)"
+    )
+    parser.add_argument(
+        "--format", choices=["table", "json", "asff"], default="table",
+        help="table, JSON groups, or ASFF findings (--severity, --repository, "
+        "--fix-available and --include-closed apply)",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print JSON (same as --format json)")
     parser.set_defaults(func=run)
 
 
+def _criteria(args: argparse.Namespace) -> dict[str, list[dict[str, str]]]:
+    """The flags as an Inspector filterCriteria, so ASFF output is what ListFindings selects."""
+    out: dict[str, list[dict[str, str]]] = {}
+    if args.severity:
+        out["severity"] = [{"comparison": "EQUALS", "value": s.upper()} for s in args.severity]
+    if args.repository:
+        out["ecrImageRepositoryName"] = [{"comparison": "EQUALS", "value": args.repository}]
+    if args.fix_available:
+        out["fixAvailable"] = [{"comparison": "EQUALS", "value": args.fix_available}]
+    if not args.include_closed:
+        out["findingStatus"] = [{"comparison": "EQUALS", "value": "ACTIVE"}]
+    return out
+
+
+def run_asff(args: argparse.Namespace) -> int:
+    from tidegate.app import build_registry
+    from tidegate.db import reading
+    from tidegate.events.model import Origin
+    from tidegate.inspector import findings
+    from tidegate.inspector.asff import to_asff
+
+    if args.fix_state or args.search:
+        print("tidegate findings: --fix-state and --search do not apply to --format asff",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    settings = settings_from_args(args)
+    origin = Origin(settings.registry_id, settings.region)
+    registry = build_registry(settings)
+    out: list[dict[str, object]] = []
+    with reading(registry.engine) as conn:
+        ids = findings.matching_ids(conn, origin, _criteria(args))
+        if args.limit is not None:
+            ids = ids[: args.limit]
+        for start in range(0, len(ids), 500):
+            shapes = findings.render_shapes(conn, origin, ids[start : start + 500])
+            out.extend(to_asff(f, origin) for f in shapes)
+    print(json.dumps({"Findings": out}, indent=2, sort_keys=True))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.format == "asff":
+        return run_asff(args)
     from tidegate.app import build_registry
     from tidegate.db import reading
     from tidegate.engine import aggregate
@@ -54,8 +107,10 @@ def run(args: argparse.Namespace) -> int:
         include_closed=args.include_closed,
     )
     with reading(registry.engine) as conn:
-        groups = aggregate.aggregate(conn, aggregate.GroupBy(args.group_by), flt, limit=args.limit)
-    if args.json:
+        groups = aggregate.aggregate(
+            conn, aggregate.GroupBy(args.group_by), flt, limit=args.limit or 100
+        )
+    if args.json or args.format == "json":
         print(json.dumps(groups, indent=2, sort_keys=True))
         return 0
     key_names = {"vulnerability": ["vulnerabilityId"], "repository": ["repository"],

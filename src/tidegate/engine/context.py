@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection, Engine
 
+from tidegate.engine.jobs import Job
 from tidegate.events.model import Origin
 from tidegate.registry.storage.base import BlobStore
 from tidegate.scanner.match import AdvisoryLookup
@@ -24,6 +25,16 @@ from tidegate.scanner.vulndb.store import VersionInfo
 
 JobOutcome = Callable[[Connection], None]
 """A job's final writes; the runtime runs them in the transaction that completes the job."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobKind:
+    """A kind of job whose code lives outside the engine (Inspector reports), wired in by
+    the app so the engine never imports an API package."""
+
+    run: Callable[[Job], JobOutcome]
+    give_up: Callable[[Connection, Job, str], None]
+    """Ends what the job was for when its attempts run out (`str`: why)."""
 
 
 def nothing_to_write(conn: Connection) -> None:

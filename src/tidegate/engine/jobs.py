@@ -34,7 +34,7 @@ from tidegate.db import reading
 @dataclass(frozen=True, slots=True)
 class Job:
     id: int
-    kind: str  # scan
+    kind: str  # scan | rescan | report
     repository_id: int | None
     digest: str | None
     scan_type: str  # BASIC | ENHANCED
@@ -56,9 +56,13 @@ def enqueue(
     now: float,
     payload: dict[str, object] | None = None,
     max_attempts: int = 5,
+    dedupe_key: str | None = None,
 ) -> int | None:
-    """Add a job unless an identical one is still queued (not yet claimed); returns its id."""
-    dedupe_key = f"{kind}:{repository_id}:{digest}:{scan_type}"
+    """Add a job unless an identical one is still queued (not yet claimed); returns its id.
+
+    Jobs about no image (reports) pass their own `dedupe_key`.
+    """
+    dedupe_key = dedupe_key or f"{kind}:{repository_id}:{digest}:{scan_type}"
     existing = conn.execute(
         sa.select(t.scan_jobs.c.id).where(
             t.scan_jobs.c.dedupe_key == dedupe_key,

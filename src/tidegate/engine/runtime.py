@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
@@ -20,7 +20,7 @@ from tidegate.auth import audit
 from tidegate.config import Settings
 from tidegate.engine import overview, owner, pipeline, rescan, retention, scans, scratch
 from tidegate.engine.analysis import Analyzer, analyzer_key
-from tidegate.engine.context import JobOutcome, ScanContext
+from tidegate.engine.context import JobKind, JobOutcome, ScanContext
 from tidegate.engine.jobs import Job, JobQueue
 from tidegate.events.model import Origin
 from tidegate.registry import lifecycle
@@ -82,8 +82,10 @@ class ScanEngine:
         *,
         clock: Callable[[], float] = time.time,
         poll_seconds: float = 1.0,
+        kinds: Mapping[str, JobKind] | None = None,
     ) -> None:
         self.registry = registry
+        self.kinds = dict(kinds or {})
         self.settings = settings
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -194,9 +196,7 @@ class ScanEngine:
         renewer = _LeaseRenewer(self.queue, job, self.lease_seconds)
         renewer.start()
         try:
-            run: Callable[[ScanContext, Job], JobOutcome]
-            run = rescan.run_rescan if job.kind == "rescan" else pipeline.run_scan
-            outcome = run(self.context, job)
+            outcome = self._run(job)
             with self.registry.engine.begin() as conn:
                 outcome(conn)
                 self.queue.complete(job, conn)  # the job's one way out
@@ -209,8 +209,19 @@ class ScanEngine:
         finally:
             renewer.stop()
 
+    def _run(self, job: Job) -> JobOutcome:
+        kind = self.kinds.get(job.kind)
+        if kind is not None:
+            return kind.run(job)
+        run: Callable[[ScanContext, Job], JobOutcome]
+        run = rescan.run_rescan if job.kind == "rescan" else pipeline.run_scan
+        return run(self.context, job)
+
     def _give_up(self, job: Job, error: str) -> Callable[[Connection], None] | None:
         """What ends a scan job's image scan when its retries run out (nothing for re-scans)."""
+        kind = self.kinds.get(job.kind)
+        if kind is not None:
+            return lambda conn: kind.give_up(conn, job, error)
         repo_id, digest = job.repository_id, job.digest
         if job.kind == "rescan" or repo_id is None or digest is None:
             return None

@@ -91,8 +91,19 @@ def list_findings(
     return Page(render(conn, origin, ids[:limit]), more)
 
 
+def matching_ids(conn: Connection, origin: Origin, criteria: Mapping[str, Any]) -> list[int]:
+    """Every finding `criteria` selects, in ListFindings' default order (newest first)."""
+    query = base_query([f.c.id], criteria, origin.account).order_by(f.c.id.desc())
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
 def render(conn: Connection, origin: Origin, ids: list[int]) -> list[dict[str, Any]]:
     """The findings `ids` in Inspector's shape, in the order given."""
+    return [to_inspector_finding(shaped) for shaped in render_shapes(conn, origin, ids)]
+
+
+def render_shapes(conn: Connection, origin: Origin, ids: list[int]) -> list[dict[str, Any]]:
+    """The findings `ids` in ECR's enhancedFindings shape (numeric times), in order."""
     if not ids:
         return []
     rows = conn.execute(
@@ -119,6 +130,5 @@ def render(conn: Connection, origin: Origin, ids: list[int]) -> list[dict[str, A
             continue
         image = ImageContext(row["repository_name"], row["digest"], tags[row["manifest_id"]],
                              row["pushed_at"])  # fmt: skip
-        shaped = orjson.loads(enhanced_finding_json(row, origin, image_resources(origin, image)))
-        out.append(to_inspector_finding(shaped))
+        out.append(orjson.loads(enhanced_finding_json(row, origin, image_resources(origin, image))))
     return out

@@ -20,6 +20,7 @@ from tidegate.engine import rescan, usage
 from tidegate.events.model import Origin
 from tidegate.inspector import aggregations, coverage, findings
 from tidegate.inspector.errors import invalid
+from tidegate.inspector.reports import ReportOperations
 from tidegate.registry.repositories import write_setting
 from tidegate.registry.service import RegistryService
 
@@ -194,7 +195,17 @@ def batch_get_account_status(ctx: InspectorContext, p: dict[str, Any]) -> dict[s
     return {"accounts": out, "failedAccounts": failed}
 
 
+def _reports(ctx: InspectorContext) -> ReportOperations:
+    return ReportOperations(ctx.settings, ctx.registry.engine, ctx.origin)
+
+
 OPERATIONS: dict[str, Callable[[InspectorContext, dict[str, Any]], dict[str, Any]]] = {
+    "CreateFindingsReport": lambda ctx, p: _reports(ctx).create_findings_report(p),
+    "GetFindingsReportStatus": lambda ctx, p: _reports(ctx).get_findings_report_status(p),
+    "CancelFindingsReport": lambda ctx, p: _reports(ctx).cancel_findings_report(p),
+    "CreateSbomExport": lambda ctx, p: _reports(ctx).create_sbom_export(p),
+    "GetSbomExport": lambda ctx, p: _reports(ctx).get_sbom_export(p),
+    "CancelSbomExport": lambda ctx, p: _reports(ctx).cancel_sbom_export(p),
     "ListFindings": list_findings,
     "BatchGetAccountStatus": batch_get_account_status,
     "ListFindingAggregations": list_finding_aggregations,

@@ -15,7 +15,7 @@ from cyclonedx.model.vulnerability import (
     VulnerabilitySeverity,
     VulnerabilitySource,
 )
-from cyclonedx.output.json import JsonV1Dot6
+from cyclonedx.output.json import JsonV1Dot4, JsonV1Dot6
 from packageurl import PackageURL
 
 from tidegate.scanner.model import Package
@@ -138,3 +138,8 @@ def build_bom(report: ScanReport) -> Bom:
 
 def render_cyclonedx(report: ScanReport) -> str:
     return JsonV1Dot6(build_bom(report)).output_as_string(indent=2) + "\n"
+
+
+def render_cyclonedx_1_4(report: ScanReport) -> str:
+    """The same BOM in CycloneDX 1.4 (what Inspector's CYCLONEDX_1_4 SBOM exports are)."""
+    return JsonV1Dot4(build_bom(report)).output_as_string(indent=2) + "\n"
