@@ -20,7 +20,13 @@ import sqlalchemy as sa
 from tests.support.seaweed import SeaweedS3
 from tidegate.config import StorageDriver, StorageSection
 from tidegate.db import create_engine, migrate
-from tidegate.errors import BlobNotFound, BlobUploadUnknown, DigestInvalid, StorageUnavailable
+from tidegate.errors import (
+    BlobNotFound,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    StorageUnavailable,
+)
 from tidegate.oci.digest import Digest, digest_bytes
 from tidegate.registry import metadata
 from tidegate.registry.storage.base import BlobStore
@@ -229,3 +235,29 @@ def test_filesystem_ready_names_the_problem(tmp_path: Path) -> None:
     finally:
         if (tmp_path / "blobs" / "uploads").exists():
             os.chmod(tmp_path / "blobs" / "uploads", 0o700)
+
+
+def test_racing_chunks_on_two_processes_keep_one(store: BlobStore, tmp_path: Path) -> None:
+    """Two replicas appending at the same offset: the first acknowledgement wins."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'meta.db'}")
+    migrate(engine)
+    with engine.begin() as conn:
+        repo = metadata.create_repo(conn, metadata.RepoName("r"), 0.0)
+    first, second = (UploadManager(engine, store, lambda: 1.0) for _ in range(2))
+    state = first.start(repo.id)
+    mine = first.open(state, 0)
+    mine.write(b"mine")
+    try:  # the filesystem refuses the second writer at once (a lock), S3 at its ack
+        theirs = second.open(second.state(repo.id, state.id), 0)
+    except BlobUploadInvalid:
+        assert isinstance(store, FilesystemBlobStore)
+        first.ack(mine)
+    else:
+        theirs.write(b"theirs")
+        first.ack(mine)
+        with pytest.raises(BlobUploadInvalid, match="same time"):
+            second.ack(theirs)
+    appender = second.open(second.state(repo.id, state.id), 4)
+    assert second.finish(appender, digest_bytes(b"mine"), 4) == digest_bytes(b"mine")
+    assert _read(store, digest_bytes(b"mine")) == b"mine"
+    engine.dispose()

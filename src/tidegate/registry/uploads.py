@@ -195,11 +195,16 @@ class UploadManager:
             token = appender.sync_and_close()
             offset = appender.offset
             with self.engine.begin() as conn:
-                conn.execute(
+                moved = conn.execute(
                     sa.update(t.uploads)
-                    .where(t.uploads.c.id == state.id)
+                    .where(t.uploads.c.id == state.id, t.uploads.c.offset == state.offset)
                     .values(offset=offset, store_state=token, updated_at=self.clock())
-                )
+                ).rowcount
+            if moved != 1:
+                # Another process acknowledged a chunk of this upload meanwhile (or it ended):
+                # ours is dropped, theirs stands.
+                msg = f"upload {state.id!r} received another chunk at the same time; retry"
+                raise BlobUploadInvalid(msg)
             if appender.hasher is not None:
                 self._hashers.put(state.id, offset, appender.hasher)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from tidegate.errors import BlobNotFound, DigestInvalid, StorageUnavailable
+from tidegate.errors import BlobNotFound, BlobUploadInvalid, DigestInvalid, StorageUnavailable
 from tidegate.oci.digest import Digest, algorithm_of, digest_stream, parse_digest
 from tidegate.registry.storage import paths
 from tidegate.registry.storage.base import BlobInfo
@@ -32,6 +33,14 @@ class FileUploadWriter:
         self._store = store
         self._upload_id = upload_id
         self._fh = paths.upload_data(store.root, upload_id).open("r+b")
+        try:
+            # Across processes (`--workers`, replicas on one volume) one writer at a time;
+            # the kernel drops the lock if the holder dies.
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._fh.close()
+            msg = f"upload {upload_id!r} is receiving another chunk"
+            raise BlobUploadInvalid(msg) from None
         self._fh.truncate(offset)
         self._fh.seek(offset)
 

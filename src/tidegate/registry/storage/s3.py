@@ -4,11 +4,12 @@ Keys, under the configured prefix:
 
     blobs/<algorithm>/<first two hex>/<hex>    one object per blob, written whole (PUT or copy)
     uploads/<id>/data                          the multipart upload of an upload session
-    uploads/<id>/tail-<offset>                 acknowledged bytes not yet in a part
+    uploads/<id>/tail-<offset>-<nonce>         acknowledged bytes not yet in a part
 
 S3 parts must be at least 5 MiB (all but the last), while registry chunks may be any size:
 bytes past the last full part are kept as a small "tail" object, named by the offset it
-ends at so an unacknowledged write never overwrites an acknowledged one. The token (JSON,
+ends at and a nonce so no other write ever overwrites an acknowledged one (parts are held
+to their recorded ETags by CompleteMultipartUpload). The token (JSON,
 persisted by the caller with the offset) lists the multipart id, the parts and the tail.
 A finished upload is completed into `uploads/<id>/data` and copied server-side to its blob
 key (multipart keys are fixed before the digest is known), the way Distribution does it.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeVar
@@ -317,7 +319,8 @@ class S3UploadWriter:
         store, state = self._store, self._state
         if len(self._buffer) != state.tail_size or (self._buffer and state.tail is None):
             size = sum(p[2] for p in state.parts) + len(self._buffer)
-            key = f"{store.upload_prefix(self._upload_id)}tail-{size}"
+            # Unique per write: a racing request on another replica never overwrites it.
+            key = f"{store.upload_prefix(self._upload_id)}tail-{size}-{uuid.uuid4().hex[:12]}"
             store.call(
                 store.client.put_object, Bucket=store.bucket, Key=key, Body=bytes(self._buffer)
             )
