@@ -29,7 +29,7 @@ from tidegate.inspector.reports import ReportJobs
 from tidegate.logs import AccessLogMiddleware
 from tidegate.registry.api.routes import dispatch
 from tidegate.registry.service import RegistryService
-from tidegate.registry.storage.filesystem import FilesystemBlobStore
+from tidegate.registry.storage.factory import open_store
 from tidegate.webapi.routes import ROUTES as api_routes
 
 V2_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -39,7 +39,7 @@ def build_registry(settings: Settings) -> RegistryService:
     """The registry service over the configured metadata DB and blob store, migrated."""
     engine = engine_for(settings)
     migrate(engine)
-    store = FilesystemBlobStore(settings.blob_dir)
+    store = open_store(settings.storage, settings.blob_dir)
     return RegistryService(engine, store, max_manifest_bytes=settings.max_manifest_bytes)
 
 

@@ -23,8 +23,19 @@ The tables, each parsed once here into a typed section:
     initial_scan_rate = 0.09     # USD per initial enhanced scan
     rescan_rate = 0.01           # USD per continuous re-scan
 
+    [storage]
+    driver = "s3"                # default "filesystem" (<data_dir>/blobs)
+    endpoint_url = "http://seaweedfs:8333"   # empty: AWS S3 itself
+    bucket = "tidegate"
+    region = "us-east-1"
+    prefix = "registry/"         # keys are <prefix>blobs/..., <prefix>uploads/...
+    access_key_id = "..."        # both empty: the standard AWS environment / credential chain
+    secret_access_key = "..."
+    redirect = true              # blob GETs answered by 307 to a presigned URL
+
 `TIDEGATE_WEBHOOKS` (a JSON list of webhook tables) replaces `[[webhooks]]`, and
-`TIDEGATE_EVENTS` (a JSON object) overrides keys of `[events]`.
+`TIDEGATE_EVENTS` and `TIDEGATE_STORAGE` (JSON objects) override keys of `[events]` and
+`[storage]`.
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ from tidegate.errors import InvalidParameter
 ENV_PREFIX = "TIDEGATE_"
 WEBHOOKS_ENV = "TIDEGATE_WEBHOOKS"
 EVENTS_ENV = "TIDEGATE_EVENTS"
+STORAGE_ENV = "TIDEGATE_STORAGE"
 # The test harness's own variables (data mirrors, tool paths) are never settings.
 _TEST_PREFIX = "TIDEGATE_TEST_"
 # Variables of the client-side `tidegate scan` and of the CLI itself, not settings.
@@ -52,6 +64,7 @@ _OTHER_ENV = {
     ENV_PREFIX + "CONFIG",
     WEBHOOKS_ENV,
     EVENTS_ENV,
+    STORAGE_ENV,
     ENV_PREFIX + "REGISTRY_USERNAME",
     ENV_PREFIX + "REGISTRY_PASSWORD",
 }
@@ -111,6 +124,26 @@ class UsageSection:
 
     initial_scan_rate: float = 0.09
     rescan_rate: float = 0.01
+
+
+class StorageDriver(enum.StrEnum):
+    FILESYSTEM = "filesystem"
+    S3 = "s3"
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSection:
+    """The `[storage]` table: where blob bytes live (metadata is always in the database)."""
+
+    driver: StorageDriver = StorageDriver.FILESYSTEM
+    endpoint_url: str = ""
+    bucket: str = ""
+    region: str = ""
+    prefix: str = ""
+    # Both empty: boto3's own chain (AWS_* environment, shared files, instance roles).
+    access_key_id: str = ""
+    secret_access_key: str = field(default="", repr=False)
+    redirect: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +220,7 @@ class Settings:
     events: EventsSection = field(default_factory=EventsSection)
     usage: UsageSection = field(default_factory=UsageSection)
     console: ConsoleSection = field(default_factory=ConsoleSection)
+    storage: StorageSection = field(default_factory=StorageSection)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -214,7 +248,7 @@ class Settings:
         )
 
 
-_TABLES = ("webhooks", "events", "usage", "console")
+_TABLES = ("webhooks", "events", "usage", "console", "storage")
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in _TABLES}
 _CHOICES: dict[str, type[enum.StrEnum]] = {
     "log_format": LogFormat,
@@ -313,6 +347,9 @@ def load_settings(
         raw_hooks = _json(env[WEBHOOKS_ENV], WEBHOOKS_ENV)
     if EVENTS_ENV in env:
         raw_events = {**raw_events, **_mapping(_json(env[EVENTS_ENV], EVENTS_ENV), EVENTS_ENV)}
+    raw_storage = dict(_mapping(tables.get("storage", {}), "[storage]"))
+    if STORAGE_ENV in env:
+        raw_storage.update(_mapping(_json(env[STORAGE_ENV], STORAGE_ENV), STORAGE_ENV))
     settings = Settings(
         **values,  # type: ignore[arg-type]
         webhooks=_webhooks(raw_hooks),
@@ -321,6 +358,7 @@ def load_settings(
         console=_section(
             ConsoleSection, _mapping(tables.get("console", {}), "[console]"), "[console]"
         ),
+        storage=_storage(raw_storage),
     )
     _validate(settings)
     return settings
@@ -361,6 +399,47 @@ def _section(cls: type[S], table: Mapping[str, Any], what: str) -> S:
         kind = int if kinds[key] in ("int", int) else float
         numbers[key] = _positive(value, kind, f"{what} {key}")
     return cls(**numbers)
+
+
+_S3_ONLY = ("endpoint_url", "bucket", "region", "prefix", "access_key_id", "secret_access_key")
+
+
+def _storage(table: Mapping[str, Any]) -> StorageSection:
+    """The `[storage]` table: strings and one bool, checked against the chosen driver."""
+    kinds = {f.name for f in dataclasses.fields(StorageSection)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in kinds:
+            raise _unknown("[storage] setting", key, kinds)
+        if key == "redirect":
+            if not isinstance(value, bool):
+                raise InvalidParameter(f"[storage] redirect must be true or false, not {value!r}")
+        elif not isinstance(value, str):
+            raise InvalidParameter(f"[storage] {key} must be a string, not {value!r}")
+        values[key] = value
+    raw_driver = str(values.pop("driver", StorageDriver.FILESYSTEM)).strip().lower()
+    try:
+        driver = StorageDriver(raw_driver)
+    except ValueError:
+        options = ", ".join(d.value for d in StorageDriver)
+        msg = f"[storage] driver must be one of {options}, not {raw_driver!r}"
+        raise InvalidParameter(msg) from None
+    if driver is StorageDriver.FILESYSTEM:
+        stray = sorted(k for k in values if k in _S3_ONLY and values[k])
+        if stray:
+            msg = f'[storage] {", ".join(stray)} apply only to driver = "s3"'
+            raise InvalidParameter(msg)
+    elif not values.get("bucket"):
+        raise InvalidParameter('[storage] driver = "s3" needs a bucket')
+    if bool(values.get("access_key_id")) != bool(values.get("secret_access_key")):
+        msg = "[storage] access_key_id and secret_access_key go together (or both empty)"
+        raise InvalidParameter(msg)
+    url = values.get("endpoint_url", "")
+    if url and not url.startswith(("http://", "https://")):
+        raise InvalidParameter(f"[storage] endpoint_url must be an http(s) URL, not {url!r}")
+    prefix = values.get("prefix", "").strip("/")
+    values["prefix"] = f"{prefix}/" if prefix else ""
+    return StorageSection(driver=driver, **values)
 
 
 def _webhooks(raw: Any) -> tuple[WebhookEndpoint, ...]:

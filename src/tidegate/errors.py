@@ -19,6 +19,7 @@ The tree:
   x ScanNotFound
   x StorageError                   (never reaches a client as such; rendered as UNKNOWN/500)
     + BlobNotFound
+    + StorageUnavailable           (the store cannot be reached: 503 UNAVAILABLE / ServerException)
   elsewhere, each with its own code: RepositoryExists, RepositoryNotEmpty, TooManyTags,
   InvalidResourceTag (registry.repositories), LifecyclePolicyNotFound, LifecyclePreviewNotFound,
   InvalidLifecyclePolicy, ScanFailed, UpdaterError, UpdateInProgress, EcrError.
@@ -59,6 +60,7 @@ class ErrorCode(enum.Enum):
     NOT_FOUND = "not_found"
     SCAN_NOT_FOUND = "scan_not_found"
     STORAGE = "storage"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
     REPOSITORY_EXISTS = "repository_exists"
     REPOSITORY_NOT_EMPTY = "repository_not_empty"
     TOO_MANY_TAGS = "too_many_tags"
@@ -243,3 +245,13 @@ class StorageError(TidegateError):
 
 class BlobNotFound(StorageError):
     """The storage key holds no blob; the registry layer turns it into `BlobUnknown`."""
+
+
+class StorageUnavailable(StorageError):
+    """The blob store cannot be reached or its bucket is missing; retry later.
+
+    Raised by the S3 driver for connection failures, timeouts, 5xx answers and a missing
+    bucket. Its message is ours (no endpoint or credential detail), so the APIs show it.
+    """
+
+    code = ErrorCode.STORAGE_UNAVAILABLE

@@ -140,6 +140,9 @@ uploads = Table(
     Column("offset", BigInteger, nullable=False, default=0),  # bytes acknowledged (fsynced)
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # The blob store's own record of the upload at `offset` (S3: multipart id, parts and
+    # buffered tail), written in the same UPDATE as `offset` so any process can continue.
+    Column("store_state", Text, nullable=False, server_default=""),
 )
 
 repository_resource_tags = Table(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tidegate.config import AnonymousAccess, LogFormat, load_settings
+from tidegate.config import AnonymousAccess, LogFormat, StorageDriver, load_settings
 from tidegate.errors import InvalidParameter
 
 
@@ -64,3 +64,56 @@ def test_events_table_and_env_override(tmp_path: Path) -> None:
 def test_numbers_are_checked(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameter, match="'port'"):
         load_settings(None, {"data_dir": tmp_path}, environ={"TIDEGATE_PORT": "http"})
+
+
+def test_storage_defaults_to_the_filesystem(tmp_path: Path) -> None:
+    storage = load_settings(None, {"data_dir": tmp_path}, environ={}).storage
+    assert storage.driver is StorageDriver.FILESYSTEM
+    assert storage.redirect is True
+
+
+def test_storage_table_and_env_override(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[storage]\ndriver = "S3"\nbucket = "blobs"\nprefix = "/team/registry/"\n'
+        'endpoint_url = "http://127.0.0.1:8333"\n',
+    )
+    env = {"TIDEGATE_STORAGE": '{"redirect": false, "region": "eu-west-1"}'}
+    storage = load_settings(path, environ=env).storage
+    assert storage.driver is StorageDriver.S3
+    assert (storage.bucket, storage.prefix, storage.region) == (
+        "blobs",
+        "team/registry/",
+        "eu-west-1",
+    )
+    assert storage.redirect is False
+    assert storage.access_key_id == ""  # the AWS credential chain
+
+
+@pytest.mark.parametrize(
+    ("table", "error"),
+    [
+        ('drivr = "s3"', r"unknown \[storage\] setting 'drivr'; did you mean 'driver'"),
+        ('driver = "s3"\nbuckt = "b"', "did you mean 'bucket'"),
+        ('driver = "gcs"', "driver must be one of filesystem, s3"),
+        ('driver = "s3"', "needs a bucket"),
+        ('bucket = "b"', 'apply only to driver = "s3"'),
+        ('driver = "s3"\nbucket = "b"\nredirect = "yes"', "redirect must be true or false"),
+        ('driver = "s3"\nbucket = "b"\naccess_key_id = "AKIA"', "go together"),
+        ('driver = "s3"\nbucket = "b"\nendpoint_url = "seaweed:8333"', "http"),
+        ('driver = "s3"\nbucket = 7', "bucket must be a string"),
+    ],
+)
+def test_storage_mistakes_are_errors(tmp_path: Path, table: str, error: str) -> None:
+    path = write(tmp_path, f"[storage]\n{table}\n")
+    with pytest.raises(InvalidParameter, match=error):
+        load_settings(path, environ={})
+
+
+def test_the_secret_key_stays_out_of_reprs(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[storage]\ndriver = "s3"\nbucket = "b"\naccess_key_id = "AKIA"\n'
+        'secret_access_key = "very-secret"\n',
+    )
+    assert "very-secret" not in repr(load_settings(path, environ={}))

@@ -34,6 +34,7 @@ ECR_ERRORS: dict[ErrorCode, tuple[str, int]] = {
     ErrorCode.NOT_FOUND: ("InvalidParameterException", 400),
     ErrorCode.SCAN_NOT_FOUND: ("ScanNotFoundException", 400),
     ErrorCode.STORAGE: ("ServerException", 500),
+    ErrorCode.STORAGE_UNAVAILABLE: ("ServerException", 503),
     ErrorCode.REPOSITORY_EXISTS: ("RepositoryAlreadyExistsException", 400),
     ErrorCode.REPOSITORY_NOT_EMPTY: ("RepositoryNotEmptyException", 400),
     ErrorCode.TOO_MANY_TAGS: ("TooManyTagsException", 400),
@@ -74,6 +75,6 @@ def ecr_error_of(exc: TidegateError, registry_id: str) -> tuple[str, int, str]:
             f"with id '{registry_id}'"
         )
         return type_name, status, msg
-    if status >= 500:
+    if status >= 500 and exc.code is not ErrorCode.STORAGE_UNAVAILABLE:
         return type_name, status, "An internal error occurred."
     return type_name, status, exc.message

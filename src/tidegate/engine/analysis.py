@@ -25,9 +25,11 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from tidegate.errors import TidegateError
+from tidegate.config import StorageSection
+from tidegate.errors import StorageUnavailable, TidegateError
 from tidegate.oci.digest import Digest
-from tidegate.registry.storage.filesystem import FilesystemBlobStore
+from tidegate.registry.storage.base import BlobStore
+from tidegate.registry.storage.factory import open_store
 from tidegate.scanner.image.errors import ScanFailed
 from tidegate.scanner.image.limits import BudgetExceeded, Limits
 from tidegate.scanner.inventory import analyze_image, default_analyzers
@@ -49,6 +51,7 @@ class AnalysisCrashed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Task:
+    storage: StorageSection
     blob_root: str
     manifest: bytes
     cache_dir: str
@@ -62,8 +65,19 @@ def analyzer_key() -> str:
     return ",".join(f"{a.name}@{a.version}" for a in default_analyzers())
 
 
+_STORES: dict[tuple[StorageSection, str], BlobStore] = {}
+
+
+def _store(task: _Task) -> BlobStore:
+    """The child's store, made once: an S3 client costs a model load and a connection pool."""
+    key = (task.storage, task.blob_root)
+    if key not in _STORES:
+        _STORES[key] = open_store(task.storage, Path(task.blob_root))
+    return _STORES[key]
+
+
 def _analyze(task: _Task) -> tuple[str, Inventory | str]:
-    store = FilesystemBlobStore(Path(task.blob_root))
+    store = _store(task)
 
     def open_blob(digest: str):  # type: ignore[no-untyped-def]
         return store.open(Digest(digest))
@@ -80,6 +94,8 @@ def _analyze(task: _Task) -> tuple[str, Inventory | str]:
                 source, cache_dir=Path(task.cache_dir), scratch_dir=Path(scratch),
                 limits=task.limits,
             )  # fmt: skip
+    except StorageUnavailable as exc:  # not the image's fault: the job is retried later
+        return "unavailable", exc.message
     except TidegateError as exc:  # ScanFailed and BudgetExceeded among them
         return "failed", exc.message
     if not results:
@@ -161,7 +177,7 @@ class _Child:
 
 
 class Analyzer:
-    """Analyzes images from the filesystem blob store in per-thread child processes."""
+    """Analyzes images from the configured blob store in per-thread child processes."""
 
     def __init__(
         self,
@@ -169,11 +185,13 @@ class Analyzer:
         cache_dir: Path,
         scratch_dir: Path,
         *,
+        storage: StorageSection | None = None,
         limits: Limits | None = None,
         timeout_seconds: float = 0,
         plugins: Sequence[str] = (),
     ) -> None:
         self.blob_root = blob_root
+        self.storage = storage or StorageSection()
         self.cache_dir = cache_dir
         self.scratch_dir = scratch_dir
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -210,10 +228,11 @@ class Analyzer:
         """The inventory of a single-platform image manifest.
 
         Raises ScanFailed (BudgetExceeded for a budget) when the image cannot be analysed,
-        AnalysisCrashed when an analyzer has a bug.
+        AnalysisCrashed when an analyzer has a bug, StorageUnavailable when the blob store
+        cannot be reached (both retried by the queue).
         """
         task = _Task(
-            str(self.blob_root), manifest, str(self.cache_dir), str(self.scratch_dir),
+            self.storage, str(self.blob_root), manifest, str(self.cache_dir), str(self.scratch_dir),
             self.limits, self.timeout_seconds,
         )  # fmt: skip
         child = self._child()
@@ -234,6 +253,8 @@ class Analyzer:
             return value
         if status == "crashed":
             raise AnalysisCrashed(str(value))
+        if status == "unavailable":
+            raise StorageUnavailable(str(value))
         raise ScanFailed(str(value))
 
     def _death(self, code: int | None) -> ScanFailed:

@@ -57,8 +57,8 @@ class _AnalyzerHandle:
     def __init__(self, settings: Settings, scratch_dir: Path) -> None:
         self._analyzer = Analyzer(
             settings.blob_dir, settings.cache_dir / "layers", scratch_dir,
-            limits=scan_limits(settings), timeout_seconds=settings.scan_timeout_seconds,
-            plugins=_plugins(settings),
+            storage=settings.storage, limits=scan_limits(settings),
+            timeout_seconds=settings.scan_timeout_seconds, plugins=_plugins(settings),
         )  # fmt: skip
         self.key = analyzer_key()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import NewType
+from typing import BinaryIO, NewType
 
 from tidegate.errors import DigestInvalid
 
@@ -47,3 +47,11 @@ def hex_of(digest: Digest) -> str:
 
 def digest_bytes(data: bytes, algorithm: str = "sha256") -> Digest:
     return Digest(f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}")
+
+
+def digest_stream(fh: BinaryIO, algorithm: str = "sha256", chunk: int = 1 << 20) -> Digest:
+    """The digest of everything `fh` yields from its current position."""
+    hasher = hashlib.new(algorithm)
+    while data := fh.read(chunk):
+        hasher.update(data)
+    return Digest(f"{algorithm}:{hasher.hexdigest()}")

@@ -157,6 +157,13 @@ class RegistryService:
             msg = f"blob {digest} is not in storage"
             raise BlobUnknown(msg, detail={"digest": digest}) from exc
 
+    def blob_redirect(self, name: str, digest: str) -> tuple[Digest, str] | None:
+        """Where a client may fetch a blob of the repository directly (a presigned URL),
+        or None when the store wants it proxied; raises `BlobUnknown` like `stat_blob`."""
+        parsed, _size = self.stat_blob(name, digest)
+        url = self.store.redirect_url(parsed)
+        return None if url is None else (parsed, url)
+
     def delete_blob(self, name: str, digest: str) -> None:
         """Unlink the blob from the repository; GC reclaims bytes nothing references."""
         parsed = parse_digest(digest)

@@ -1,9 +1,11 @@
 """Blob upload sessions: monolithic, chunked and resumable, durable across restarts.
 
-An upload's acknowledged offset lives in SQL and is written only after the bytes up to it
-are fsynced, so after a crash the session resumes from the last acknowledged byte (anything
-written past it is truncated on the next write). The running digest is kept in memory; a
-process that lost it (restart, another replica) rebuilds it by re-reading the file.
+An upload's acknowledged offset and the blob store's token for it (S3: multipart id, parts,
+buffered tail) live in SQL, written in one UPDATE only after the store made the bytes up to
+that offset durable, so after a crash, or on another process or replica, the session
+resumes from the last acknowledged byte. The running sha256 is only a per-process cache
+keyed by (upload, offset): a process that lacks it has the store hash the assembled bytes
+when the upload finishes, so correctness never depends on which process saw which chunk.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from tidegate.oci.digest import Digest, algorithm_of
 from tidegate.registry import metadata
 from tidegate.registry.storage.base import BlobStore, UploadWriter
 
-_READ_CHUNK = 1 << 20
+# Running hashes kept per process; beyond this many, the oldest are forgotten (the store
+# then verifies those uploads by re-reading them).
+_MAX_CACHED_HASHERS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class UploadState:
     id: str
     repository_id: int
     offset: int
+    token: str = ""
 
 
 class _Hashers:
@@ -56,7 +61,10 @@ class _Hashers:
 
     def put(self, upload_id: str, offset: int, hasher: hashlib._Hash) -> None:
         with self._lock:
+            self._by_id.pop(upload_id, None)
             self._by_id[upload_id] = (offset, hasher)
+            while len(self._by_id) > _MAX_CACHED_HASHERS:
+                del self._by_id[next(iter(self._by_id))]
 
     def drop(self, upload_id: str) -> None:
         with self._lock:
@@ -64,26 +72,44 @@ class _Hashers:
 
 
 class Appender:
-    """Writes one request's bytes to an upload; nothing counts until `ack`."""
+    """Writes one request's bytes to an upload; nothing counts until `ack`.
 
-    def __init__(self, writer: UploadWriter, hasher: hashlib._Hash, state: UploadState) -> None:
+    `hasher` is None when this process does not know the digest of the bytes before
+    `state.offset` (the upload began elsewhere).
+    """
+
+    def __init__(
+        self, writer: UploadWriter, hasher: hashlib._Hash | None, state: UploadState
+    ) -> None:
         self._writer = writer
         self.hasher = hasher
         self.state = state
         self.written = 0
 
+    @property
+    def blocking(self) -> bool:
+        """True when a write may wait on the network (the caller runs it in a thread)."""
+        return self._writer.blocking
+
     def write(self, chunk: bytes) -> None:
         self._writer.write(chunk)
-        self.hasher.update(chunk)
+        if self.hasher is not None:
+            self.hasher.update(chunk)
         self.written += len(chunk)
 
     @property
     def offset(self) -> int:
         return self.state.offset + self.written
 
-    def sync_and_close(self) -> None:
+    def sync_and_close(self) -> str:
         try:
-            self._writer.sync()
+            return self._writer.sync()
+        finally:
+            self._writer.close()
+
+    def commit(self, digest: Digest, *, verified: bool) -> None:
+        try:
+            self._writer.commit(digest, verified=verified)
         finally:
             self._writer.close()
 
@@ -104,7 +130,7 @@ class UploadManager:
 
     def start(self, repository_id: int) -> UploadState:
         upload_id = str(uuid.uuid4())
-        self.store.upload_start(upload_id)
+        token = self.store.upload_start(upload_id)
         now = self.clock()
         with self.engine.begin() as conn:
             conn.execute(
@@ -114,10 +140,11 @@ class UploadManager:
                     offset=0,
                     created_at=now,
                     updated_at=now,
+                    store_state=token,
                 )
             )
         self._hashers.put(upload_id, 0, hashlib.sha256())
-        return UploadState(upload_id, repository_id, 0)
+        return UploadState(upload_id, repository_id, 0, token)
 
     def state(self, repository_id: int, upload_id: str) -> UploadState:
         try:
@@ -126,38 +153,14 @@ class UploadManager:
             raise BlobUploadUnknown(f"upload {upload_id!r} is not known") from exc
         with reading(self.engine) as conn:
             row = conn.execute(
-                sa.select(t.uploads.c.offset).where(
+                sa.select(t.uploads.c.offset, t.uploads.c.store_state).where(
                     t.uploads.c.id == upload_id, t.uploads.c.repository_id == repository_id
                 )
             ).first()
         if row is None:
             msg = f"upload {upload_id!r} is not known (finished, cancelled or expired)"
             raise BlobUploadUnknown(msg)
-        try:
-            on_disk = self.store.upload_size(upload_id)
-        except BlobNotFound as exc:
-            raise BlobUploadUnknown(f"upload {upload_id!r} lost its data") from exc
-        offset = int(row[0])
-        if on_disk < offset:
-            # Acknowledged bytes vanished (disk trouble): the session cannot be trusted.
-            msg = f"upload {upload_id!r} is damaged; start again"
-            raise BlobUploadUnknown(msg)
-        return UploadState(upload_id, repository_id, offset)
-
-    def _hasher(self, state: UploadState) -> hashlib._Hash:
-        cached = self._hashers.get(state.id, state.offset)
-        if cached is not None:
-            return cached
-        hasher = hashlib.sha256()
-        remaining = state.offset
-        with self.store.upload_reader(state.id) as fh:
-            while remaining > 0:
-                chunk = fh.read(min(_READ_CHUNK, remaining))
-                if not chunk:
-                    raise BlobUploadUnknown(f"upload {state.id!r} lost data")
-                hasher.update(chunk)
-                remaining -= len(chunk)
-        return hasher
+        return UploadState(upload_id, repository_id, int(row[0]), str(row[1] or ""))
 
     def open(self, state: UploadState, start: int | None) -> Appender:
         """An appender at the acknowledged offset; `start` (Content-Range) must equal it."""
@@ -170,32 +173,43 @@ class UploadManager:
                 raise BlobUploadInvalid(msg)
             self._busy.add(state.id)
         try:
-            hasher = self._hasher(state)
-            writer = self.store.upload_writer(state.id, state.offset)
+            writer = self.store.upload_writer(state.id, state.offset, state.token)
+        except BlobNotFound as exc:
+            self._release(state.id)
+            # Acknowledged bytes vanished (disk trouble, a swept bucket): start again.
+            msg = f"upload {state.id!r} lost its data; start again"
+            raise BlobUploadUnknown(msg) from exc
         except BaseException:
             self._release(state.id)
             raise
-        return Appender(writer, hasher, state)
+        return Appender(writer, self._hashers.get(state.id, state.offset), state)
 
     def _release(self, upload_id: str) -> None:
         with self._busy_lock:
             self._busy.discard(upload_id)
 
     def ack(self, appender: Appender) -> UploadState:
-        """Make the appended bytes durable, then record the new offset."""
+        """Make the appended bytes durable, then record the new offset and store token."""
+        state = appender.state
         try:
-            appender.sync_and_close()
+            token = appender.sync_and_close()
             offset = appender.offset
             with self.engine.begin() as conn:
-                conn.execute(
+                moved = conn.execute(
                     sa.update(t.uploads)
-                    .where(t.uploads.c.id == appender.state.id)
-                    .values(offset=offset, updated_at=self.clock())
-                )
-            self._hashers.put(appender.state.id, offset, appender.hasher)
+                    .where(t.uploads.c.id == state.id, t.uploads.c.offset == state.offset)
+                    .values(offset=offset, store_state=token, updated_at=self.clock())
+                ).rowcount
+            if moved != 1:
+                # Another process acknowledged a chunk of this upload meanwhile (or it ended):
+                # ours is dropped, theirs stands.
+                msg = f"upload {state.id!r} received another chunk at the same time; retry"
+                raise BlobUploadInvalid(msg)
+            if appender.hasher is not None:
+                self._hashers.put(state.id, offset, appender.hasher)
         finally:
-            self._release(appender.state.id)
-        return UploadState(appender.state.id, appender.state.repository_id, offset)
+            self._release(state.id)
+        return UploadState(state.id, state.repository_id, offset, token)
 
     def abort(self, appender: Appender) -> None:
         """Drop a failed request's bytes; the acknowledged offset is unchanged."""
@@ -208,19 +222,20 @@ class UploadManager:
         """Verify digest and size, install the blob and link it; the session ends."""
         state = appender.state
         try:
-            appender.sync_and_close()
             size = appender.offset
-            if algorithm_of(digest) != "sha256":
-                actual = self._rehash(state.id, algorithm_of(digest))
-            else:
-                actual = f"sha256:{appender.hasher.hexdigest()}"
             if expected_size is not None and expected_size != size:
+                appender.close()
                 msg = f"received {size} bytes, expected {expected_size}"
                 raise SizeInvalid(msg)
-            if actual != digest:
-                msg = f"content digest {actual} does not match {digest}"
-                raise DigestInvalid(msg, detail={"digest": digest})
-            self.store.upload_commit(state.id, digest)
+            verified = False
+            if algorithm_of(digest) == "sha256" and appender.hasher is not None:
+                actual = f"sha256:{appender.hasher.hexdigest()}"
+                if actual != digest:
+                    appender.close()
+                    msg = f"content digest {actual} does not match {digest}"
+                    raise DigestInvalid(msg, detail={"digest": digest})
+                verified = True
+            appender.commit(digest, verified=verified)
             now = self.clock()
             with self.engine.begin() as conn:
                 metadata.record_blob(conn, digest, size, now)
@@ -234,13 +249,6 @@ class UploadManager:
             self._release(state.id)
             self._hashers.drop(state.id)
         return digest
-
-    def _rehash(self, upload_id: str, algorithm: str) -> str:
-        hasher = hashlib.new(algorithm)
-        with self.store.upload_reader(upload_id) as fh:
-            while chunk := fh.read(_READ_CHUNK):
-                hasher.update(chunk)
-        return f"{algorithm}:{hasher.hexdigest()}"
 
     def record_part(self, upload_id: str, first_byte: int, last_byte: int) -> None:
         """Remember one acknowledged ECR layer part (the parts go with the upload row)."""

@@ -42,6 +42,7 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.SCAN_NOT_FOUND: 404,
     ErrorCode.STORAGE: 500,
+    ErrorCode.STORAGE_UNAVAILABLE: 503,
     ErrorCode.REPOSITORY_EXISTS: 409,
     ErrorCode.REPOSITORY_NOT_EMPTY: 409,
     ErrorCode.TOO_MANY_TAGS: 400,

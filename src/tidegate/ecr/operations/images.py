@@ -158,7 +158,8 @@ def put_image(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_download_url_for_layer(ctx: EcrContext, p: dict[str, Any]) -> dict[str, Any]:
-    """GetDownloadUrlForLayer: a URL on Tidegate's own /v2/ blob endpoint."""
+    """GetDownloadUrlForLayer: a presigned URL on the S3 store (as ECR's own), else a URL on
+    Tidegate's /v2/ blob endpoint."""
     ctx.check_registry_id(p)
     name, digest = p["repositoryName"], p["layerDigest"]
     state = images.layer_referenced(ctx.registry, name, digest)
@@ -168,7 +169,9 @@ def get_download_url_for_layer(ctx: EcrContext, p: dict[str, Any]) -> dict[str, 
     if not state:
         msg = f"The layer with digest '{digest}' is not referenced by any image in '{name}'"
         raise EcrError("LayerInaccessibleException", msg)
-    return {"downloadUrl": f"{ctx.base_url}/v2/{name}/blobs/{digest}", "layerDigest": digest}
+    redirect = ctx.registry.blob_redirect(name, digest)
+    url = redirect[1] if redirect else f"{ctx.base_url}/v2/{name}/blobs/{digest}"
+    return {"downloadUrl": url, "layerDigest": digest}
 
 
 OPERATIONS = {

@@ -36,6 +36,8 @@ OCI_ERRORS: dict[ErrorCode, tuple[str, int]] = {
     ErrorCode.NOT_FOUND: ("NAME_UNKNOWN", 404),
     ErrorCode.SCAN_NOT_FOUND: ("NAME_UNKNOWN", 404),
     ErrorCode.STORAGE: ("UNKNOWN", 500),
+    # Distribution's own code for a backend that is down (registry/api/errcode).
+    ErrorCode.STORAGE_UNAVAILABLE: ("UNAVAILABLE", 503),
     # Conflicts with the registry's state are refusals, not malformed requests.
     ErrorCode.REPOSITORY_EXISTS: ("DENIED", 409),
     ErrorCode.REPOSITORY_NOT_EMPTY: ("DENIED", 409),
@@ -47,6 +49,10 @@ OCI_ERRORS: dict[ErrorCode, tuple[str, int]] = {
     ErrorCode.UPDATE_FAILED: ("UNKNOWN", 500),
     ErrorCode.UPDATE_IN_PROGRESS: ("UNKNOWN", 503),
 }
+
+
+# 5xx errors whose message is written by us for clients (no internals): shown as is.
+SAFE_MESSAGES = frozenset({ErrorCode.STORAGE_UNAVAILABLE})
 
 
 def error_response(
@@ -69,7 +75,7 @@ def error_response(
 
 def render(exc: TidegateError) -> Response:
     code, status = OCI_ERRORS[exc.code]
-    if status >= 500:
+    if status >= 500 and exc.code not in SAFE_MESSAGES:
         log.exception("internal error", exc_info=exc)
         return error_response(code, "internal error", status, headers=exc.headers)
     return error_response(code, exc.message, status, exc.detail, exc.headers)

@@ -50,7 +50,11 @@ async def _append_body(request: Request, appender: Appender) -> None:
     uploads = service(request).uploads
     try:
         async for chunk in request.stream():
-            if chunk:
+            if not chunk:
+                continue
+            if appender.blocking:  # a store on the network: parts go out from a thread
+                await run_in_threadpool(appender.write, chunk)
+            else:
                 appender.write(chunk)
         expected = _declared_length(request)
         if expected is not None and appender.written != expected:
