@@ -29,15 +29,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from tidegate import schema as t
 from tidegate.db import reading
+from tidegate.states import JobKind, ScanType
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
     id: int
-    kind: str  # scan
+    kind: JobKind
     repository_id: int | None
     digest: str | None
-    scan_type: str  # BASIC | ENHANCED
+    scan_type: ScanType
     reason: str  # push | manual | rescan
     attempts: int
     max_attempts: int
@@ -48,10 +49,10 @@ class Job:
 def enqueue(
     conn: Connection,
     *,
-    kind: str,
+    kind: JobKind,
     repository_id: int | None,
     digest: str | None,
-    scan_type: str,
+    scan_type: ScanType,
     reason: str,
     now: float,
     payload: dict[str, object] | None = None,
@@ -99,10 +100,10 @@ def _job(row: sa.Row[Any], worker_id: str) -> Job:
     m = row._mapping
     return Job(
         id=m["id"],
-        kind=m["kind"],
+        kind=JobKind(m["kind"]),
         repository_id=m["repository_id"],
         digest=m["digest"],
-        scan_type=m["scan_type"],
+        scan_type=ScanType(m["scan_type"]),
         reason=m["reason"],
         attempts=m["attempts"],
         max_attempts=m["max_attempts"],

@@ -20,6 +20,7 @@ from tidegate.events.inspector import to_inspector_finding
 from tidegate.events.outbox import emit, emit_many
 from tidegate.registry import metadata
 from tidegate.registry.metadata import ManifestRow, RepoRow
+from tidegate.states import ScanStatus, ScanType
 
 
 def image_context(
@@ -124,14 +125,14 @@ def scan_completed(
     conn: Connection,
     repo: RepoRow,
     row: ManifestRow,
-    scan_type: str,
+    scan_type: ScanType,
     counts: dict[str, int],
     changes: FindingChanges,
     *,
     initial: bool,
 ) -> None:
     tags = metadata.tags_of(conn, row.id)
-    if scan_type == "BASIC":
+    if scan_type == ScanType.BASIC:
         emit(conn, model.image_scan(origin, repository_name=repo.name, image_digest=row.digest,
                                     image_tags=tags, severity_counts=counts))  # fmt: skip
         return
@@ -147,4 +148,4 @@ def basic_scan_failed(
 ) -> None:
     emit(conn, model.image_scan(origin, repository_name=repo.name, image_digest=row.digest,
                                 image_tags=metadata.tags_of(conn, row.id), severity_counts={},
-                                scan_status="FAILED"))  # fmt: skip
+                                scan_status=ScanStatus.FAILED))  # fmt: skip
