@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -30,6 +30,13 @@ from sqlalchemy.engine import Connection, Engine
 from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.states import JobKind, ScanType
+
+
+class Payload(TypedDict, total=False):
+    """What a job carries beyond its image: a re-scan's vulnerability-DB versions."""
+
+    since: int  # the version the images were last evaluated against
+    version: int  # the version to evaluate them against now
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +49,7 @@ class Job:
     reason: str  # push | manual | rescan
     attempts: int
     max_attempts: int
-    payload: dict[str, object]
+    payload: Payload
     lease_owner: str
 
 
@@ -55,7 +62,7 @@ def enqueue(
     scan_type: ScanType,
     reason: str,
     now: float,
-    payload: dict[str, object] | None = None,
+    payload: Payload | None = None,
     max_attempts: int = 5,
 ) -> int | None:
     """Add a job unless an identical one is still queued (not yet claimed); returns its id."""
@@ -107,7 +114,7 @@ def _job(row: sa.Row[Any], worker_id: str) -> Job:
         reason=m["reason"],
         attempts=m["attempts"],
         max_attempts=m["max_attempts"],
-        payload=json.loads(m["payload"]),
+        payload=cast("Payload", json.loads(m["payload"])),
         lease_owner=worker_id,
     )
 

@@ -149,8 +149,7 @@ def _continuous_images(conn: sa.Connection, digests: set[str]) -> dict[tuple[int
 def run_rescan(ctx: ScanContext, job: Job) -> JobOutcome:
     """Re-match the images the DB change touches; returns the writes of every batch, which
     the runtime commits with the job's completion."""
-    since = int(job.payload["since"])  # type: ignore[call-overload]
-    version = int(job.payload["version"])  # type: ignore[call-overload]
+    since, version = job.payload["since"], job.payload["version"]
     vulns = ctx.open_vulndb(version)
     try:
         with _collection_paused():
