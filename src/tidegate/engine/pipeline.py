@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 IMAGE_CONFIGS = frozenset({mediatypes.OCI_CONFIG, mediatypes.DOCKER_CONFIG})
 
 
-class Unsupported(Exception):
-    """The manifest is not a single container image (an index, an artifact)."""
+class NotAnImage(Exception):
+    """The manifest is not a single container image (an index, an artifact): the scan ends
+    UNSUPPORTED_IMAGE. Not `errors.Unsupported`, which is a request a client made."""
 
 
 def _load(ctx: ScanContext, job: Job) -> tuple[RepoRow, ManifestRow] | None:
@@ -55,9 +56,9 @@ def _inventory(ctx: ScanContext, row: ManifestRow) -> Inventory:
         return stored
     if row.media_type in mediatypes.INDEXES:
         msg = "an image index: each platform's image is scanned on its own"
-        raise Unsupported(msg)
+        raise NotAnImage(msg)
     if row.config_digest is None:
-        raise Unsupported("the manifest has no config")
+        raise NotAnImage("the manifest has no config")
     try:
         with ctx.blobs.open(row.digest) as fh:
             manifest = fh.read()
@@ -66,7 +67,7 @@ def _inventory(ctx: ScanContext, row: ManifestRow) -> Inventory:
     config_type = json.loads(manifest).get("config", {}).get("mediaType", "")
     if config_type not in IMAGE_CONFIGS:
         msg = f"not a container image (config media type {config_type or 'missing'})"
-        raise Unsupported(msg)
+        raise NotAnImage(msg)
     inventory = ctx.analyzer.analyze(manifest)
     with ctx.db.begin() as conn:
         inventories.save_inventory(conn, row.digest, inventory, key, ctx.clock())
@@ -84,7 +85,7 @@ def run_scan(ctx: ScanContext, job: Job) -> JobOutcome:
         scans.mark(conn, repo.id, row.digest, ScanStatus.IN_PROGRESS, started_at=ctx.clock())
     try:
         inventory = _inventory(ctx, row)
-    except Unsupported as exc:
+    except NotAnImage as exc:
         return _without_findings(ctx, job, repo, row, ScanStatus.UNSUPPORTED_IMAGE, str(exc))
     except ScanFailed as exc:
         return _without_findings(ctx, job, repo, row, ScanStatus.FAILED, exc.message)
