@@ -104,7 +104,7 @@ KNOWN_API_BREACHES = {
     "tidegate.inspector.coverage -> tidegate.schema",
     "tidegate.inspector.filters -> tidegate.schema",
     "tidegate.inspector.findings -> tidegate.schema",
-    "tidegate.inspector.model -> tidegate.ecr.model",
+    "tidegate.inspector.model -> tidegate.ecr.validation",
     "tidegate.inspector.operations -> tidegate.db",
     "tidegate.inspector.operations -> tidegate.schema",
 }

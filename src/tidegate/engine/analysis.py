@@ -160,7 +160,7 @@ class _Child:
             self.kill()
 
 
-class Analyzer:
+class AnalysisPool:
     """Analyzes images from the filesystem blob store in per-thread child processes."""
 
     def __init__(

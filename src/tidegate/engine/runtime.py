@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from tidegate.auth import audit
 from tidegate.config import Settings
 from tidegate.engine import overview, owner, pipeline, rescan, retention, scans, scratch
-from tidegate.engine.analysis import Analyzer, analyzer_key
+from tidegate.engine.analysis import AnalysisPool, analyzer_key
 from tidegate.engine.context import JobOutcome, ScanContext
 from tidegate.engine.jobs import Job, JobQueue
 from tidegate.events.model import Origin
@@ -55,7 +55,7 @@ def _plugins(settings: Settings) -> tuple[str, ...]:
 
 class _AnalyzerHandle:
     def __init__(self, settings: Settings, scratch_dir: Path) -> None:
-        self._analyzer = Analyzer(
+        self._analyzer = AnalysisPool(
             settings.blob_dir, settings.cache_dir / "layers", scratch_dir,
             limits=scan_limits(settings), timeout_seconds=settings.scan_timeout_seconds,
             plugins=_plugins(settings),
