@@ -27,6 +27,7 @@ from typing import Any, TypedDict, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tidegate import db
 from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.states import JobKind, ScanType
@@ -92,8 +93,17 @@ def enqueue(
             updated_at=now,
         )
     )
+    db.flag_for_commit(conn, _ENQUEUED)
     key = result.inserted_primary_key
     return int(key[0]) if key else None
+
+
+_ENQUEUED = "tidegate_job_enqueued"
+
+
+def notify_on_enqueue(engine: Engine, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` when a transaction that enqueued a job commits; returns an undo."""
+    return db.notify_on_commit(engine, _ENQUEUED, callback)
 
 
 def _claimable(now: float) -> sa.ColumnElement[bool]:

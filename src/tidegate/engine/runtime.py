@@ -21,7 +21,7 @@ from tidegate.config import Settings
 from tidegate.engine import overview, owner, pipeline, rescan, retention, scans, scratch
 from tidegate.engine.analysis import AnalysisPool, analyzer_key
 from tidegate.engine.context import JobOutcome, ScanContext
-from tidegate.engine.jobs import Job, JobQueue
+from tidegate.engine.jobs import Job, JobQueue, notify_on_enqueue
 from tidegate.events.model import Origin
 from tidegate.registry import lifecycle
 from tidegate.registry.service import RegistryService
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
 EXPIRY_CHECK_SECONDS = 3600.0
+# The commit hook that nudges a worker runs just before the DBAPI commit: a nudged worker
+# gives the commit this long to land before it looks (the poll stays the backstop).
+NUDGE_GRACE_SECONDS = 0.05
 
 
 def scan_limits(settings: Settings) -> Limits:
@@ -95,6 +98,7 @@ class ScanEngine:
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._undo_nudge: Callable[[], None] = lambda: None
         self._local = threading.local()
         self._usable: dict[int, bool] = {}
         self.worker_id = str(self.identity)
@@ -153,6 +157,9 @@ class ScanEngine:
 
     def start(self, workers: int | None = None) -> None:
         self.recover()
+        # A job enqueued in this process (a push, StartImageScan) wakes a worker at once;
+        # jobs from other processes wait for the poll.
+        self._undo_nudge = notify_on_enqueue(self.registry.engine, self.nudge)
         count = self.settings.workers if workers is None else workers
         for i in range(max(1, count)):
             thread = threading.Thread(target=self._work, name=f"scan-worker-{i}", daemon=True)
@@ -164,6 +171,8 @@ class ScanEngine:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._undo_nudge()
+        self._undo_nudge = lambda: None
         self.wake.set()
         for thread in self._threads:
             thread.join(timeout)
@@ -172,7 +181,7 @@ class ScanEngine:
         scratch.remove_own(self.settings.scratch_root)
 
     def nudge(self) -> None:
-        """Tell idle workers a job was enqueued (in this process)."""
+        """Tell idle workers a job was enqueued (called when its transaction commits)."""
         self.wake.set()
 
     def _work(self) -> None:
@@ -184,8 +193,10 @@ class ScanEngine:
                 log.exception("claiming a job failed")
                 job = None
             if job is None:
-                self.wake.wait(self.poll_seconds)
+                nudged = self.wake.wait(self.poll_seconds)
                 self.wake.clear()
+                if nudged:
+                    self._stop.wait(NUDGE_GRACE_SECONDS)
                 continue
             self.run_job(job)
 
