@@ -7,7 +7,7 @@ from typing import Any
 from tidegate.ecr import pagination, shapes
 from tidegate.ecr.context import EcrContext
 from tidegate.ecr.errors import EcrError
-from tidegate.engine import findings_view, policy, scans
+from tidegate.engine import findings_view, notify, policy, scans
 from tidegate.engine.policy import ScanningConfiguration, ScanRule
 from tidegate.events.model import Origin
 from tidegate.registry import images, metadata
@@ -47,7 +47,10 @@ def put_registry_scanning_configuration(ctx: EcrContext, p: dict[str, Any]) -> d
     config = ScanningConfiguration(ScanType(p.get("scanType", ScanType.BASIC)), rules)
     try:
         with ctx.registry.engine.begin() as conn:
+            before = policy.load_configuration(conn)
             policy.save_configuration(conn, config, ctx.registry.clock())
+            origin = Origin(ctx.registry_id, ctx.settings.region)
+            notify.scanning_changed(origin, conn, before, config)
     except policy.InvalidScanningConfiguration as exc:
         raise EcrError("ValidationException", exc.message) from None
     return {"registryScanningConfiguration": _config_shape(config)}
