@@ -8,9 +8,11 @@ import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from tidegate.db import migrate
+from tidegate.db import alembic_config, migrate
 from tidegate.errors import (
     BlobUnknown,
     DigestInvalid,
@@ -20,6 +22,7 @@ from tidegate.errors import (
     TagImmutable,
 )
 from tidegate.oci.digest import Digest
+from tidegate.oci.reference import RepoName
 from tidegate.registry import metadata
 from tidegate.registry.gc import collect_garbage
 from tidegate.registry.service import RegistryService
@@ -60,8 +63,16 @@ def manifest(registry: RegistryService, name: str, layers: list[bytes]) -> bytes
 
 
 def test_migrations_are_idempotent(engine: Engine) -> None:
+    tables = set(sa.inspect(engine).get_table_names())
+    with engine.begin() as conn:
+        metadata.create_repo(conn, RepoName("kept/app"), 1.0)
     migrate(engine)
     migrate(engine)
+    assert set(sa.inspect(engine).get_table_names()) == tables
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
+        assert metadata.find_repo(conn, "kept/app") is not None
 
 
 def test_push_pull_tags_and_sizes(registry: RegistryService) -> None:
