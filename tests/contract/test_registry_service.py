@@ -25,7 +25,7 @@ from tidegate.oci.digest import Digest
 from tidegate.oci.reference import RepoName
 from tidegate.registry import metadata
 from tidegate.registry.gc import collect_garbage
-from tidegate.registry.service import RegistryService
+from tidegate.registry.service import PushedImage, RegistryService
 from tidegate.registry.storage.filesystem import FilesystemBlobStore
 
 OCI = "application/vnd.oci.image.manifest.v1+json"
@@ -144,7 +144,7 @@ def test_push_hooks_run_in_the_push_transaction(registry: RegistryService) -> No
     registry.put_manifest("hooks/app", "v2", body, OCI)
     assert seen == [(digest, "v1", True), (digest, "v2", False)]
 
-    def refuse(conn: object, img: object) -> None:
+    def refuse(conn: sa.Connection, image: PushedImage) -> None:
         raise RuntimeError("hook failed")
 
     registry.hooks.on_push.append(refuse)

@@ -20,10 +20,11 @@ from tidegate.oci import mediatypes
 from tidegate.oci.digest import Digest
 from tidegate.registry.storage.filesystem import FilesystemBlobStore
 from tidegate.scanner.model import Inventory, Package, PackageManager
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.versions.base import AffectedRange, RangeEvent
 from tidegate.scanner.vulndb.codec import entry_row
 from tidegate.scanner.vulndb.entries import PackageEntries
-from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState, Severity
+from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState
 from tidegate.scanner.vulndb.store import NoDatabase, VersionInfo
 from tidegate.states import JobKind, ScanType
 
