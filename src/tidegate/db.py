@@ -73,6 +73,38 @@ def engine_for(settings: Settings) -> Engine:
     return create_engine(settings.sqlalchemy_url)
 
 
+def flag_for_commit(conn: sa.Connection, flag: str) -> None:
+    """Mark the connection's transaction: its commit calls the `notify_on_commit` callbacks
+    listening for `flag`."""
+    conn.info[flag] = True
+
+
+def notify_on_commit(engine: Engine, flag: str, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` when a transaction flagged with `flag` commits; returns an undo.
+
+    SQLAlchemy fires `commit` just before the DBAPI commit. On SQLite the committing writer
+    still holds the lock then, so a reader that begins a write waits for the commit and sees
+    the rows; elsewhere the listener's own poll interval is the backstop.
+    """
+
+    def on_commit(conn: sa.Connection) -> None:
+        if conn.info.pop(flag, False):
+            callback()
+
+    def on_rollback(conn: sa.Connection) -> None:
+        # connection.info outlives the transaction (it belongs to the pooled connection).
+        conn.info.pop(flag, None)
+
+    event.listen(engine, "commit", on_commit)
+    event.listen(engine, "rollback", on_rollback)
+
+    def undo() -> None:
+        event.remove(engine, "commit", on_commit)
+        event.remove(engine, "rollback", on_rollback)
+
+    return undo
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))

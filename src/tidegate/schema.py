@@ -233,7 +233,7 @@ scan_jobs = Table(
     "scan_jobs",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("kind", String(16), nullable=False),  # scan | rematch
+    Column("kind", String(16), nullable=False),  # states.JobKind: scan | rescan
     Column(
         "repository_id", Integer, ForeignKey("repositories.id", ondelete="CASCADE"), nullable=True
     ),

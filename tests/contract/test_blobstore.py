@@ -28,6 +28,7 @@ from tidegate.errors import (
     StorageUnavailable,
 )
 from tidegate.oci.digest import Digest, digest_bytes
+from tidegate.oci.reference import RepoName
 from tidegate.registry import metadata
 from tidegate.registry.storage.base import BlobStore
 from tidegate.registry.storage.filesystem import FilesystemBlobStore
@@ -148,7 +149,7 @@ def test_two_managers_continue_each_others_uploads(store: BlobStore, tmp_path: P
     engine = create_engine(f"sqlite:///{tmp_path / 'meta.db'}")
     migrate(engine)
     with engine.begin() as conn:
-        repo = metadata.create_repo(conn, metadata.RepoName("r"), 0.0)
+        repo = metadata.create_repo(conn, RepoName("r"), 0.0)
     first, second = (UploadManager(engine, store, lambda: 1.0) for _ in range(2))
     data, digest = _blob(PART + 999, seed=7)
     state = first.start(repo.id)
@@ -242,7 +243,7 @@ def test_racing_chunks_on_two_processes_keep_one(store: BlobStore, tmp_path: Pat
     engine = create_engine(f"sqlite:///{tmp_path / 'meta.db'}")
     migrate(engine)
     with engine.begin() as conn:
-        repo = metadata.create_repo(conn, metadata.RepoName("r"), 0.0)
+        repo = metadata.create_repo(conn, RepoName("r"), 0.0)
     first, second = (UploadManager(engine, store, lambda: 1.0) for _ in range(2))
     state = first.start(repo.id)
     mine = first.open(state, 0)

@@ -9,6 +9,7 @@ from tests.contract.test_scan_give_up import scan_row, status_of
 from tidegate import schema as t
 from tidegate.engine import jobs, scans
 from tidegate.engine.jobs import Job, JobQueue
+from tidegate.states import JobKind, ScanType
 
 
 def test_reclaim_requeues_only_the_dead_owners_jobs(engine: Engine) -> None:
@@ -17,7 +18,8 @@ def test_reclaim_requeues_only_the_dead_owners_jobs(engine: Engine) -> None:
     with engine.begin() as conn:
         for i in range(3):
             jobs.enqueue(
-                conn, kind="scan", repository_id=None, digest=f"sha256:{i}", scan_type="BASIC",
+                conn, kind=JobKind.SCAN, repository_id=None, digest=f"sha256:{i}",
+                scan_type=ScanType.BASIC,
                 reason="push", now=1.0,
             )  # fmt: skip
     owners = ["h:1:10:scan-worker-0", "h:2:20:scan-worker-0", "h:1:10:scan-worker-1"]

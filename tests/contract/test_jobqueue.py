@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from tidegate.engine import jobs
 from tidegate.engine.jobs import JobQueue
+from tidegate.states import JobKind, ScanType
 
 
 class Clock:
@@ -21,7 +22,7 @@ class Clock:
 def add(engine: Engine, digest: str, now: float) -> int | None:
     with engine.begin() as conn:
         return jobs.enqueue(
-            conn, kind="scan", repository_id=None, digest=digest, scan_type="BASIC",
+            conn, kind=JobKind.SCAN, repository_id=None, digest=digest, scan_type=ScanType.BASIC,
             reason="push", now=now,
         )  # fmt: skip
 
@@ -66,8 +67,8 @@ def test_failures_back_off_then_give_up(engine: Engine) -> None:
     queue = JobQueue(engine, clock)
     with engine.begin() as conn:
         jobs.enqueue(
-            conn, kind="scan", repository_id=None, digest="sha256:c", scan_type="BASIC",
-            reason="push", now=clock.now, max_attempts=2,
+            conn, kind=JobKind.SCAN, repository_id=None, digest="sha256:c",
+            scan_type=ScanType.BASIC, reason="push", now=clock.now, max_attempts=2,
         )  # fmt: skip
     job = queue.claim("w", 60)
     assert job is not None

@@ -8,9 +8,11 @@ import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from tidegate.db import migrate
+from tidegate.db import alembic_config, migrate
 from tidegate.errors import (
     BlobUnknown,
     DigestInvalid,
@@ -20,9 +22,10 @@ from tidegate.errors import (
     TagImmutable,
 )
 from tidegate.oci.digest import Digest
+from tidegate.oci.reference import RepoName
 from tidegate.registry import metadata
 from tidegate.registry.gc import collect_garbage
-from tidegate.registry.service import RegistryService
+from tidegate.registry.service import PushedImage, RegistryService
 from tidegate.registry.storage.filesystem import FilesystemBlobStore
 
 OCI = "application/vnd.oci.image.manifest.v1+json"
@@ -60,8 +63,16 @@ def manifest(registry: RegistryService, name: str, layers: list[bytes]) -> bytes
 
 
 def test_migrations_are_idempotent(engine: Engine) -> None:
+    tables = set(sa.inspect(engine).get_table_names())
+    with engine.begin() as conn:
+        metadata.create_repo(conn, RepoName("kept/app"), 1.0)
     migrate(engine)
     migrate(engine)
+    assert set(sa.inspect(engine).get_table_names()) == tables
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
+        assert metadata.find_repo(conn, "kept/app") is not None
 
 
 def test_push_pull_tags_and_sizes(registry: RegistryService) -> None:
@@ -133,7 +144,7 @@ def test_push_hooks_run_in_the_push_transaction(registry: RegistryService) -> No
     registry.put_manifest("hooks/app", "v2", body, OCI)
     assert seen == [(digest, "v1", True), (digest, "v2", False)]
 
-    def refuse(conn: object, img: object) -> None:
+    def refuse(conn: sa.Connection, image: PushedImage) -> None:
         raise RuntimeError("hook failed")
 
     registry.hooks.on_push.append(refuse)

@@ -12,6 +12,7 @@ from tidegate.engine import reports
 from tidegate.engine.jobs import JobQueue
 from tidegate.events.model import Origin
 from tidegate.inspector.reports import ReportJobs
+from tidegate.states import JobKind
 
 KMS = "arn:aws:kms:us-east-1:123456789012:key/k"
 DEST = {"bucketName": "reports", "kmsKeyArn": KMS}
@@ -30,8 +31,8 @@ def test_a_request_commits_with_its_job(engine: Engine) -> None:
     assert reports.get(engine, report_id, "sbom") is None
     job = JobQueue(engine).claim("w", 60)
     assert job is not None
-    assert (job.kind, job.payload, job.scan_type) == ("report", {"report_id": report_id},
-                                                      "findings")  # fmt: skip
+    assert job.kind is JobKind.REPORT
+    assert job.payload == {"report_id": report_id, "report_kind": "findings"}
     latest = reports.latest(engine, "findings")
     assert latest is not None
     assert latest.id == report_id

@@ -8,13 +8,16 @@ from sqlalchemy.engine import Engine
 from tidegate import schema as t
 from tidegate.engine import jobs, scans
 from tidegate.engine.jobs import JobQueue
+from tidegate.states import JobKind, ScanType
 
 
 def scan_row(engine: Engine, status: str) -> tuple[int, str]:
     with engine.begin() as conn:
-        repo_id = conn.execute(
+        key = conn.execute(
             sa.insert(t.repositories).values(name=f"give-up/{status.lower()}", created_at=1.0)
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert key is not None
+        repo_id = int(key[0])
         digest = "sha256:" + status.lower().ljust(64, "0")[:64]
         conn.execute(
             sa.insert(t.image_scans).values(
@@ -23,7 +26,7 @@ def scan_row(engine: Engine, status: str) -> tuple[int, str]:
             )
         )  # fmt: skip
         jobs.enqueue(
-            conn, kind="scan", repository_id=repo_id, digest=digest, scan_type="BASIC",
+            conn, kind=JobKind.SCAN, repository_id=repo_id, digest=digest, scan_type=ScanType.BASIC,
             reason="push", now=1.0, max_attempts=2,
         )  # fmt: skip
     return repo_id, digest

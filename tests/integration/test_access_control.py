@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,11 +123,12 @@ def test_power_user_pushes_but_cannot_delete_or_set_policies(
     tags = {t for i in ecr.describe_images(repositoryName="app")["imageDetails"]
             for t in i.get("imageTags", [])}  # fmt: skip
     assert "pushed" in tags
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: ecr.delete_repository(repositoryName="app"),
         lambda: ecr.set_repository_policy(repositoryName="app", policyText="{}"),
         lambda: ecr.put_registry_policy(policyText="{}"),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(ClientError) as info:
             call()
         assert code(info) == "AccessDeniedException"
@@ -138,7 +139,7 @@ def test_repository_policy_grants_one_repository_and_deny_wins(
 ) -> None:
     key = new_user(server, "bob")  # no identity policy at all
     admin = server.ecr()
-    grant = {
+    grant: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [{
             "Sid": "BobPulls", "Effect": "Allow", "Principal": {"AWS": user_arn("bob")},

@@ -237,7 +237,26 @@ def wait_scan(ecr: Any, repository: str, digest: str, timeout: float = 60) -> di
         time.sleep(0.2)
 
 
-def test_scanning_configuration_and_status(ecr: Any, v2: httpx.Client) -> None:
+ARN_PREFIX = "arn:aws:ecr:us-east-1:123456789012:repository/"
+
+
+def _scan_resource_changes(server: TidegateServer, timeout: float = 15) -> list[dict[str, Any]]:
+    """The repositories of every `ECR Scan Resource Change` in the event log, once one is."""
+    path = server.data_dir / "events" / "events.jsonl"
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = path.read_text().splitlines() if path.exists() else []
+        events = [
+            e for e in map(json.loads, lines) if e["detail-type"] == "ECR Scan Resource Change"
+        ]
+        if events or time.monotonic() > deadline:
+            return [r for e in events for r in e["detail"]["repositories"]]
+        time.sleep(0.05)
+
+
+def test_scanning_configuration_and_status(
+    ecr: Any, v2: httpx.Client, server: TidegateServer
+) -> None:
     assert ecr.get_registry_scanning_configuration()["scanningConfiguration"] == {
         "scanType": "BASIC",
         "rules": [],
@@ -273,6 +292,11 @@ def test_scanning_configuration_and_status(ecr: Any, v2: httpx.Client) -> None:
     )
     (config,) = configs["scanningConfigurations"]
     assert config["scanFrequency"] == "CONTINUOUS_SCAN"
+    # The move from scan on push (BASIC, scanOnPush) to continuous is an event.
+    assert {
+        "repository-name": "scan/app", "repository-arn": f"{ARN_PREFIX}scan/app",
+        "scan-frequency": "CONTINUOUS_SCAN", "previous-scan-frequency": "SCAN_ON_PUSH",
+    } in _scan_resource_changes(server)  # fmt: skip
     assert config["appliedScanFilters"] == [{"filter": "app", "filterType": "WILDCARD"}]
     assert configs["failures"][0]["failureCode"] == "REPOSITORY_NOT_FOUND"
     with pytest.raises(ecr.exceptions.ValidationException):

@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -232,12 +232,13 @@ def test_complete_errors(ecr: Any) -> None:
 
 
 def test_missing_repository_and_layer(ecr: Any) -> None:
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: ecr.initiate_layer_upload(repositoryName="layers/none"),
         lambda: ecr.batch_check_layer_availability(
             repositoryName="layers/none", layerDigests=[sha256(b"x")]
         ),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(ClientError) as info:
             call()
         assert code_of(info) == "RepositoryNotFoundException"

@@ -126,7 +126,7 @@ def test_v2_page_parameters_raw_bytes(c: httpx.Client, raw: bytes, name: str) ->
 ))  # fmt: skip
 def test_blob_range_header(c: httpx.Client, header: str) -> None:
     digest = push_blob(c, REPO, b"0123456789" * 10)
-    r = c.get(f"/v2/{REPO}/blobs/{digest}", headers={"Range": header_value(header)})
+    r = c.get(f"/v2/{REPO}/blobs/{digest}", headers={b"Range": header_value(header)})
     assert_oci_answer(r)
     if r.status_code == 206:
         assert 0 < len(r.content) <= 100
@@ -139,7 +139,7 @@ def test_blob_range_header(c: httpx.Client, header: str) -> None:
 ), body=st.binary(max_size=16))  # fmt: skip
 def test_upload_content_range(c: httpx.Client, header: str, body: bytes) -> None:
     location = c.post(f"/v2/{REPO}/blobs/uploads/").headers["Location"]
-    r = c.patch(location, content=body, headers={"Content-Range": header_value(header)})
+    r = c.patch(location, content=body, headers={b"Content-Range": header_value(header)})
     assert_oci_answer(r)
     r = c.put(location, params={"digest": sha256(body)}, content=b"")
     assert_oci_answer(r)
@@ -243,7 +243,7 @@ def test_v2_manifest_bodies(
 
 # --- ECR paging and numbers ----------------------------------------------------------------
 
-PAGED = {
+PAGED: dict[str, dict[str, Any]] = {
     "DescribeRepositories": {},
     "ListImages": {"repositoryName": REPO},
     "DescribeImages": {"repositoryName": REPO},
@@ -398,7 +398,7 @@ def test_basic_and_token_credentials(
         header = basic(key_id, "sécret").encode()
     else:
         header = data.draw(authorization_headers(key_id), label="authorization")
-    r = c.get(path, headers={"Authorization": header})
+    r = c.get(path, headers={b"Authorization": header})
     assert r.status_code in (200, 401, 429), (r.status_code, r.text[:300])
     if r.status_code == 401:
         assert r.headers["WWW-Authenticate"].startswith("Basic realm=")
@@ -449,7 +449,7 @@ def test_sigv4_fields(server: TidegateServer, c: httpx.Client, data: st.DataObje
         "Content-Type": b"application/x-amz-json-1.1",
         "X-Amz-Target": b"AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
     }
-    r = c.post("/", content=b"{}", headers=headers)
+    r = c.post("/", content=b"{}", headers={k.encode(): v for k, v in headers.items()})
     assert_ecr_answer(r)
     assert r.status_code in (400, 403, 429), r.text
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -50,7 +51,7 @@ def test_gc_removes_only_unreferenced(tmp_path: Path) -> None:
         assert fresh.split(":")[1] in blob_files(data)
 
         report = run_gc(data, "--grace-seconds", "0")
-        removed = set(report["blobs_removed"])  # type: ignore[arg-type]
+        removed = set(cast("list[str]", report["blobs_removed"]))
         assert sha256(b"doomed layer") in removed
         assert doomed in removed
         assert fresh in removed  # unreferenced once the grace period is waived

@@ -27,7 +27,7 @@ from botocore.loaders import Loader
 
 from tests.support.scan_fixtures import advisory, db_update, mirror, npm_image, skopeo_push
 from tests.support.server import TidegateServer
-from tidegate.ecr.model import check_input
+from tidegate.ecr.validation import check_input
 
 pytestmark = [pytest.mark.integration]
 

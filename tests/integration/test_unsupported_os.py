@@ -92,7 +92,8 @@ def _wait(ecr: Any, repo: str) -> dict[str, Any]:
     while True:
         out = ecr.describe_image_scan_findings(repositoryName=repo, imageId={"imageTag": "v1"})
         if out["imageScanStatus"]["status"] not in ("PENDING", "IN_PROGRESS"):
-            return out
+            found: dict[str, Any] = out
+            return found
         assert time.monotonic() < deadline, out
         time.sleep(0.5)
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cvss
+import cvss  # type: ignore[import-untyped]
 import yaml
 from packaging.version import InvalidVersion, Version
 

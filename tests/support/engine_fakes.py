@@ -20,11 +20,13 @@ from tidegate.oci import mediatypes
 from tidegate.oci.digest import Digest
 from tidegate.registry.storage.filesystem import FilesystemBlobStore
 from tidegate.scanner.model import Inventory, Package, PackageManager
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.versions.base import AffectedRange, RangeEvent
 from tidegate.scanner.vulndb.codec import entry_row
 from tidegate.scanner.vulndb.entries import PackageEntries
-from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState, Severity
+from tidegate.scanner.vulndb.model import Advisory, AffectedPackage, FixState
 from tidegate.scanner.vulndb.store import NoDatabase, VersionInfo
+from tidegate.states import JobKind, ScanType
 
 NOW = 1_700_000_000.0
 LODASH = Package("lodash", "4.17.0", "npm", PackageManager.NPM, path="app/package-lock.json")
@@ -122,14 +124,14 @@ def push_image(
     return digest
 
 
-def request(db: Engine, digest: str, scan_type: str, frequency: str) -> Job:
+def request(db: Engine, digest: str, scan_type: ScanType, frequency: str) -> Job:
     """A PENDING scan of the image (replacing any earlier one) and the job that runs it."""
     with db.begin() as conn:
         conn.execute(sa.delete(t.image_scans).where(t.image_scans.c.digest == digest))
         conn.execute(sa.insert(t.image_scans).values(
             repository_id=1, digest=digest, scan_type=scan_type, status="PENDING",
             description="", requested_at=NOW - 30, frequency=frequency))  # fmt: skip
-    return Job(1, "scan", 1, digest, scan_type, "push", 1, 5, {}, "test")
+    return Job(1, JobKind.SCAN, 1, digest, scan_type, "push", 1, 5, {}, "test")
 
 
 def context(

@@ -75,11 +75,11 @@ def _tables_written(tree: ast.AST) -> set[str]:
         if called not in WRITES:
             continue
         for arg in node.args[:2]:  # sa.update(table) / bulk_update(conn, table, ...)
-            table = _schema_table(arg)
-            if table is None and isinstance(arg, ast.Name):
-                table = aliases.get(arg.id)
-            if table is not None:
-                written.add(table)
+            written_table = _schema_table(arg)
+            if written_table is None and isinstance(arg, ast.Name):
+                written_table = aliases.get(arg.id)
+            if written_table is not None:
+                written.add(written_table)
     return written
 
 

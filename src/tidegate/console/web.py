@@ -29,6 +29,7 @@ from tidegate.console.session import COOKIE, PATH, Session, SessionCodec
 from tidegate.errors import ErrorCode, InvalidParameter, TidegateError
 from tidegate.inputs import ascii_decimal
 from tidegate.registry.service import RegistryService
+from tidegate.scanner.severity import WORST_FIRST
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ PAGE_SIZE = 25
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 MAX_PAGE_SIZE = 100
 DEFAULT_SESSION_SECONDS = 8 * 3600
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED", "UNDEFINED")
+SEVERITIES = WORST_FIRST
 
 # Every asset is Tidegate's own; no page may be framed (its forms would be clickjackable).
 SECURITY_HEADERS = {

@@ -18,8 +18,8 @@ from tidegate.auth.sigv4 import SignatureProblem
 from tidegate.config import Settings
 from tidegate.ecr.context import EcrContext
 from tidegate.ecr.errors import EcrError, ecr_error_of
-from tidegate.ecr.model import target_prefix, validate_input
 from tidegate.ecr.operations import OPERATIONS
+from tidegate.ecr.validation import target_prefix, validate_input
 from tidegate.errors import TidegateError
 from tidegate.inputs import InputTooDeep, load_json
 from tidegate.request_body import read_limited

@@ -15,8 +15,8 @@ from tidegate.config import Settings
 from tidegate.ecr.api import base_url, resource_of
 from tidegate.ecr.context import EcrContext
 from tidegate.ecr.errors import ecr_error_of
-from tidegate.ecr.model import validate_input
 from tidegate.ecr.operations import OPERATIONS
+from tidegate.ecr.validation import validate_input
 from tidegate.errors import TidegateError
 from tidegate.registry.service import RegistryService
 

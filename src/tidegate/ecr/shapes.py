@@ -9,6 +9,7 @@ from tidegate.ecr.errors import EcrError
 from tidegate.registry.image_scans import ScanState
 from tidegate.registry.images import ImageFailure, ImageInfo, ImageRef
 from tidegate.registry.metadata import RepoRow
+from tidegate.states import SCANNED
 
 
 def repository(ctx: EcrContext, repo: RepoRow) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def image_detail(ctx: EcrContext, repo_name: str, info: ImageInfo) -> dict[str, 
         out["subjectManifestDigest"] = m.subject_digest
     if info.scan is not None:
         out["imageScanStatus"] = scan_status(info.scan)
-        if info.scan.completed_at is not None and info.scan.status in ("COMPLETE", "ACTIVE"):
+        if info.scan.completed_at is not None and info.scan.status in SCANNED:
             out["imageScanFindingsSummary"] = findings_summary(info.scan)
     return out
 

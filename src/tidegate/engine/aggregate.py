@@ -15,6 +15,8 @@ from sqlalchemy.engine import Connection, Engine
 from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.engine.findings_view import SEVERITY_ORDER
+from tidegate.scanner.severity import Severity
+from tidegate.states import FindingStatus
 
 
 class GroupBy(enum.Enum):
@@ -67,7 +69,7 @@ def _rows(conn: Connection, flt: FindingFilter) -> Iterable[sa.RowMapping]:
         f.c.severity, f.c.fix_available, f.c.exploit_available, r.c.name.label("repository"),
     ).join(r, r.c.id == f.c.repository_id)  # fmt: skip
     if not flt.include_closed:
-        query = query.where(f.c.status == "ACTIVE")
+        query = query.where(f.c.status == FindingStatus.ACTIVE)
     if flt.severities:
         query = query.where(f.c.severity.in_([s.upper() for s in flt.severities]))
     if flt.fix_available:
@@ -120,7 +122,7 @@ def aggregate(
     ranked = sorted(
         groups.values(),
         key=lambda g: (
-            -g.severity_counts["CRITICAL"],
+            -g.severity_counts[Severity.CRITICAL],
             -g.severity_counts["HIGH"],
             -sum(g.severity_counts.values()),
             tuple(g.key.values()),

@@ -176,7 +176,7 @@ class _Child:
             self.kill()
 
 
-class Analyzer:
+class AnalysisPool:
     """Analyzes images from the configured blob store in per-thread child processes."""
 
     def __init__(

@@ -28,7 +28,7 @@ JobOutcome = Callable[[Connection], None]
 
 
 @dataclass(frozen=True, slots=True)
-class JobKind:
+class JobHandler:
     """A kind of job whose code lives outside the engine (Inspector reports), wired in by
     the app so the engine never imports an API package."""
 

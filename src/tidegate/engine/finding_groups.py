@@ -12,8 +12,10 @@ from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
 from tidegate.engine.aggregate import FindingFilter, GroupBy
+from tidegate.scanner.severity import LOW_AND_ABOVE
+from tidegate.states import FindingStatus
 
-COUNTED = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+COUNTED = LOW_AND_ABOVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,7 @@ def _where(flt: FindingFilter) -> list[sa.ColumnElement[bool]]:
     f, r = t.findings, t.repositories
     where: list[sa.ColumnElement[bool]] = []
     if not flt.include_closed:
-        where.append(f.c.status == "ACTIVE")
+        where.append(f.c.status == FindingStatus.ACTIVE)
     if flt.severities:
         where.append(f.c.severity.in_([s.upper() for s in flt.severities]))
     if flt.fix_available:
@@ -91,7 +93,7 @@ def group_page(
     out = [
         GroupRow(
             {k: str(m[k]) for k, _c in keys},
-            {**{s: int(m[s.lower()] or 0) for s in COUNTED}, "all": int(m["total"])},
+            {**{str(s): int(m[s.lower()] or 0) for s in COUNTED}, "all": int(m["total"])},
             int(m["images"]),
             int(m["fixable"] or 0),
             int(m["kev"] or 0),

@@ -20,9 +20,11 @@ from tidegate.engine.finding_shapes import (
 from tidegate.events.model import Origin
 from tidegate.registry import metadata
 from tidegate.registry.metadata import ManifestRow, RepoRow
+from tidegate.scanner.severity import WORST_FIRST
+from tidegate.states import FindingStatus, ScanType
 
 # Worst first, as the console and the CLI list them.
-SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED", "UNDEFINED")
+SEVERITY_ORDER = WORST_FIRST
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +53,13 @@ def image_findings(
 ) -> FindingsPage:
     """ACTIVE findings of the image, worst first, one page (a lookahead row says `more`)."""
     f, d = t.findings, t.finding_details
-    where = (f.c.repository_id == repository_id, f.c.digest == image.digest, f.c.status == "ACTIVE")
+    where = (
+        f.c.repository_id == repository_id,
+        f.c.digest == image.digest,
+        f.c.status == FindingStatus.ACTIVE,
+    )
     order = (_order(), f.c.vuln_id, f.c.package_name, f.c.id)
-    if scan_type != "ENHANCED":
+    if scan_type != ScanType.ENHANCED:
         query = (
             sa.select(f, d.c.details)
             .join(d, d.c.id == f.c.details_id)

@@ -24,6 +24,7 @@ from tidegate.scanner.model import Inventory, Package, PackageManager
 from tidegate.scanner.report.findings import advisory_url
 from tidegate.scanner.report.model import Finding, ScanReport
 from tidegate.scanner.severity import Severity
+from tidegate.states import FindingStatus
 
 FINDING_SORTS = ("severity", "vulnerability", "package", "cvss", "first_observed")
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -105,7 +106,11 @@ def layers(
     per_layer: dict[str, Counter[str]] = {}
     query = (
         sa.select(f.c.layer, f.c.severity, sa.func.count())
-        .where(f.c.repository_id == repo.id, f.c.digest == row.digest, f.c.status == "ACTIVE")
+        .where(
+            f.c.repository_id == repo.id,
+            f.c.digest == row.digest,
+            f.c.status == FindingStatus.ACTIVE,
+        )
         .group_by(f.c.layer, f.c.severity)
     )
     for layer, sev, n in conn.execute(query):
@@ -120,7 +125,7 @@ def layers(
                 int(ref["size"]),
                 str(ref["media_type"]),
                 history[i] if i < len(history) else "",
-                {s: counts[s] for s in SEVERITY_ORDER if counts[s]},
+                {str(s): counts[s] for s in SEVERITY_ORDER if counts[s]},
             )
         )
     return out
@@ -135,7 +140,7 @@ def _severity_rank() -> sa.ColumnElement[int]:
 
 def _where(repo_id: int, digest: str, q: FindingQuery) -> list[sa.ColumnElement[bool]]:
     f = t.findings
-    where = [f.c.repository_id == repo_id, f.c.digest == digest, f.c.status == "ACTIVE"]
+    where = [f.c.repository_id == repo_id, f.c.digest == digest, f.c.status == FindingStatus.ACTIVE]
     if q.severities:
         where.append(f.c.severity.in_(q.severities))
     if q.fix_available:

@@ -6,7 +6,6 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable
-from dataclasses import asdict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -14,47 +13,23 @@ from sqlalchemy.engine import Connection
 from tidegate import schema as t
 from tidegate.db import insert_ignoring_conflicts, rows_for_ids
 from tidegate.scanner.match import MatchTarget, targets
-from tidegate.scanner.model import Distro, Inventory, Package, PackageManager, ScanWarning
+from tidegate.scanner.model import Inventory
+from tidegate.scanner.model_json import (
+    inventory_from_json,
+    inventory_to_json,
+    package_from_json,
+    package_to_json,
+)
 
 _CHUNK = 500  # bound parameters per IN list
 
 
-def package_to_dict(pkg: Package) -> dict[str, object]:
-    data = asdict(pkg)
-    data["package_manager"] = pkg.package_manager.value
-    data["licenses"] = list(pkg.licenses)
-    return data
-
-
-def package_from_dict(data: dict[str, object]) -> Package:
-    fields = dict(data)
-    fields["package_manager"] = PackageManager(str(fields["package_manager"]))
-    licenses = fields.get("licenses") or ()
-    fields["licenses"] = tuple(str(x) for x in licenses) if isinstance(licenses, list) else ()
-    return Package(**fields)  # type: ignore[arg-type]
-
-
 def encode_inventory(inv: Inventory) -> bytes:
-    doc = {
-        "distro": asdict(inv.distro) if inv.distro else None,
-        "packages": [package_to_dict(p) for p in inv.packages],
-        "warnings": [asdict(w) for w in inv.warnings],
-        "platform": inv.platform,
-        "layers": list(inv.layers),
-    }
-    return zlib.compress(json.dumps(doc, sort_keys=True).encode(), 6)
+    return zlib.compress(json.dumps(inventory_to_json(inv), sort_keys=True).encode(), 6)
 
 
 def decode_inventory(blob: bytes) -> Inventory:
-    doc = json.loads(zlib.decompress(blob))
-    distro = Distro(**doc["distro"]) if doc["distro"] else None
-    return Inventory(
-        distro=distro,
-        packages=tuple(package_from_dict(p) for p in doc["packages"]),
-        warnings=tuple(ScanWarning(**w) for w in doc["warnings"]),
-        platform=doc["platform"],
-        layers=tuple(doc["layers"]),
-    )
+    return inventory_from_json(json.loads(zlib.decompress(blob)))
 
 
 def load_inventory(conn: Connection, digest: str, analyzer_key: str) -> Inventory | None:
@@ -85,7 +60,7 @@ def save_inventory(
 
 def _indexed_doc(target: MatchTarget) -> str:
     return json.dumps(
-        {"version": target.version, "package": package_to_dict(target.package)}, sort_keys=True
+        {"version": target.version, "package": package_to_json(target.package)}, sort_keys=True
     )
 
 
@@ -166,7 +141,7 @@ def changed_packages(conn: Connection, keys: set[tuple[str, str]]) -> dict[int, 
             for package_id, name, raw in rows:
                 doc = json.loads(raw)
                 by_id[int(package_id)] = MatchTarget(
-                    namespace, str(name), doc["version"], package_from_dict(doc["package"])
+                    namespace, str(name), doc["version"], package_from_json(doc["package"])
                 )
     return by_id
 

@@ -22,39 +22,50 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tidegate import db
 from tidegate import schema as t
 from tidegate.db import reading
+from tidegate.states import JobKind, ScanType
+
+
+class Payload(TypedDict, total=False):
+    """What a job carries beyond its image: a re-scan's vulnerability-DB versions."""
+
+    since: int  # the version the images were last evaluated against
+    version: int  # the version to evaluate them against now
+    report_id: str  # a report job's request (`inspector_reports`)
+    report_kind: str  # findings | sbom
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
     id: int
-    kind: str  # scan | rescan | report
+    kind: JobKind
     repository_id: int | None
     digest: str | None
-    scan_type: str  # BASIC | ENHANCED
+    scan_type: ScanType
     reason: str  # push | manual | rescan
     attempts: int
     max_attempts: int
-    payload: dict[str, object]
+    payload: Payload
     lease_owner: str
 
 
 def enqueue(
     conn: Connection,
     *,
-    kind: str,
+    kind: JobKind,
     repository_id: int | None,
     digest: str | None,
-    scan_type: str,
+    scan_type: ScanType,
     reason: str,
     now: float,
-    payload: dict[str, object] | None = None,
+    payload: Payload | None = None,
     max_attempts: int = 5,
     dedupe_key: str | None = None,
 ) -> int | None:
@@ -88,8 +99,17 @@ def enqueue(
             updated_at=now,
         )
     )
+    db.flag_for_commit(conn, _ENQUEUED)
     key = result.inserted_primary_key
     return int(key[0]) if key else None
+
+
+_ENQUEUED = "tidegate_job_enqueued"
+
+
+def notify_on_enqueue(engine: Engine, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` when a transaction that enqueued a job commits; returns an undo."""
+    return db.notify_on_commit(engine, _ENQUEUED, callback)
 
 
 def _claimable(now: float) -> sa.ColumnElement[bool]:
@@ -103,14 +123,14 @@ def _job(row: sa.Row[Any], worker_id: str) -> Job:
     m = row._mapping
     return Job(
         id=m["id"],
-        kind=m["kind"],
+        kind=JobKind(m["kind"]),
         repository_id=m["repository_id"],
         digest=m["digest"],
-        scan_type=m["scan_type"],
+        scan_type=ScanType(m["scan_type"]),
         reason=m["reason"],
         attempts=m["attempts"],
         max_attempts=m["max_attempts"],
-        payload=json.loads(m["payload"]),
+        payload=cast("Payload", json.loads(m["payload"])),
         lease_owner=worker_id,
     )
 

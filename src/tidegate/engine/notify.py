@@ -15,11 +15,15 @@ from tidegate.engine.finding_shapes import (
     static_part,
 )
 from tidegate.engine.findings import FindingChanges
+from tidegate.engine.policy import ScanningConfiguration, effective_scanning
 from tidegate.events import model
 from tidegate.events.inspector import to_inspector_finding
 from tidegate.events.outbox import emit, emit_many
 from tidegate.registry import metadata
 from tidegate.registry.metadata import ManifestRow, RepoRow
+from tidegate.states import ScanStatus, ScanType
+
+CHANGES_PER_EVENT = 100  # repositories in one `ECR Scan Resource Change`: events stay small
 
 
 def image_context(
@@ -124,14 +128,14 @@ def scan_completed(
     conn: Connection,
     repo: RepoRow,
     row: ManifestRow,
-    scan_type: str,
+    scan_type: ScanType,
     counts: dict[str, int],
     changes: FindingChanges,
     *,
     initial: bool,
 ) -> None:
     tags = metadata.tags_of(conn, row.id)
-    if scan_type == "BASIC":
+    if scan_type == ScanType.BASIC:
         emit(conn, model.image_scan(origin, repository_name=repo.name, image_digest=row.digest,
                                     image_tags=tags, severity_counts=counts))  # fmt: skip
         return
@@ -147,4 +151,29 @@ def basic_scan_failed(
 ) -> None:
     emit(conn, model.image_scan(origin, repository_name=repo.name, image_digest=row.digest,
                                 image_tags=metadata.tags_of(conn, row.id), severity_counts={},
-                                scan_status="FAILED"))  # fmt: skip
+                                scan_status=ScanStatus.FAILED))  # fmt: skip
+
+
+def scanning_changed(
+    origin: model.Origin,
+    conn: Connection,
+    before: ScanningConfiguration,
+    after: ScanningConfiguration,
+) -> None:
+    """`ECR Scan Resource Change` events when a registry configuration under ENHANCED moves
+    repositories to another scan frequency (each names the new and the previous one)."""
+    if after.scan_type != ScanType.ENHANCED:
+        return
+    changes = []
+    for repo in metadata.list_repos(conn, after=None, limit=None):
+        old = effective_scanning(before, repo.name, repo.scan_on_push).frequency
+        new = effective_scanning(after, repo.name, repo.scan_on_push).frequency
+        if old != new:
+            changes.append(model.RepositoryScanChange(repo.name, new, old))
+    emit_many(
+        conn,
+        [
+            model.scan_resource_change(origin, repositories=changes[i : i + CHANGES_PER_EVENT])
+            for i in range(0, len(changes), CHANGES_PER_EVENT)
+        ],
+    )

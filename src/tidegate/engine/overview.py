@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from tidegate import schema as t
 from tidegate.engine.findings_view import SEVERITY_ORDER
 from tidegate.registry.metadata import RepoRow, find_repo
+from tidegate.states import SCANNED, FindingStatus, JobKind, ScanFrequency, ScanStatus
 
 REPOSITORY_SORTS = ("name", "created", "images")
 
@@ -74,7 +75,7 @@ def repository_page(
     if ids:
         rows = conn.execute(
             sa.select(s.c.repository_id, s.c.severity_counts).where(
-                s.c.repository_id.in_(ids), s.c.status.in_(("COMPLETE", "ACTIVE"))
+                s.c.repository_id.in_(ids), s.c.status.in_(SCANNED)
             )
         )
         for repo_id, counts in rows:
@@ -119,16 +120,16 @@ def coverage(conn: Connection) -> Coverage:
     )
     for status, frequency, n in conn.execute(query):
         by[str(status)] += int(n)
-        if status == "ACTIVE" and frequency == "CONTINUOUS_SCAN":
+        if status == ScanStatus.ACTIVE and frequency == ScanFrequency.CONTINUOUS_SCAN:
             continuous += int(n)
     recorded = sum(by.values())
     return Coverage(
         images=images,
-        scanned=by["COMPLETE"] + by["ACTIVE"],
+        scanned=by[ScanStatus.COMPLETE] + by[ScanStatus.ACTIVE],
         continuous=continuous,
-        in_progress=by["PENDING"] + by["IN_PROGRESS"],
-        failed=by["FAILED"],
-        unsupported=by["UNSUPPORTED_IMAGE"],
+        in_progress=by[ScanStatus.PENDING] + by[ScanStatus.IN_PROGRESS],
+        failed=by[ScanStatus.FAILED],
+        unsupported=by[ScanStatus.UNSUPPORTED_IMAGE],
         never_scanned=max(images - recorded, 0),
     )
 
@@ -137,10 +138,10 @@ def open_by_severity(conn: Connection) -> dict[str, int]:
     """Open findings per severity over every image's latest scan, worst first."""
     s = t.image_scans
     total: Counter[str] = Counter()
-    query = sa.select(s.c.severity_counts).where(s.c.status.in_(("COMPLETE", "ACTIVE")))
+    query = sa.select(s.c.severity_counts).where(s.c.status.in_(SCANNED))
     for (counts,) in conn.execute(query):
         total.update(_counts(counts))
-    return {sev: total[sev] for sev in SEVERITY_ORDER if total[sev]}
+    return {str(sev): total[sev] for sev in SEVERITY_ORDER if total[sev]}
 
 
 def top_vulnerabilities(conn: Connection, *, limit: int) -> list[dict[str, Any]]:
@@ -150,7 +151,7 @@ def top_vulnerabilities(conn: Connection, *, limit: int) -> list[dict[str, Any]]
     n = sa.func.count(sa.distinct(image)).label("n")
     query = (
         sa.select(f.c.vuln_id, sa.func.max(f.c.severity), n)
-        .where(f.c.status == "ACTIVE")
+        .where(f.c.status == FindingStatus.ACTIVE)
         .group_by(f.c.vuln_id)
         .order_by(n.desc(), f.c.vuln_id)
         .limit(limit)
@@ -167,7 +168,7 @@ def known_exploited(conn: Connection, *, limit: int) -> list[dict[str, Any]]:
     query = (
         sa.select(f.c.vuln_id, f.c.severity, f.c.package_name, f.c.digest, r.c.name)
         .join(r, r.c.id == f.c.repository_id)
-        .where(f.c.status == "ACTIVE", f.c.exploit_available == "YES")
+        .where(f.c.status == FindingStatus.ACTIVE, f.c.exploit_available == "YES")
         .order_by(f.c.first_observed_at.desc(), f.c.id)
         .limit(limit)
     )
@@ -213,7 +214,7 @@ def last_rescan(conn: Connection) -> dict[str, Any] | None:
     j, u = t.scan_jobs, t.scan_usage
     row = conn.execute(
         sa.select(j.c.state, j.c.created_at, j.c.updated_at, j.c.payload, j.c.last_error)
-        .where(j.c.kind == "rematch")
+        .where(j.c.kind == JobKind.RESCAN)
         .order_by(j.c.id.desc())
         .limit(1)
     ).first()

@@ -27,14 +27,16 @@ from tidegate.registry.metadata import ManifestRow, RepoRow
 from tidegate.scanner.image.errors import ScanFailed
 from tidegate.scanner.match import match_inventory, os_packages_unchecked
 from tidegate.scanner.model import Inventory
+from tidegate.states import ScanFrequency, ScanStatus, ScanType
 
 log = logging.getLogger(__name__)
 
 IMAGE_CONFIGS = frozenset({mediatypes.OCI_CONFIG, mediatypes.DOCKER_CONFIG})
 
 
-class Unsupported(Exception):
-    """The manifest is not a single container image (an index, an artifact)."""
+class NotAnImage(Exception):
+    """The manifest is not a single container image (an index, an artifact): the scan ends
+    UNSUPPORTED_IMAGE. Not `errors.Unsupported`, which is a request a client made."""
 
 
 def _load(ctx: ScanContext, job: Job) -> tuple[RepoRow, ManifestRow] | None:
@@ -54,9 +56,9 @@ def _inventory(ctx: ScanContext, row: ManifestRow) -> Inventory:
         return stored
     if row.media_type in mediatypes.INDEXES:
         msg = "an image index: each platform's image is scanned on its own"
-        raise Unsupported(msg)
+        raise NotAnImage(msg)
     if row.config_digest is None:
-        raise Unsupported("the manifest has no config")
+        raise NotAnImage("the manifest has no config")
     try:
         with ctx.blobs.open(row.digest) as fh:
             manifest = fh.read()
@@ -65,7 +67,7 @@ def _inventory(ctx: ScanContext, row: ManifestRow) -> Inventory:
     config_type = json.loads(manifest).get("config", {}).get("mediaType", "")
     if config_type not in IMAGE_CONFIGS:
         msg = f"not a container image (config media type {config_type or 'missing'})"
-        raise Unsupported(msg)
+        raise NotAnImage(msg)
     inventory = ctx.analyzer.analyze(manifest)
     with ctx.db.begin() as conn:
         inventories.save_inventory(conn, row.digest, inventory, key, ctx.clock())
@@ -80,25 +82,27 @@ def run_scan(ctx: ScanContext, job: Job) -> JobOutcome:
         return nothing_to_write  # the image was deleted meanwhile
     repo, row = loaded
     with ctx.db.begin() as conn:
-        scans.mark(conn, repo.id, row.digest, "IN_PROGRESS", started_at=ctx.clock())
+        scans.mark(conn, repo.id, row.digest, ScanStatus.IN_PROGRESS, started_at=ctx.clock())
     try:
         inventory = _inventory(ctx, row)
-    except Unsupported as exc:
-        return _without_findings(ctx, job, repo, row, "UNSUPPORTED_IMAGE", str(exc))
+    except NotAnImage as exc:
+        return _without_findings(ctx, job, repo, row, ScanStatus.UNSUPPORTED_IMAGE, str(exc))
     except ScanFailed as exc:
-        return _without_findings(ctx, job, repo, row, "FAILED", exc.message)
+        return _without_findings(ctx, job, repo, row, ScanStatus.FAILED, exc.message)
     vulns = ctx.vulns()
     if vulns is None:
         reason = (
             "no usable vulnerability database is installed (none yet, or every feed of it "
             "failed); run `tidegate db update`"
         )
-        return _without_findings(ctx, job, repo, row, "FAILED", reason)
+        return _without_findings(ctx, job, repo, row, ScanStatus.FAILED, reason)
     unchecked = os_packages_unchecked(inventory, vulns.has_namespace)
-    if unchecked is not None and job.scan_type != "ENHANCED":
+    if unchecked is not None and job.scan_type != ScanType.ENHANCED:
         # As ECR: a basic scan of an OS it has no data for is UNSUPPORTED, never clean.
-        return _without_findings(ctx, job, repo, row, "UNSUPPORTED_IMAGE", _capital(unchecked))
-    found = match_inventory(inventory, vulns, include_language=job.scan_type == "ENHANCED")
+        return _without_findings(
+            ctx, job, repo, row, ScanStatus.UNSUPPORTED_IMAGE, _capital(unchecked)
+        )
+    found = match_inventory(inventory, vulns, include_language=job.scan_type == ScanType.ENHANCED)
     now = ctx.clock()
     # Read before taking the metadata DB's write lock: it queries the vulnerability DB.
     info = vulndb_updated_at(vulns)
@@ -118,7 +122,7 @@ def run_scan(ctx: ScanContext, job: Job) -> JobOutcome:
         notify.scan_completed(
             ctx.origin, conn, repo, row, job.scan_type, counts, changes, initial=True
         )
-        if job.scan_type == "ENHANCED":
+        if job.scan_type == ScanType.ENHANCED:
             usage.record(conn, repo.name, row.digest, "initial", now)
         log.info(
             "scan complete",
@@ -134,7 +138,7 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def _enhanced_note(status: str, unchecked: str | None) -> str:
+def _enhanced_note(status: ScanStatus, unchecked: str | None) -> str:
     """ECR's wording, plus why the OS packages were not checked when they were not."""
     if unchecked is None:
         return ""
@@ -149,21 +153,21 @@ def _still_there(conn: Connection, repo: RepoRow, row: ManifestRow) -> bool:
     return conn.execute(query.with_for_update()).first() is not None
 
 
-def _final_status(conn: Connection, job: Job, repo: RepoRow, row: ManifestRow) -> str:
-    if job.scan_type != "ENHANCED":
-        return "COMPLETE"
+def _final_status(conn: Connection, job: Job, repo: RepoRow, row: ManifestRow) -> ScanStatus:
+    if job.scan_type != ScanType.ENHANCED:
+        return ScanStatus.COMPLETE
     state = scans.frequency_of(conn, repo.id, row.digest)
-    return "ACTIVE" if state == "CONTINUOUS_SCAN" else "COMPLETE"
+    return ScanStatus.ACTIVE if state == ScanFrequency.CONTINUOUS_SCAN else ScanStatus.COMPLETE
 
 
 def _without_findings(
-    ctx: ScanContext, job: Job, repo: RepoRow, row: ManifestRow, status: str, reason: str
+    ctx: ScanContext, job: Job, repo: RepoRow, row: ManifestRow, status: ScanStatus, reason: str
 ) -> JobOutcome:
     completed_at = ctx.clock()
 
     def record(conn: Connection) -> None:
         scans.mark(conn, repo.id, row.digest, status, reason, completed_at=completed_at)
-        if status == "FAILED" and job.scan_type == "BASIC":
+        if status == ScanStatus.FAILED and job.scan_type == ScanType.BASIC:
             notify.basic_scan_failed(ctx.origin, conn, repo, row)
         log.warning(
             "scan ended without findings",

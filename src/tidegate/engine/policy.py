@@ -9,7 +9,6 @@ BASIC; ENHANCED without rules scans every repository continuously.
 
 from __future__ import annotations
 
-import enum
 import json
 from dataclasses import dataclass
 
@@ -18,20 +17,10 @@ from sqlalchemy.engine import Connection
 from tidegate.errors import InvalidParameter, RateLimited
 from tidegate.registry.repositories import read_setting, write_setting
 from tidegate.registry.wildcards import wildcard
+from tidegate.states import ScanFrequency, ScanType
 
 SETTING_NAME = "scanning_configuration"
 BASIC_SCAN_INTERVAL_SECONDS = 24 * 3600
-
-
-class ScanType(enum.Enum):
-    BASIC = "BASIC"
-    ENHANCED = "ENHANCED"
-
-
-class ScanFrequency(enum.Enum):
-    SCAN_ON_PUSH = "SCAN_ON_PUSH"
-    CONTINUOUS_SCAN = "CONTINUOUS_SCAN"
-    MANUAL = "MANUAL"
 
 
 # Higher wins when several rules match one repository.

@@ -27,8 +27,9 @@ from tidegate.db import reading
 from tidegate.engine import jobs
 from tidegate.engine.inventories import decode_inventory
 from tidegate.scanner.model import Inventory
+from tidegate.states import JobKind, ScanType
 
-JOB_KIND = "report"
+JOB_KIND = JobKind.REPORT
 IN_PROGRESS, SUCCEEDED, FAILED, CANCELLED = "IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELLED"
 T = TypeVar("T")
 
@@ -91,8 +92,8 @@ def create(
             )
         )  # fmt: skip
         jobs.enqueue(
-            conn, kind=JOB_KIND, repository_id=None, digest=None, scan_type=kind,
-            reason="manual", now=now, payload={"report_id": report_id},
+            conn, kind=JOB_KIND, repository_id=None, digest=None, scan_type=ScanType.ENHANCED,
+            reason="manual", now=now, payload={"report_id": report_id, "report_kind": kind},
             dedupe_key=f"{JOB_KIND}:{report_id}",
         )  # fmt: skip
     return report_id

@@ -31,6 +31,7 @@ from tidegate.scanner.match import Finding, match_targets
 from tidegate.scanner.vulndb.entries import PackageEntries
 from tidegate.scanner.vulndb.model import Advisory
 from tidegate.scanner.vulndb.store import ChangesUnavailable, NoDatabase
+from tidegate.states import JobKind, ScanFrequency, ScanStatus, ScanType
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,8 @@ def claim_new_version(db: Engine, current: int, now: float) -> bool:
         if updated.rowcount != 1:
             return False
         enqueue(
-            conn, kind="rescan", repository_id=None, digest=f"vulndb-{current}",
-            scan_type="ENHANCED", reason="rescan", now=now,
+            conn, kind=JobKind.RESCAN, repository_id=None, digest=f"vulndb-{current}",
+            scan_type=ScanType.ENHANCED, reason="rescan", now=now,
             payload={"since": seen, "version": current},
         )  # fmt: skip
     return True
@@ -131,9 +132,9 @@ def _continuous_images(conn: sa.Connection, digests: set[str]) -> dict[tuple[int
         sa.select(s.c.repository_id, s.c.digest, s.c.severity_counts, m.c.id, m.c.pushed_at)
         .join(m, sa.and_(m.c.repository_id == s.c.repository_id, m.c.digest == s.c.digest))
         .where(
-            s.c.scan_type == "ENHANCED",
-            s.c.frequency == "CONTINUOUS_SCAN",
-            s.c.status == "ACTIVE",
+            s.c.scan_type == ScanType.ENHANCED,
+            s.c.frequency == ScanFrequency.CONTINUOUS_SCAN,
+            s.c.status == ScanStatus.ACTIVE,
         )
     )
     return dict(
@@ -148,8 +149,7 @@ def _continuous_images(conn: sa.Connection, digests: set[str]) -> dict[tuple[int
 def run_rescan(ctx: ScanContext, job: Job) -> JobOutcome:
     """Re-match the images the DB change touches; returns the writes of every batch, which
     the runtime commits with the job's completion."""
-    since = int(job.payload["since"])  # type: ignore[call-overload]
-    version = int(job.payload["version"])  # type: ignore[call-overload]
+    since, version = job.payload["since"], job.payload["version"]
     vulns = ctx.open_vulndb(version)
     try:
         with _collection_paused():
@@ -303,7 +303,7 @@ def _store(conn: Connection, origin: Origin, m: _Rematch, now: float) -> tuple[i
             if digest in by_digest or existing is None or (repo_id, digest) in existing
         ]  # fmt: skip
         changes = store.store_many(
-            conn, items, "ENHANCED", now, existing=existing, row_cache=row_cache,
+            conn, items, ScanType.ENHANCED, now, existing=existing, row_cache=row_cache,
         )  # fmt: skip
         scans.apply_severity_deltas(conn, changes, {k: counts[k].severity_counts for k in changes})
         # Exactly the batch: _continuous_images chose every such row of these digests.

@@ -24,6 +24,7 @@ from tidegate.events.model import Origin
 from tidegate.registry import metadata
 from tidegate.registry.metadata import ManifestRow, RepoRow
 from tidegate.registry.service import DeletedImage, DeleteHook
+from tidegate.states import FindingStatus, ScanType
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def close_image(
     if scan_type is None:
         return 0  # never scanned
     changes = store.store_findings(conn, repo.id, row.digest, scan_type, [], now)
-    if scan_type == "ENHANCED" and changes.closed:
+    if scan_type == ScanType.ENHANCED and changes.closed:
         notify.finding_events(origin, conn, repo, row, changes, tags=list(tags))
     scans.forget(conn, repo.id, row.digest)
     return len(changes.closed)
@@ -98,10 +99,13 @@ def _statements(now: float) -> list[tuple[str, sa.Executable]]:
         (
             "findings_closed",
             sa.update(f)
-            .where(f.c.status == "ACTIVE", ~_image_exists(f))
-            .values(status="CLOSED", updated_at=now),
+            .where(f.c.status == FindingStatus.ACTIVE, ~_image_exists(f))
+            .values(status=FindingStatus.CLOSED, updated_at=now),
         ),
-        ("findings_removed", sa.delete(f).where(f.c.status == "CLOSED", old_closed | old_deleted)),
+        (
+            "findings_removed",
+            sa.delete(f).where(f.c.status == FindingStatus.CLOSED, old_closed | old_deleted),
+        ),
         ("scans_removed", scans.removal_of_orphans()),
         (
             "inventories_removed",

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Connection
 from tidegate.auth import audit
 from tidegate.config import Settings
 from tidegate.engine import overview, owner, pipeline, rescan, retention, scans, scratch
-from tidegate.engine.analysis import Analyzer, analyzer_key
-from tidegate.engine.context import JobKind, JobOutcome, ScanContext
-from tidegate.engine.jobs import Job, JobQueue
+from tidegate.engine.analysis import AnalysisPool, analyzer_key
+from tidegate.engine.context import JobHandler, JobOutcome, ScanContext
+from tidegate.engine.jobs import Job, JobQueue, notify_on_enqueue
 from tidegate.events.model import Origin
 from tidegate.registry import lifecycle
 from tidegate.registry.service import RegistryService
@@ -29,11 +29,15 @@ from tidegate.scanner.image.limits import Limits
 from tidegate.scanner.model import Inventory
 from tidegate.scanner.vulndb import layout
 from tidegate.scanner.vulndb.store import NoDatabase, VulnStore
+from tidegate.states import JobKind
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
 EXPIRY_CHECK_SECONDS = 3600.0
+# The commit hook that nudges a worker runs just before the DBAPI commit: a nudged worker
+# gives the commit this long to land before it looks (the poll stays the backstop).
+NUDGE_GRACE_SECONDS = 0.05
 
 
 def scan_limits(settings: Settings) -> Limits:
@@ -55,7 +59,7 @@ def _plugins(settings: Settings) -> tuple[str, ...]:
 
 class _AnalyzerHandle:
     def __init__(self, settings: Settings, scratch_dir: Path) -> None:
-        self._analyzer = Analyzer(
+        self._analyzer = AnalysisPool(
             settings.blob_dir, settings.cache_dir / "layers", scratch_dir,
             storage=settings.storage, limits=scan_limits(settings),
             timeout_seconds=settings.scan_timeout_seconds, plugins=_plugins(settings),
@@ -82,7 +86,7 @@ class ScanEngine:
         *,
         clock: Callable[[], float] = time.time,
         poll_seconds: float = 1.0,
-        kinds: Mapping[str, JobKind] | None = None,
+        kinds: Mapping[JobKind, JobHandler] | None = None,
     ) -> None:
         self.registry = registry
         self.kinds = dict(kinds or {})
@@ -97,6 +101,7 @@ class ScanEngine:
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._undo_nudge: Callable[[], None] = lambda: None
         self._local = threading.local()
         self._usable: dict[int, bool] = {}
         self.worker_id = str(self.identity)
@@ -155,6 +160,9 @@ class ScanEngine:
 
     def start(self, workers: int | None = None) -> None:
         self.recover()
+        # A job enqueued in this process (a push, StartImageScan) wakes a worker at once;
+        # jobs from other processes wait for the poll.
+        self._undo_nudge = notify_on_enqueue(self.registry.engine, self.nudge)
         count = self.settings.workers if workers is None else workers
         for i in range(max(1, count)):
             thread = threading.Thread(target=self._work, name=f"scan-worker-{i}", daemon=True)
@@ -166,6 +174,8 @@ class ScanEngine:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._undo_nudge()
+        self._undo_nudge = lambda: None
         self.wake.set()
         for thread in self._threads:
             thread.join(timeout)
@@ -174,7 +184,7 @@ class ScanEngine:
         scratch.remove_own(self.settings.scratch_root)
 
     def nudge(self) -> None:
-        """Tell idle workers a job was enqueued (in this process)."""
+        """Tell idle workers a job was enqueued (called when its transaction commits)."""
         self.wake.set()
 
     def _work(self) -> None:
@@ -186,8 +196,10 @@ class ScanEngine:
                 log.exception("claiming a job failed")
                 job = None
             if job is None:
-                self.wake.wait(self.poll_seconds)
+                nudged = self.wake.wait(self.poll_seconds)
                 self.wake.clear()
+                if nudged:
+                    self._stop.wait(NUDGE_GRACE_SECONDS)
                 continue
             self.run_job(job)
 
@@ -214,7 +226,7 @@ class ScanEngine:
         if kind is not None:
             return kind.run(job)
         run: Callable[[ScanContext, Job], JobOutcome]
-        run = rescan.run_rescan if job.kind == "rescan" else pipeline.run_scan
+        run = rescan.run_rescan if job.kind is JobKind.RESCAN else pipeline.run_scan
         return run(self.context, job)
 
     def _give_up(self, job: Job, error: str) -> Callable[[Connection], None] | None:
@@ -223,7 +235,7 @@ class ScanEngine:
         if kind is not None:
             return lambda conn: kind.give_up(conn, job, error)
         repo_id, digest = job.repository_id, job.digest
-        if job.kind == "rescan" or repo_id is None or digest is None:
+        if job.kind is JobKind.RESCAN or repo_id is None or digest is None:
             return None
         reason = f"The scan failed after {job.attempts} attempts: {error}"
         return lambda conn: scans.give_up(conn, repo_id, digest, reason, self.clock())

@@ -20,22 +20,17 @@ from tidegate import schema as t
 from tidegate.db import bulk_update, update_or_insert
 from tidegate.engine import jobs
 from tidegate.engine.findings import FindingChanges, ImageKey
-from tidegate.engine.policy import (
-    ScanFrequency,
-    ScanType,
-    check_basic_scan_quota,
-    effective_scanning,
-    load_configuration,
-)
+from tidegate.engine.policy import check_basic_scan_quota, effective_scanning, load_configuration
 from tidegate.errors import Unsupported
 from tidegate.registry.image_scans import PENDING_DESCRIPTION, ScanState
 from tidegate.registry.metadata import ManifestRow, RepoRow
 from tidegate.registry.service import PushedImage
+from tidegate.states import UNFINISHED, JobKind, ScanFrequency, ScanStatus, ScanType
 
 DESCRIPTIONS = {
-    "IN_PROGRESS": "The scan is in progress.",
-    "COMPLETE": "The scan was completed successfully.",
-    "ACTIVE": "Continuous scan is selected for image.",
+    ScanStatus.IN_PROGRESS: "The scan is in progress.",
+    ScanStatus.COMPLETE: "The scan was completed successfully.",
+    ScanStatus.ACTIVE: "Continuous scan is selected for image.",
 }
 
 
@@ -48,27 +43,27 @@ def request_scan(
     repo: RepoRow,
     digest: str,
     *,
-    scan_type: str,
-    frequency: str,
+    scan_type: ScanType,
+    frequency: ScanFrequency,
     reason: str,
     now: float,
 ) -> ScanState:
     """Record a PENDING scan and enqueue its job in the caller's transaction."""
     values: dict[str, object] = {
         "scan_type": scan_type,
-        "status": "PENDING",
+        "status": ScanStatus.PENDING,
         "description": PENDING_DESCRIPTION,
         "requested_at": now,
         "frequency": frequency,
     }
-    if scan_type == "BASIC" or reason == "manual":
+    if scan_type == ScanType.BASIC or reason == "manual":
         values["last_basic_scan_at"] = now  # counts toward the one-per-24-h quota
     _upsert(conn, repo.id, digest, **values)
     jobs.enqueue(
-        conn, kind="scan", repository_id=repo.id, digest=digest, scan_type=scan_type,
+        conn, kind=JobKind.SCAN, repository_id=repo.id, digest=digest, scan_type=scan_type,
         reason=reason, now=now,
     )  # fmt: skip
-    return ScanState(scan_type, "PENDING", PENDING_DESCRIPTION, now, None)
+    return ScanState(scan_type, ScanStatus.PENDING, PENDING_DESCRIPTION, now, None)
 
 
 def on_push(conn: Connection, image: PushedImage) -> None:
@@ -77,11 +72,11 @@ def on_push(conn: Connection, image: PushedImage) -> None:
         return
     config = load_configuration(conn)
     eff = effective_scanning(config, image.repo.name, image.repo.scan_on_push)
-    if eff.frequency is ScanFrequency.MANUAL:
+    if eff.frequency == ScanFrequency.MANUAL:
         return
     request_scan(
-        conn, image.repo, image.manifest.digest, scan_type=config.scan_type.value,
-        frequency=eff.frequency.value, reason="push", now=image.manifest.pushed_at,
+        conn, image.repo, image.manifest.digest, scan_type=config.scan_type,
+        frequency=eff.frequency, reason="push", now=image.manifest.pushed_at,
     )  # fmt: skip
 
 
@@ -90,9 +85,9 @@ def start_manual_scan(conn: Connection, repo: RepoRow, row: ManifestRow) -> Scan
     now = time.time()
     config = load_configuration(conn)
     eff = effective_scanning(config, repo.name, repo.scan_on_push)
-    if config.scan_type is ScanType.ENHANCED and eff.frequency is not ScanFrequency.MANUAL:
+    if config.scan_type is ScanType.ENHANCED and eff.frequency != ScanFrequency.MANUAL:
         msg = (
-            f"The repository '{repo.name}' is scanned by {eff.frequency.value} enhanced "
+            f"The repository '{repo.name}' is scanned by {eff.frequency} enhanced "
             "scanning; manual scans apply only to repositories with MANUAL frequency."
         )
         raise Unsupported(msg)
@@ -101,10 +96,12 @@ def start_manual_scan(conn: Connection, repo: RepoRow, row: ManifestRow) -> Scan
             t.image_scans.c.repository_id == repo.id, t.image_scans.c.digest == row.digest
         )
     ).first()
-    if last is not None and last.status != "FAILED":  # a failed scan does not use the quota
+    if (
+        last is not None and last.status != ScanStatus.FAILED
+    ):  # a failed scan does not use the quota
         check_basic_scan_quota(last.last_basic_scan_at, now)
     return request_scan(
-        conn, repo, row.digest, scan_type=config.scan_type.value, frequency=eff.frequency.value,
+        conn, repo, row.digest, scan_type=config.scan_type, frequency=eff.frequency,
         reason="manual", now=now,
     )  # fmt: skip
 
@@ -121,13 +118,13 @@ def give_up(conn: Connection, repo_id: int, digest: str, reason: str, now: float
         .where(
             s.c.repository_id == repo_id,
             s.c.digest == digest,
-            s.c.status.in_(("PENDING", "IN_PROGRESS")),
+            s.c.status.in_(UNFINISHED),
         )
-        .values(status="FAILED", description=reason[:512], completed_at=now)
+        .values(status=ScanStatus.FAILED, description=reason[:512], completed_at=now)
     )
 
 
-def mark(conn: Connection, repo_id: int, digest: str, status: str, description: str = "",
+def mark(conn: Connection, repo_id: int, digest: str, status: ScanStatus, description: str = "",
          **values: object) -> None:  # fmt: skip
     """Move the image's scan to `status` (with ECR's wording unless a reason is given).
 
@@ -147,7 +144,7 @@ def mark_complete(
     repo_id: int,
     digest: str,
     *,
-    status: str,
+    status: ScanStatus,
     counts: dict[str, int],
     vulndb_version: int | None,
     vulndb_updated_at: float | None,
@@ -162,13 +159,13 @@ def mark_complete(
     )  # fmt: skip
 
 
-def frequency_of(conn: Connection, repo_id: int, digest: str) -> str:
+def frequency_of(conn: Connection, repo_id: int, digest: str) -> ScanFrequency:
     value = conn.execute(
         sa.select(t.image_scans.c.frequency).where(
             t.image_scans.c.repository_id == repo_id, t.image_scans.c.digest == digest
         )
     ).scalar()
-    return str(value or "MANUAL")
+    return ScanFrequency(value or ScanFrequency.MANUAL)
 
 
 # -- every other write to image_scans: this module owns the table ----------------------
@@ -193,8 +190,8 @@ def expire_images(conn: sa.Connection, pushed_before: float) -> int:
     )
     result = conn.execute(
         sa.update(s)
-        .where(s.c.frequency == "CONTINUOUS_SCAN", s.c.status == "ACTIVE", old)
-        .values(status="SCAN_ELIGIBILITY_EXPIRED", description=EXPIRED_DESCRIPTION)
+        .where(s.c.frequency == ScanFrequency.CONTINUOUS_SCAN, s.c.status == ScanStatus.ACTIVE, old)
+        .values(status=ScanStatus.SCAN_ELIGIBILITY_EXPIRED, description=EXPIRED_DESCRIPTION)
     )
     return int(result.rowcount)
 
@@ -206,9 +203,9 @@ def mark_rescanned(conn: Connection, digests: Iterable[str], now: float) -> None
         sa.update(s)
         .where(
             s.c.digest.in_(sorted(digests)),
-            s.c.scan_type == "ENHANCED",
-            s.c.frequency == "CONTINUOUS_SCAN",
-            s.c.status == "ACTIVE",
+            s.c.scan_type == ScanType.ENHANCED,
+            s.c.frequency == ScanFrequency.CONTINUOUS_SCAN,
+            s.c.status == ScanStatus.ACTIVE,
         )
         .values(completed_at=now)
     )
@@ -219,7 +216,7 @@ def stamp_vulndb(conn: Connection, version: int, updated_at: float | None) -> No
     s = t.image_scans
     conn.execute(
         sa.update(s)
-        .where(s.c.frequency == "CONTINUOUS_SCAN", s.c.status == "ACTIVE")
+        .where(s.c.frequency == ScanFrequency.CONTINUOUS_SCAN, s.c.status == ScanStatus.ACTIVE)
         .values(vulndb_version=version, vulndb_updated_at=updated_at)
     )
 
@@ -252,12 +249,12 @@ def apply_severity_deltas(
     bulk_update(conn, s, ["severity_counts"], ["repository_id", "digest"], params)
 
 
-def scan_type_of(conn: Connection, repo_id: int, digest: str) -> str | None:
+def scan_type_of(conn: Connection, repo_id: int, digest: str) -> ScanType | None:
     """The image's scan type, None when it was never scanned."""
     s = t.image_scans
     where = (s.c.repository_id == repo_id, s.c.digest == digest)
     value = conn.execute(sa.select(s.c.scan_type).where(*where)).scalar()
-    return None if value is None else str(value)
+    return None if value is None else ScanType(value)
 
 
 def forget(conn: Connection, repo_id: int, digest: str) -> None:

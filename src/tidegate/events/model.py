@@ -19,6 +19,8 @@ import orjson
 
 from tidegate.errors import InvalidParameter
 from tidegate.events.inspector import to_inspector_finding
+from tidegate.scanner.severity import ECR_SEVERITIES, INSPECTOR_SEVERITIES, Severity
+from tidegate.states import FindingStatus, ScanFrequency, ScanStatus, ScanType
 
 IMAGE_ACTION = "ECR Image Action"
 IMAGE_SCAN = "ECR Image Scan"
@@ -27,9 +29,7 @@ INSPECTOR_SCAN = "Inspector2 Scan"
 INSPECTOR_FINDING = "Inspector2 Finding"
 DETAIL_TYPES = (IMAGE_ACTION, IMAGE_SCAN, SCAN_RESOURCE_CHANGE, INSPECTOR_SCAN, INSPECTOR_FINDING)
 
-ECR_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
-INSPECTOR_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED")
-FINDING_STATUSES = ("ACTIVE", "SUPPRESSED", "CLOSED")
+FINDING_STATUSES = tuple(FindingStatus)
 # Members the Inspector2 model marks required on a Finding (ecr-api.md §4).
 FINDING_REQUIRED = (
     "findingArn",
@@ -198,7 +198,7 @@ def _nonzero_counts(counts: Mapping[str, int], allowed: tuple[str, ...]) -> dict
             msg = f"finding count for {key} is negative: {value}"
             raise InvalidParameter(msg)
     # Only severities with findings appear, in severity order (ECR's documented example).
-    return {key: counts[key] for key in allowed if counts.get(key, 0) > 0}
+    return {str(key): counts[key] for key in allowed if counts.get(key, 0) > 0}
 
 
 def image_scan(
@@ -208,11 +208,13 @@ def image_scan(
     image_digest: str,
     image_tags: Iterable[str],
     severity_counts: Mapping[str, int],
-    scan_status: str = "COMPLETE",
+    scan_status: ScanStatus = ScanStatus.COMPLETE,
 ) -> Event:
     """`ECR Image Scan`: a BASIC scan finished (`COMPLETE`, or `FAILED`)."""
     detail = {
-        "scan-status": _one_of(scan_status, ("COMPLETE", "FAILED"), "scan-status"),
+        "scan-status": _one_of(
+            scan_status, (ScanStatus.COMPLETE, ScanStatus.FAILED), "scan-status"
+        ),
         "repository-name": _require(repository_name, "repository-name"),
         "finding-severity-counts": _nonzero_counts(severity_counts, ECR_SEVERITIES),
         "image-digest": _require(image_digest, "image-digest"),
@@ -236,7 +238,8 @@ def inspector_scan(
     """
     _nonzero_counts(severity_counts, INSPECTOR_SEVERITIES)
     arn = origin.repository_arn(_require(repository_name, "repository-name"))
-    counts = {key: severity_counts.get(key, 0) for key in ("CRITICAL", "HIGH", "MEDIUM")}
+    top = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
+    counts = {str(key): severity_counts.get(key, 0) for key in top}
     counts["TOTAL"] = sum(severity_counts.values())
     detail = {
         "scan-status": "INITIAL_SCAN_COMPLETE",
@@ -258,7 +261,7 @@ class RepositoryScanChange:
     previous_scan_frequency: str
 
 
-_FREQUENCIES = ("SCAN_ON_PUSH", "CONTINUOUS_SCAN", "MANUAL")
+_FREQUENCIES = tuple(ScanFrequency)
 
 
 def scan_resource_change(
@@ -266,7 +269,7 @@ def scan_resource_change(
     *,
     repositories: Iterable[RepositoryScanChange],
     action_type: str = "SCAN_FREQUENCY_CHANGE",
-    scan_type: str = "ENHANCED",
+    scan_type: ScanType = ScanType.ENHANCED,
 ) -> Event:
     """`ECR Scan Resource Change`: under ENHANCED, repositories' scan frequencies changed."""
     entries = [
@@ -284,7 +287,7 @@ def scan_resource_change(
         "action-type": _require(action_type, "action-type"),
         "repositories": entries,
         "resource-type": "REPOSITORY",
-        "scan-type": _one_of(scan_type, ("BASIC", "ENHANCED"), "scan-type"),
+        "scan-type": _one_of(scan_type, tuple(ScanType), "scan-type"),
     }
     return _event(origin, SCAN_RESOURCE_CHANGE, "aws.ecr", (), detail)
 

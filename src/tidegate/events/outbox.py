@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import zstandard
-from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 
+from tidegate import db
 from tidegate.db import bulk_insert
 from tidegate.events.model import Event
 from tidegate.schema import events_outbox
@@ -74,33 +74,13 @@ def emit_many(conn: Connection, events: Sequence[Event]) -> None:
             for event, body in zip(events, bodies, strict=True)
         ],
     )
-    conn.info[_PENDING] = True
+    db.flag_for_commit(conn, _PENDING)
 
 
 def notify_on_commit(engine: Engine, callback: Callable[[], None]) -> Callable[[], None]:
     """Call `callback` when a transaction that emitted events commits; returns an undo.
-
-    SQLAlchemy fires `commit` just before the DBAPI commit. On SQLite the committing
-    writer still holds the lock then, and the dispatcher reads under BEGIN IMMEDIATE, so
-    it waits for the commit and sees the rows; elsewhere the poll interval is the backstop.
-    """
-
-    def on_commit(conn: Connection) -> None:
-        if conn.info.pop(_PENDING, False):
-            callback()
-
-    def on_rollback(conn: Connection) -> None:
-        # connection.info outlives the transaction (it belongs to the pooled connection).
-        conn.info.pop(_PENDING, None)
-
-    sa_event.listen(engine, "commit", on_commit)
-    sa_event.listen(engine, "rollback", on_rollback)
-
-    def undo() -> None:
-        sa_event.remove(engine, "commit", on_commit)
-        sa_event.remove(engine, "rollback", on_rollback)
-
-    return undo
+    The dispatcher reads under BEGIN IMMEDIATE, so on SQLite it sees the committed rows."""
+    return db.notify_on_commit(engine, _PENDING, callback)
 
 
 def _stored(row: sa.Row[tuple[object, ...]]) -> StoredEvent:

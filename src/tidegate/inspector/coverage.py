@@ -15,6 +15,7 @@ from tidegate.engine import policy
 from tidegate.events.model import Origin
 from tidegate.inspector import filters
 from tidegate.inspector.errors import invalid
+from tidegate.states import ScanType
 
 # image_scans.status -> Inspector (statusCode, reason)
 _IMAGE_STATUS = {
@@ -43,7 +44,7 @@ _STRING_FIELDS: dict[str, Callable[[dict[str, Any]], Any]] = {
 def resources(conn: Connection, origin: Origin) -> list[dict[str, Any]]:
     """Every covered repository and image, repositories first, by name then push time."""
     config = policy.load_configuration(conn)
-    if config.scan_type is not policy.ScanType.ENHANCED:
+    if config.scan_type is not ScanType.ENHANCED:
         return []
     r, m, s = t.repositories, t.manifests, t.image_scans
     out: list[dict[str, Any]] = []

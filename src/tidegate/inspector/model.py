@@ -1,6 +1,6 @@
 """The inspector2 service model from botocore: routes (method + requestUri) and validation.
 
-Validation is ECR's (`ecr.model.check_input`) run over this model, strict about unknown
+Validation is ECR's (`ecr.validation.check_input`) run over this model, strict about unknown
 members: a misspelt filter field would otherwise silently widen a query.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.loaders import Loader
 
-from tidegate.ecr.model import InputViolation, check_input
+from tidegate.ecr.validation import InputViolation, check_input
 from tidegate.inspector.errors import InspectorError
 
 SERVICE = "inspector2"

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tidegate.config import Settings
 from tidegate.engine import reports as store
-from tidegate.engine.context import JobKind, JobOutcome, nothing_to_write
+from tidegate.engine.context import JobHandler, JobOutcome, nothing_to_write
 from tidegate.engine.jobs import Job
 from tidegate.engine.reports import Report
 from tidegate.events.model import Origin
@@ -141,12 +141,12 @@ class ReportJobs:
         self.origin = origin
         self.clock: Callable[[], float] = time.time
 
-    def kind(self) -> JobKind:
-        return JobKind(run=self.run, give_up=self.give_up)
+    def kind(self) -> JobHandler:
+        return JobHandler(run=self.run, give_up=self.give_up)
 
     def run(self, job: Job) -> JobOutcome:
         report_id = str(job.payload.get("report_id", ""))
-        report = store.get(self.db, report_id, str(job.scan_type))
+        report = store.get(self.db, report_id, str(job.payload.get("report_kind", "")))
         if report is None or report.status != store.IN_PROGRESS:
             return nothing_to_write  # cancelled before it started, or already ended
         try:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.states import ScanStatus, ScanType
 
 PENDING_DESCRIPTION = "Pending start of the image scan."
 
@@ -20,8 +21,8 @@ PENDING_DESCRIPTION = "Pending start of the image scan."
 class ScanState:
     """The recorded scan of one image (PENDING until the scanning engine runs it)."""
 
-    scan_type: str
-    status: str
+    scan_type: ScanType
+    status: ScanStatus
     description: str
     requested_at: float
     completed_at: float | None
@@ -43,8 +44,8 @@ def scan_of(conn: Connection, repo_id: int, digest: str) -> ScanState | None:
         return None
     counts = json.loads(m["severity_counts"] or "{}")
     return ScanState(
-        m["scan_type"],
-        m["status"],
+        ScanType(m["scan_type"]),
+        ScanStatus(m["status"]),
         m["description"],
         m["requested_at"],
         m["completed_at"],

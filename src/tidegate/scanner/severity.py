@@ -59,6 +59,15 @@ _RANK = {
     Severity.CRITICAL: 5,
 }
 
+# The orders and subsets the APIs, events and console list severities in.
+WORST_FIRST = (
+    Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFORMATIONAL,
+    Severity.UNTRIAGED, Severity.UNDEFINED,
+)  # fmt: skip
+ECR_SEVERITIES = tuple(s for s in WORST_FIRST if s is not Severity.UNTRIAGED)  # FindingSeverity
+INSPECTOR_SEVERITIES = tuple(s for s in WORST_FIRST if s is not Severity.UNDEFINED)  # Severity
+LOW_AND_ABOVE = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+
 
 class Vendor(enum.StrEnum):
     """Whose rating vocabulary a raw word belongs to."""

@@ -12,15 +12,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.support.seed import log4j_image, seed_mirror, tidegate
 from tests.support.server import TidegateServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-WIDE = {"width": 1280, "height": 900}
-NARROW = {"width": 390, "height": 844}
+WIDE: ViewportSize = {"width": 1280, "height": 900}
+NARROW: ViewportSize = {"width": 390, "height": 844}
 LOG4SHELL = "CVE-2021-44228"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tidegate.ecr.errors import ECR_ERRORS, EcrError, ecr_error_of
-from tidegate.ecr.model import service_model
+from tidegate.ecr.validation import service_model
 from tidegate.errors import ErrorCode, NameUnknown, StorageError
 from tidegate.registry.api.errors import OCI_ERRORS
 from tidegate.registry.repositories import RepositoryExists

@@ -14,6 +14,7 @@ from tidegate.engine.context import nothing_to_write
 from tidegate.oci import mediatypes
 from tidegate.registry.storage.filesystem import FilesystemBlobStore
 from tidegate.scanner.model import Inventory
+from tidegate.states import ScanType
 
 VULN = fx.advisory("GHSA-aaaa-bbbb-0001", "lodash", "4.17.21")
 
@@ -28,7 +29,7 @@ def test_an_enhanced_scan_writes_its_results_only_in_the_runtimes_transaction(
     tmp_path: Path,
 ) -> None:
     db, blobs, digest = _setup(tmp_path)
-    job = fx.request(db, digest, "ENHANCED", "CONTINUOUS_SCAN")
+    job = fx.request(db, digest, ScanType.ENHANCED, "CONTINUOUS_SCAN")
     analyzer = fx.FakeAnalyzer(Inventory(None, (fx.LODASH,)))
     ctx = fx.context(db, blobs, analyzer, [fx.FakeVulnDb(7, [VULN])])
 
@@ -51,7 +52,7 @@ def test_a_stored_inventory_is_recalled_not_analysed_again(tmp_path: Path) -> No
     analyzer = fx.FakeAnalyzer(Inventory(None, (fx.LODASH,)))
     ctx = fx.context(db, blobs, analyzer, [fx.FakeVulnDb(7, [VULN])])
     for _ in range(2):
-        outcome = pipeline.run_scan(ctx, fx.request(db, digest, "ENHANCED", "SCAN_ON_PUSH"))
+        outcome = pipeline.run_scan(ctx, fx.request(db, digest, ScanType.ENHANCED, "SCAN_ON_PUSH"))
         with db.begin() as conn:
             outcome(conn)
     assert analyzer.calls == 1
@@ -60,7 +61,7 @@ def test_a_stored_inventory_is_recalled_not_analysed_again(tmp_path: Path) -> No
 
 def test_an_image_index_is_unsupported_without_analysis(tmp_path: Path) -> None:
     db, blobs, digest = _setup(tmp_path, media_type=mediatypes.OCI_INDEX)
-    job = fx.request(db, digest, "BASIC", "SCAN_ON_PUSH")
+    job = fx.request(db, digest, ScanType.BASIC, "SCAN_ON_PUSH")
     analyzer = fx.FakeAnalyzer(Inventory(None, ()))
     outcome = pipeline.run_scan(fx.context(db, blobs, analyzer, [fx.FakeVulnDb(1)]), job)
     with db.begin() as conn:
@@ -75,7 +76,7 @@ def test_no_usable_database_fails_the_scan_and_tells_a_basic_scans_subscribers(
     tmp_path: Path,
 ) -> None:
     db, blobs, digest = _setup(tmp_path)
-    job = fx.request(db, digest, "BASIC", "SCAN_ON_PUSH")
+    job = fx.request(db, digest, ScanType.BASIC, "SCAN_ON_PUSH")
     analyzer = fx.FakeAnalyzer(Inventory(None, (fx.LODASH,)))
     ctx = fx.context(db, blobs, analyzer, [], current=lambda: None)
     outcome = pipeline.run_scan(ctx, job)
@@ -89,7 +90,7 @@ def test_no_usable_database_fails_the_scan_and_tells_a_basic_scans_subscribers(
 
 def test_an_image_deleted_before_the_job_ran_leaves_nothing_to_write(tmp_path: Path) -> None:
     db, blobs, digest = _setup(tmp_path)
-    job = fx.request(db, digest, "ENHANCED", "SCAN_ON_PUSH")
+    job = fx.request(db, digest, ScanType.ENHANCED, "SCAN_ON_PUSH")
     with db.begin() as conn:
         conn.execute(sa.delete(t.manifests))
     ctx = fx.context(db, blobs, fx.FakeAnalyzer(Inventory(None, ())), [fx.FakeVulnDb(1)])
@@ -98,7 +99,7 @@ def test_an_image_deleted_before_the_job_ran_leaves_nothing_to_write(tmp_path: P
 
 def test_an_image_deleted_during_analysis_gets_no_findings(tmp_path: Path) -> None:
     db, blobs, digest = _setup(tmp_path)
-    job = fx.request(db, digest, "ENHANCED", "SCAN_ON_PUSH")
+    job = fx.request(db, digest, ScanType.ENHANCED, "SCAN_ON_PUSH")
     ctx = fx.context(
         db, blobs, fx.FakeAnalyzer(Inventory(None, (fx.LODASH,))), [fx.FakeVulnDb(7, [VULN])]
     )

@@ -6,10 +6,8 @@ import pytest
 
 from tidegate.engine.policy import (
     InvalidScanningConfiguration,
-    ScanFrequency,
     ScanningConfiguration,
     ScanRule,
-    ScanType,
     check_basic_scan_quota,
     check_configuration,
     config_from_json,
@@ -18,6 +16,7 @@ from tidegate.engine.policy import (
     filter_matches,
 )
 from tidegate.errors import RateLimited
+from tidegate.states import ScanFrequency, ScanType
 
 
 @pytest.mark.parametrize(

@@ -11,17 +11,19 @@ from sqlalchemy.engine import Engine
 from tests.support import engine_fakes as fx
 from tidegate.engine import pipeline, rescan
 from tidegate.engine.context import ScanContext
-from tidegate.engine.jobs import Job
+from tidegate.engine.jobs import Job, Payload
 from tidegate.registry.storage.filesystem import FilesystemBlobStore
 from tidegate.scanner.model import Inventory
+from tidegate.states import JobKind, ScanType
 
 OLD = fx.advisory("GHSA-aaaa-bbbb-0001", "lodash", "4.17.21")
 NEW = fx.advisory("GHSA-aaaa-bbbb-0002", "lodash", "4.17.30")
 
 
 def _rescan_job(since: int, version: int) -> Job:
-    payload: dict[str, object] = {"since": since, "version": version}
-    return Job(2, "rescan", None, f"vulndb-{version}", "ENHANCED", "rescan", 1, 5, payload, "t")
+    payload: Payload = {"since": since, "version": version}
+    kind, enhanced = JobKind.RESCAN, ScanType.ENHANCED
+    return Job(2, kind, None, f"vulndb-{version}", enhanced, "rescan", 1, 5, payload, "t")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ def _scanned(tmp_path: Path, frequency: str, v1: fx.FakeVulnDb) -> Scanned:
     blobs = FilesystemBlobStore(tmp_path / "blobs")
     image = Scanned(db, blobs, fx.FakeAnalyzer(Inventory(None, (fx.LODASH,))), "")
     digest = fx.push_image(db, blobs)
-    outcome = pipeline.run_scan(image.context(v1), fx.request(db, digest, "ENHANCED", frequency))
+    outcome = pipeline.run_scan(
+        image.context(v1), fx.request(db, digest, ScanType.ENHANCED, frequency)
+    )
     with db.begin() as conn:
         outcome(conn)
     return replace(image, digest=digest)

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from botocore.loaders import Loader
 
-from tidegate.ecr.model import check_input
+from tidegate.ecr.validation import check_input
 from tidegate.engine.finding_shapes import ImageContext, enhanced_finding_json, image_resources
 from tidegate.events.model import Origin
 from tidegate.inspector.asff import NORMALIZED, to_asff

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support import oci_build as ob
+from tidegate.scanner.analyzers.base import Analyzer
 from tidegate.scanner.analyzers.os.apk import ApkAnalyzer
 from tidegate.scanner.analyzers.os.dpkg import DpkgAnalyzer
 from tidegate.scanner.cache import LayerCache
@@ -31,7 +32,7 @@ def test_shared_base_layer_is_analyzed_once(tmp_path: Path) -> None:
     one = ob.build_oci_layout(tmp_path / "one", [base, ob.Layer([ob.file("x", "1")])])
     two = ob.build_oci_layout(tmp_path / "two", [base, ob.Layer([ob.file("y", "2")])])
     assert one.layer_digests[0] == two.layer_digests[0]
-    analyzers = [ApkAnalyzer(), DpkgAnalyzer()]
+    analyzers: list[Analyzer] = [ApkAnalyzer(), DpkgAnalyzer()]
     analyze_image(OCILayoutSource(tmp_path / "one"), cache_dir=tmp_path / "c", analyzers=analyzers)
     # The shared blob is gone from the second layout: a cache hit is the only way through.
     (tmp_path / "two" / "blobs" / "sha256" / two.layer_digests[0].split(":")[1]).unlink()

@@ -108,7 +108,7 @@ def _vary_case(word: str, flips: list[bool]) -> str:
 def _segment(draw: st.DrawFn) -> str:
     kind = draw(st.integers(0, 4))
     if kind == 0:
-        alphabet = st.characters(blacklist_characters="/\0", blacklist_categories=("Cs",))
+        alphabet = st.characters(exclude_characters="/\0", exclude_categories=["Cs"])
         text = draw(st.text(alphabet, min_size=1, max_size=12))
     else:
         word = draw(st.sampled_from(_WORDS))

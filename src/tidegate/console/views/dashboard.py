@@ -13,10 +13,11 @@ from tidegate.console.views.repositories import image_path
 from tidegate.console.web import Call, Console, view
 from tidegate.engine import console_reads
 from tidegate.engine.console_reads import Dashboard
+from tidegate.scanner.severity import LOW_AND_ABOVE
 
 HISTORY_DAYS = 30
 TOP = 10
-CHARTED = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+CHARTED = LOW_AND_ABOVE
 KEY = "dashboard"
 
 

@@ -16,6 +16,7 @@ from tidegate.errors import InvalidParameter, TidegateError
 from tidegate.registry import images
 from tidegate.registry.image_scans import ScanState
 from tidegate.registry.images import ImageInfo, TagStatus
+from tidegate.states import ScanFrequency, ScanStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,20 +32,20 @@ class VulnCell:
 
 def vulnerability_cell(scan: ScanState | None, frequency: str) -> VulnCell:
     if scan is None:
-        if frequency == "MANUAL":
+        if frequency == ScanFrequency.MANUAL:
             return VulnCell("", "Scanning off", "status-off", {})
         return VulnCell("", "Not scanned", "status-off", {})
     counts = dict(scan.severity_counts)
     match scan.status:
-        case "PENDING" | "IN_PROGRESS":
+        case ScanStatus.PENDING | ScanStatus.IN_PROGRESS:
             return VulnCell(scan.status, "In progress", "", {})
-        case "ACTIVE":
+        case ScanStatus.ACTIVE:
             return VulnCell(scan.status, "Active", "status-ok", counts)
-        case "COMPLETE":
+        case ScanStatus.COMPLETE:
             return VulnCell(scan.status, "Complete", "status-ok", counts)
-        case "FAILED":
+        case ScanStatus.FAILED:
             return VulnCell(scan.status, "Failed", "status-bad", {}, scan.description)
-        case "UNSUPPORTED_IMAGE":
+        case ScanStatus.UNSUPPORTED_IMAGE:
             return VulnCell(scan.status, "Unsupported", "status-bad", {}, scan.description)
     label = scan.status.replace("_", " ").capitalize()
     return VulnCell(scan.status, label, "status-off", counts, scan.description)

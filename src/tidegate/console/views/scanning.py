@@ -12,8 +12,9 @@ from starlette.routing import Route
 from tidegate.console.views.repositories import repo_path
 from tidegate.console.web import Call, error_status, pages, view
 from tidegate.engine import console_reads, policy
-from tidegate.engine.policy import ScanFrequency, ScanningConfiguration, ScanRule, ScanType
+from tidegate.engine.policy import ScanningConfiguration, ScanRule
 from tidegate.errors import InvalidParameter, TidegateError
+from tidegate.states import ScanFrequency, ScanType
 
 RULE_SLOTS = 2
 PREVIEW_REPOSITORIES = 5000  # names the preview reads; more are counted as "not previewed"
@@ -27,7 +28,7 @@ def _rules_from(form: dict[str, str] | Any) -> list[dict[str, Any]]:
         filters = [f.strip() for f in form.get(f"rule{i}_filters", "").split(",") if f.strip()]
         if not frequency and not filters:
             continue
-        if frequency not in {f.value for f in ScanFrequency}:
+        if frequency not in tuple(ScanFrequency):
             raise InvalidParameter(f"rule {i + 1}: choose a scan frequency")
         rules.append(
             {
@@ -125,7 +126,7 @@ def _page(
         rows=rows,
         number=number,
         total_pages=pages(total, number, size),
-        frequencies=[f.value for f in ScanFrequency],
+        frequencies=list(ScanFrequency),
     )
 
 
@@ -136,8 +137,8 @@ def scanning(call: Call) -> Response:
 
 
 def save_scanning(call: Call) -> Response:
-    scan_type = call.form.get("scan_type", "BASIC")
-    if scan_type not in ("BASIC", "ENHANCED"):
+    scan_type = call.form.get("scan_type", str(ScanType.BASIC))
+    if scan_type not in tuple(ScanType):
         raise InvalidParameter(f"scan type must be BASIC or ENHANCED, not {scan_type!r}")
     try:
         rules = _rules_from(call.form)

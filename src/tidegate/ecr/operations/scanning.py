@@ -7,11 +7,12 @@ from typing import Any
 from tidegate.ecr import pagination, shapes
 from tidegate.ecr.context import EcrContext
 from tidegate.ecr.errors import EcrError
-from tidegate.engine import findings_view, policy, scans
-from tidegate.engine.policy import ScanFrequency, ScanningConfiguration, ScanRule, ScanType
+from tidegate.engine import findings_view, notify, policy, scans
+from tidegate.engine.policy import ScanningConfiguration, ScanRule
 from tidegate.events.model import Origin
 from tidegate.registry import images, metadata
 from tidegate.registry import repositories as repos
+from tidegate.states import SCANNED, ScanFrequency, ScanType
 
 
 def _config_shape(config: ScanningConfiguration) -> dict[str, Any]:
@@ -43,10 +44,13 @@ def put_registry_scanning_configuration(ctx: EcrContext, p: dict[str, Any]) -> d
         )
         for r in p.get("rules") or []
     )
-    config = ScanningConfiguration(ScanType(p.get("scanType", "BASIC")), rules)
+    config = ScanningConfiguration(ScanType(p.get("scanType", ScanType.BASIC)), rules)
     try:
         with ctx.registry.engine.begin() as conn:
+            before = policy.load_configuration(conn)
             policy.save_configuration(conn, config, ctx.registry.clock())
+            origin = Origin(ctx.registry_id, ctx.settings.region)
+            notify.scanning_changed(origin, conn, before, config)
     except policy.InvalidScanningConfiguration as exc:
         raise EcrError("ValidationException", exc.message) from None
     return {"registryScanningConfiguration": _config_shape(config)}
@@ -133,11 +137,11 @@ def describe_image_scan_findings(ctx: EcrContext, p: dict[str, Any]) -> dict[str
         ctx.registry.engine, repo, row, state.scan_type, origin, offset=page.offset, limit=page.size
     )
     findings: dict[str, Any] = {"findingSeverityCounts": dict(state.severity_counts)}
-    if state.scan_type == "ENHANCED":
+    if state.scan_type == ScanType.ENHANCED:
         findings["enhancedFindings"] = found.enhanced
     else:
         findings["findings"] = found.basic
-    if state.completed_at is not None and state.status in ("COMPLETE", "ACTIVE"):
+    if state.completed_at is not None and state.status in SCANNED:
         findings["imageScanCompletedAt"] = state.completed_at
         if state.vulndb_updated_at is not None:
             findings["vulnerabilitySourceUpdatedAt"] = state.vulndb_updated_at

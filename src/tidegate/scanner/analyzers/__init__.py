@@ -12,10 +12,5 @@ _PACKAGES = ("tidegate.scanner.analyzers.os", "tidegate.scanner.analyzers.lang")
 def load_all() -> dict[str, type[Analyzer]]:
     """Import the OS and language analyzer packages (once) and return the registry."""
     for name in _PACKAGES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # The language analyzers ship separately; only their absence is tolerated.
-            if exc.name != name:
-                raise
+        importlib.import_module(name)
     return ANALYZERS

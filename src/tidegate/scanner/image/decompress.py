@@ -7,6 +7,7 @@ because registries and `docker save` disagree on media types while the magic nev
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import BinaryIO
 
 import zstandard
@@ -14,7 +15,7 @@ from isal import isal_zlib
 
 from tidegate.scanner.image.errors import ScanFailed
 from tidegate.scanner.image.limits import BudgetExceeded, Limits, Usage
-from tidegate.scanner.image.zstdframes import WalkingReader
+from tidegate.scanner.image.zstdframes import FrameWalker
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -23,12 +24,13 @@ _CHUNK = 1 << 20
 _INFLATE_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 
 
-class _CountingReader(io.RawIOBase):
-    """Counts compressed bytes read so the bomb check can compute a ratio."""
+class _ObservedReader(io.RawIOBase):
+    """Passes `raw` through unchanged, showing each chunk read to `observe` on the way: the
+    compressed-byte count of the bomb check, the zstd frame walker."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, observe: Callable[[bytes], object]) -> None:
         self._raw = raw
-        self.count = 0
+        self._observe = observe
 
     def readable(self) -> bool:
         return True
@@ -37,8 +39,18 @@ class _CountingReader(io.RawIOBase):
         data = self._raw.read(len(buffer))
         n = len(data)
         buffer[:n] = data
-        self.count += n
+        self._observe(data)
         return n
+
+
+class _Counter:
+    """Compressed bytes read so far, so the bomb check can compute a ratio."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, data: bytes) -> None:
+        self.count += len(data)
 
 
 class _GzipReader(io.RawIOBase):
@@ -49,7 +61,7 @@ class _GzipReader(io.RawIOBase):
     (`max_length`) so a bomb never inflates in one gulp.
     """
 
-    def __init__(self, raw: io.BufferedReader[_CountingReader]) -> None:
+    def __init__(self, raw: io.BufferedReader[_ObservedReader]) -> None:
         self._raw = raw
         self._z = isal_zlib.decompressobj(wbits=31)
         self._tail = b""
@@ -94,9 +106,9 @@ class _ZstdReader(io.RawIOBase):
     """zstd frames in sequence; a stream cut inside a frame is `ScanFailed`, not a short tar."""
 
     def __init__(self, raw: io.RawIOBase) -> None:
-        self._walking = WalkingReader(raw)  # type: ignore[arg-type]
+        self._walker = FrameWalker()
         self._reader = zstandard.ZstdDecompressor().stream_reader(
-            self._walking,  # type: ignore[arg-type]
+            _ObservedReader(raw, self._walker.feed),  # type: ignore[arg-type]
             read_size=_CHUNK,
         )
         self._raw = raw
@@ -110,16 +122,22 @@ class _ZstdReader(io.RawIOBase):
         except zstandard.ZstdError as exc:
             raise ScanFailed(f"corrupt zstd stream: {exc}") from exc
         if not data and len(buffer):
-            self._walking.finish()
+            self._finish()
         n = len(data)
         buffer[:n] = data
         return n
+
+    def _finish(self) -> None:
+        """Walk whatever the decompressor left unread, then check the last frame ended."""
+        while chunk := self._raw.read(_CHUNK):
+            self._walker.feed(chunk)
+        self._walker.check_complete()
 
 
 class _BoundedReader(io.RawIOBase):
     """Fails the scan once a layer (or the image) decompresses beyond the budgets."""
 
-    def __init__(self, inner: io.RawIOBase, counter: _CountingReader, usage: Usage) -> None:
+    def __init__(self, inner: io.RawIOBase, counter: _Counter, usage: Usage) -> None:
         self._inner = inner
         self._counter = counter
         self._usage = usage
@@ -154,8 +172,8 @@ def open_tar_stream(
 
     `usage` accumulates what the whole scan decompressed (a fresh one when not given).
     """
-    counter = _CountingReader(blob)
-    head = io.BufferedReader(counter, _CHUNK)
+    counter = _Counter()
+    head = io.BufferedReader(_ObservedReader(blob, counter), _CHUNK)
     magic = head.peek(4)[:4]
     inner: io.RawIOBase
     if magic.startswith(_GZIP_MAGIC):

@@ -9,9 +9,14 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
-from tidegate.scanner.model import Package, PackageManager, ScanWarning
+from tidegate.scanner.model import Package, ScanWarning
+from tidegate.scanner.model_json import (
+    package_from_json,
+    package_to_json,
+    warning_from_json,
+    warning_to_json,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,44 +38,6 @@ class AnalyzerResult:
     warnings: tuple[ScanWarning, ...] = ()
 
 
-def _pkg_to_json(p: Package) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "version": p.version,
-        "ecosystem": p.ecosystem,
-        "package_manager": p.package_manager.value,
-        "purl": p.purl,
-        "path": p.path,
-        "source_name": p.source_name,
-        "source_version": p.source_version,
-        "arch": p.arch,
-        "licenses": list(p.licenses),
-    }
-
-
-def _pkg_from_json(d: dict[str, Any]) -> Package:
-    return Package(
-        name=d["name"],
-        version=d["version"],
-        ecosystem=d["ecosystem"],
-        package_manager=PackageManager(d["package_manager"]),
-        purl=d["purl"],
-        path=d["path"],
-        source_name=d["source_name"],
-        source_version=d["source_version"],
-        arch=d["arch"],
-        licenses=tuple(d["licenses"]),
-    )
-
-
-def _warn_to_json(w: ScanWarning) -> list[str]:
-    return [w.path, w.layer, w.analyzer, w.reason]
-
-
-def _warn_from_json(w: list[str]) -> ScanWarning:
-    return ScanWarning(*w)
-
-
 def dump_facts(f: LayerFacts) -> bytes:
     return json.dumps(
         {
@@ -78,7 +45,7 @@ def dump_facts(f: LayerFacts) -> bytes:
             "opaques": list(f.opaques),
             "symlinks": f.symlinks,
             "distro_files": {k: base64.b64encode(v).decode() for k, v in f.distro_files.items()},
-            "warnings": [_warn_to_json(w) for w in f.warnings],
+            "warnings": [warning_to_json(w) for w in f.warnings],
         }
     ).encode()
 
@@ -90,23 +57,23 @@ def load_facts(data: bytes) -> LayerFacts:
         opaques=tuple(d["opaques"]),
         symlinks=dict(d["symlinks"]),
         distro_files={k: base64.b64decode(v) for k, v in d["distro_files"].items()},
-        warnings=tuple(_warn_from_json(w) for w in d["warnings"]),
+        warnings=tuple(warning_from_json(w) for w in d["warnings"]),
     )
 
 
 def dump_result(r: AnalyzerResult) -> bytes:
     files = {
-        path: None if pkgs is None else [_pkg_to_json(p) for p in pkgs]
+        path: None if pkgs is None else [package_to_json(p) for p in pkgs]
         for path, pkgs in r.files.items()
     }
-    warnings = [_warn_to_json(w) for w in r.warnings]
+    warnings = [warning_to_json(w) for w in r.warnings]
     return json.dumps({"files": files, "warnings": warnings}).encode()
 
 
 def load_result(data: bytes) -> AnalyzerResult:
     d = json.loads(data)
     files = {
-        path: None if pkgs is None else tuple(_pkg_from_json(p) for p in pkgs)
+        path: None if pkgs is None else tuple(package_from_json(p) for p in pkgs)
         for path, pkgs in d["files"].items()
     }
-    return AnalyzerResult(files, tuple(_warn_from_json(w) for w in d["warnings"]))
+    return AnalyzerResult(files, tuple(warning_from_json(w) for w in d["warnings"]))

@@ -8,9 +8,6 @@ so it costs nearly nothing; at the end of the input it says whether the last fra
 
 from __future__ import annotations
 
-import io
-from typing import BinaryIO
-
 from tidegate.scanner.image.errors import ScanFailed
 
 _ZSTD_MAGIC = 0xFD2FB528
@@ -91,27 +88,3 @@ class FrameWalker:
         if not self.frames or not (between or self._phase == _TRAILING):
             msg = "truncated zstd stream"
             raise ScanFailed(msg)
-
-
-class WalkingReader(io.RawIOBase):
-    """Passes `raw` through unchanged while a `FrameWalker` follows it."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self.walker = FrameWalker()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.walker.feed(data)
-        return n
-
-    def finish(self) -> None:
-        """Walk whatever the decompressor left unread, then check the last frame ended."""
-        while chunk := self._raw.read(1 << 20):
-            self.walker.feed(chunk)
-        self.walker.check_complete()

@@ -1,7 +1,7 @@
 """Every source Tidegate reads: its updater, upstream URL, mirror path and precedence.
 
 Default locations are the real upstream feeds. `--source DIR|URL` points at a mirror laid
-out like the shared snapshot (`/work/shared/vulndata`); each source then reads the mirror
+out like the project's shared feed snapshot (`vulndata/`); each source then reads the mirror
 path below, relative to that root:
 
 | source             | upstream (default)                                               | mirror path                          |

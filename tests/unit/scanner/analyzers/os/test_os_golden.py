@@ -18,6 +18,7 @@ import pytest
 
 from tests.support import oci_build as ob
 from tests.support import rpm_db
+from tidegate.scanner.analyzers.base import Analyzer
 from tidegate.scanner.analyzers.os.apk import ApkAnalyzer
 from tidegate.scanner.analyzers.os.dpkg import DpkgAnalyzer
 from tidegate.scanner.analyzers.os.rpm import RpmAnalyzer
@@ -56,7 +57,7 @@ def _rpm_extras(case: str, root: Path) -> None:
 
 def _inventory_json(root: Path, tmp_path: Path) -> dict[str, Any]:
     ob.build_oci_layout(tmp_path / "img", [ob.Layer(root, compression="zstd")])
-    analyzers = [ApkAnalyzer(), DpkgAnalyzer(), RpmAnalyzer()]
+    analyzers: list[Analyzer] = [ApkAnalyzer(), DpkgAnalyzer(), RpmAnalyzer()]
     [img] = analyze_image(OCILayoutSource(tmp_path / "img"), analyzers=analyzers)
     inv = img.inventory
     packages = []

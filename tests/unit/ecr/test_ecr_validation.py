@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tidegate.ecr.errors import EcrError
-from tidegate.ecr.model import target_prefix, validate_input
+from tidegate.ecr.validation import target_prefix, validate_input
 
 
 def refused(operation: str, params: dict[str, object]) -> EcrError:
