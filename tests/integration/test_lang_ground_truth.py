@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -48,7 +49,8 @@ PIP_PINS = (
 NPM_PINS = ("lodash@4.17.15", "minimist@1.2.0", "express@4.17.1")
 SITE = "usr/lib/python3.11/site-packages"
 NODE_APP = "srv/app"
-PIP = Path(__file__).parents[2] / ".venv" / "bin" / "pip"
+# the running interpreter's pip: a worktree has no .venv of its own
+PIP = (sys.executable, "-m", "pip")
 
 
 def _run(*argv: str) -> str:
@@ -59,7 +61,7 @@ def _run(*argv: str) -> str:
 
 def _build_pip(root: Path) -> None:
     _run(
-        str(PIP), "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+        *PIP, "install", "--quiet", "--disable-pip-version-check", "--no-compile",
         "--target", str(root / SITE),
         "--only-binary", "Django,urllib3,asgiref,pytz,sqlparse", *PIP_PINS,
     )  # fmt: skip
@@ -90,7 +92,7 @@ def _lang(packages: tuple[Package, ...], manager: PackageManager) -> list[Packag
 
 
 def test_python_inventory_equals_pip_list(pip_root: Path) -> None:
-    oracle = json.loads(_run(str(PIP), "list", "--path", str(pip_root / SITE), "--format", "json"))
+    oracle = json.loads(_run(*PIP, "list", "--path", str(pip_root / SITE), "--format", "json"))
     expected = sorted((d["name"], d["version"]) for d in oracle)
     found = _lang(analyze_tree(pip_root).packages, PackageManager.PYTHONPKG)
     assert sorted((p.name, p.version) for p in found) == expected

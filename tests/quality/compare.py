@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from packaging.version import InvalidVersion, Version
+
 PURL_ECOSYSTEM = {"deb": "Debian", "rpm": "AlmaLinux", "pypi": "PyPI", "npm": "npm",
                   "maven": "Maven", "gem": "RubyGems", "golang": "Go"}  # fmt: skip
 TOOL = {"Debian": "dpkg-query", "AlmaLinux": "rpm -qa", "PyPI": "pip list", "npm": "npm query",
@@ -28,11 +30,20 @@ def norm(eco: str, name: str, version: str) -> Key:
     """One spelling per package: PEP 503 names, Go versions without `v`, rpm without epoch."""
     if eco == "PyPI":
         name = re.sub(r"[-_.]+", "-", name).lower()
+        version = _pep440(version)
     if eco == "Go":
         version = version.removeprefix("v")
     if eco == "AlmaLinux":
         version = version.split(":", 1)[-1]
     return (eco, name, version)
+
+
+def _pep440(version: str) -> str:
+    """PEP 440's normal form: `2022.12.07` and `2022.12.7` are one version."""
+    try:
+        return str(Version(version))
+    except InvalidVersion:
+        return version
 
 
 def purl_key(purl: str, name: str, version: str) -> Key:

@@ -13,8 +13,11 @@ into the labels.
 Rules, per the issue: a label is (vulnerability, package, installed version, severity, fix
 state). Severity is the feed's own rating (Debian urgency: unimportant -> INFORMATIONAL, a
 trailing `*` or "not yet assigned" falls back; AlmaLinux's summary prefix; GitHub's
-database_specific.severity), else the CVSS base score on the NVD scale (v4, v3.x, v2), else
-UNDEFINED. Fix state is "fixed" with the fixed version when the range that holds the
+database_specific.severity), else the CVSS base score on the NVD scale (v3.x, then v4, v2
+last), else UNDEFINED. The vector is the label's own records', else that of a record whose id
+is one of the label's ids in any feed the gate reads (the CVE's own record first: osv.dev's
+Debian CVE records carry NVD's vector; a Go advisory carries none), else one that lists the
+label's ids as aliases. Fix state is "fixed" with the fixed version when the range that holds the
 installed version has a fixed event, else "affected" (no fix yet). One label carries every
 id its records alias (CVE, GHSA, PYSEC, GO, ALSA), so the gate accepts whichever id the
 scanner reports; labels are one vulnerability when they share a CVE (an advisory id that
@@ -103,14 +106,15 @@ class Label:
 
 def nvd_band(score: float) -> str:
     if score == 0:
-        return "NONE"
+        return "INFORMATIONAL"  # NVD's NONE, as ECR reports it
     return "LOW" if score < 4 else "MEDIUM" if score < 7 else "HIGH" if score < 9 else "CRITICAL"
 
 
 def cvss_severity(record: dict[str, Any]) -> str | None:
-    """The NVD band of the record's best CVSS vector (v4, then v3.x, then v2)."""
+    """The NVD band of the record's preferred CVSS vector: v3.x, then v4, v2 last (the
+    issue's order; ECR rates by v3.x where a record has it)."""
     vectors = {s.get("type"): s.get("score", "") for s in record.get("severity") or []}
-    for kind, make in (("CVSS_V4", cvss.CVSS4), ("CVSS_V3", cvss.CVSS3), ("CVSS_V2", cvss.CVSS2)):
+    for kind, make in (("CVSS_V3", cvss.CVSS3), ("CVSS_V4", cvss.CVSS4), ("CVSS_V2", cvss.CVSS2)):
         vector = vectors.get(kind)
         if not vector:
             continue
@@ -121,6 +125,53 @@ def cvss_severity(record: dict[str, Any]) -> str | None:
         score = obj.base_score if kind == "CVSS_V4" else obj.scores()[0]
         return nvd_band(float(score))
     return None
+
+
+class Bands:
+    """CVSS bands of the records seen, by the record's own id and by the ids it aliases, for
+    labels whose own records rate nothing."""
+
+    def __init__(self) -> None:
+        self.own: dict[str, str] = {}  # record id -> band of that record's vector
+        self.aliased: dict[str, str] = {}  # id -> band of a record listing it as an alias
+        self.seen: set[str] = set()  # record ids read, rated or not
+
+    def note(self, record: dict[str, Any], band: str | None) -> None:
+        self.seen.add(record["id"])
+        if not band:
+            return
+        self.own.setdefault(record["id"], band)
+        for alias in record.get("aliases") or []:
+            self.aliased.setdefault(alias, band)
+
+    def known(self) -> set[str]:
+        return self.seen | self.own.keys() | self.aliased.keys()
+
+    def read_all_feeds(self, ids: set[str]) -> None:
+        """Note the records of every gate feed whose id or aliases are among `ids`."""
+        if not ids:
+            return
+        needles = [f'"{i}"'.encode() for i in ids] + [f"id: {i}".encode() for i in ids]
+        for rel in sorted({r for rels in FEEDS.values() for r in rels}, key=_cve_feed_first):
+            for _member, record in tar_records(rel, lambda raw: any(n in raw for n in needles)):
+                if not isinstance(record, dict) or "id" not in record:
+                    continue
+                if record["id"] in ids or ids & set(record.get("aliases") or []):
+                    self.note(record, cvss_severity(record))
+
+    def severity(self, ids: set[str]) -> str:
+        """The CVE's own record first (NVD's vector), then the other ids' records, then a
+        record that aliases one of them; UNDEFINED when none is rated."""
+        ordered = sorted(_cves(ids)) + sorted(ids - _cves(ids))
+        for table in (self.own, self.aliased):
+            for i in ordered:
+                if i in table:
+                    return table[i]
+        return "UNDEFINED"
+
+
+def _cve_feed_first(rel: str) -> tuple[int, str]:
+    return (0 if rel.startswith("debian-osv/") else 1, rel)
 
 
 # --- feed reading -----------------------------------------------------------------------
@@ -363,7 +414,7 @@ def label_image(image: images.QualityImage, comparators: Comparators) -> dict[st
     for pkg in packages:
         by_eco.setdefault(pkg.ecosystem, {}).setdefault(pkg.match_name, []).append(pkg)
     labels: dict[tuple[str, str, str, str], Label] = {}
-    fallback: dict[str, str] = {}  # alias id -> CVSS band found on any record that carries it
+    bands = Bands()
     for eco, names in sorted(by_eco.items()):
         cmp = functools.partial(comparators.compare, eco)
         for rel in FEEDS[eco]:
@@ -377,9 +428,7 @@ def label_image(image: images.QualityImage, comparators: Comparators) -> dict[st
                     continue  # the feed itself retracted it
                 id_sets = _label_ids(record, eco)
                 band = cvss_severity(record)
-                if band:
-                    for i in set().union(*id_sets):
-                        fallback.setdefault(i, band)
+                bands.note(record, band)
                 for entry in record.get("affected") or []:
                     pkg_info = entry.get("package") or {}
                     if not _ecosystem_matches(eco, pkg_info.get("ecosystem", ""), image.name):
@@ -394,7 +443,13 @@ def label_image(image: images.QualityImage, comparators: Comparators) -> dict[st
                         for ids in id_sets:
                             _add(labels, ids, pkg, own or band or "", fixed, source, bool(own))
     # records of one vulnerability in two feeds (PYSEC + GHSA) become one label
-    out = [lab.record() for lab in _merge(labels.values(), fallback)]
+    merged = _merge(labels.values())
+    unrated = {i for lab in merged if not lab.severity for i in lab.ids}
+    bands.read_all_feeds(unrated - bands.known())
+    for lab in merged:
+        if not lab.severity:
+            lab.severity = bands.severity(lab.ids)
+    out = [lab.record() for lab in merged]
     inventory = sorted([p.ecosystem, p.name, p.version] for p in packages)
     return {
         "image": image.name,
@@ -434,7 +489,7 @@ def _combine(a: Label, b: Label) -> Label:
                  "fixed" if fixed else "affected", fixed, a.sources | b.sources)  # fmt: skip
 
 
-def _merge(labels: Any, fallback: dict[str, str]) -> list[Label]:
+def _merge(labels: Any) -> list[Label]:
     groups: list[Label] = []
     for lab in labels:
         for other in [g for g in groups if _same(g, lab)]:
@@ -442,9 +497,6 @@ def _merge(labels: Any, fallback: dict[str, str]) -> list[Label]:
             lab = _combine(other, lab)
         groups.append(lab)
     for lab in groups:
-        if not lab.severity:
-            bands = sorted({fallback[i] for i in lab.ids if i in fallback})
-            lab.severity = bands[-1] if len(bands) == 1 else (bands[0] if bands else "UNDEFINED")
         lab.sources.discard(_OWN)
     return groups
 

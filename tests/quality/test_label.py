@@ -6,7 +6,16 @@ import subprocess
 import sys
 
 from tests.property.oracle import dpkg_compare
-from tests.quality.label import Label, _label_ids, _same, affected_by, cvss_severity, evaluate
+from tests.quality.compare import norm
+from tests.quality.label import (
+    Bands,
+    Label,
+    _label_ids,
+    _same,
+    affected_by,
+    cvss_severity,
+    evaluate,
+)
 
 
 def test_labeller_loads_no_tidegate_module() -> None:
@@ -55,3 +64,25 @@ def test_an_advisory_fixing_several_cves_labels_each_cve() -> None:
     assert not _same(label("CVE-2022-32206", "ALSA-1"), label("CVE-2022-32207", "ALSA-1"))
     assert _same(label("CVE-2022-32206", "ALSA-1"), label("CVE-2022-32206", "ALSA-2"))
     assert _same(label("GHSA-a", "PYSEC-1"), label("CVE-2022-32206", "GHSA-a"))
+
+
+def test_cvss_v3_before_v4_and_the_cves_record_first() -> None:
+    """GHSA-vmwr-mc7x-5vc3 (rexml) carries v3.1 5.9 and v4.0 8.2: the v3.x vector rates it.
+    A Go advisory has no vector: its CVE's own record (NVD's) rates it before any alias."""
+    v3 = "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H"
+    v4 = "CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N"
+    ghsa = {"id": "GHSA-vmwr-mc7x-5vc3", "aliases": ["CVE-2024-43398"], "severity": [
+        {"type": "CVSS_V3", "score": v3}, {"type": "CVSS_V4", "score": v4}]}  # fmt: skip
+    assert cvss_severity(ghsa) == "MEDIUM"
+    bands = Bands()
+    nvd = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"  # 9.8
+    bands.note({"id": "GO-2023-1752", "aliases": ["CVE-2023-24540"]}, None)
+    bands.note({"id": "GHSA-x", "aliases": ["CVE-2023-24540"]}, "LOW")
+    bands.note({"id": "CVE-2023-24540"}, cvss_severity({"severity": [
+        {"type": "CVSS_V3", "score": nvd}]}))  # fmt: skip
+    assert bands.severity({"GO-2023-1752", "CVE-2023-24540"}) == "CRITICAL"
+    assert bands.severity({"GO-2023-1752"}) == "UNDEFINED"
+
+
+def test_pypi_versions_compare_in_pep440_form() -> None:
+    assert norm("PyPI", "certifi", "2022.12.07") == norm("PyPI", "certifi", "2022.12.7")
