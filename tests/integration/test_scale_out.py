@@ -17,9 +17,11 @@ import socket
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -31,8 +33,7 @@ from sqlalchemy.engine import Engine
 from tests.integration.conftest import OCI_MANIFEST, push_blob, put_manifest
 from tests.support.postgres import fresh_database
 from tests.support.scan_fixtures import advisory, mirror, npm_image, skopeo_push
-from tests.support.server import TidegateServer
-from tests.unit.events.webhook_receiver import Receiver
+from tests.support.server import TidegateServer, free_port
 from tidegate import schema as t
 from tidegate.auth.secrets_box import KEY_FILE
 from tidegate.db import create_engine
@@ -42,7 +43,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 
 PLUGIN = "tests.support.faulty_analyzer"
 LEASE_SECONDS = 3
-SECRET = "scale-out webhook secret"
+
 LODASH = advisory("GHSA-aaaa-bbbb-cccc", "CVE-2020-8203", "lodash", "4.17.19")
 MINIMIST = advisory("GHSA-dddd-eeee-ffff", "CVE-2021-44906", "minimist", "1.2.6")
 
@@ -52,6 +53,51 @@ def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
     while not check():
         assert time.monotonic() < deadline, f"not within {seconds}s: {what}"
         time.sleep(0.2)
+
+
+class Receiver:
+    """A webhook receiver that answers after `delay` seconds and counts requests in flight:
+    one sender at a time never has two."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.delay = 0.0
+        self.lock = threading.Lock()
+        self.event_ids: list[str] = []
+        self.in_flight = self.max_in_flight = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver.lock:
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                time.sleep(receiver.delay)
+                with receiver.lock:
+                    receiver.in_flight -= 1
+                    receiver.event_ids.append(json.loads(body)["id"])
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Worker:
@@ -138,7 +184,7 @@ def cluster(
     root = tmp_path_factory.mktemp("scale-out")
     config = root / "tidegate.toml"
     config.write_text(f'analyzer_plugins = ["{PLUGIN}"]\n')
-    with fresh_database() as url, Receiver(SECRET) as receiver:
+    with fresh_database() as url, Receiver() as receiver:
         env = {
             "TIDEGATE_DATABASE_URL": url,
             "TIDEGATE_CONFIG": str(config),
@@ -146,7 +192,7 @@ def cluster(
             "TIDEGATE_VULNDB_IMPORT_ON_START": "false",
             "TIDEGATE_SCAN_LEASE_SECONDS": str(LEASE_SECONDS),
             "TIDEGATE_ANONYMOUS_ACCESS": "push",  # skopeo pushes; httpx sends credentials
-            "TIDEGATE_WEBHOOKS": json.dumps([{"url": receiver.url, "secret": SECRET}]),
+            "TIDEGATE_WEBHOOKS": json.dumps([{"url": receiver.url, "secret": "a webhook secret"}]),
             "TIDEGATE_EVENTS": json.dumps({"poll_interval_seconds": 0.5}),
             **blob_storage,
         }
@@ -362,15 +408,38 @@ def test_one_db_update_reaches_every_process(cluster: Cluster) -> None:
     assert "CVE-2021-44906" in _findings(ecr, "scale/after-update")[1]
 
 
-def test_the_outbox_is_delivered_once_per_event(cluster: Cluster) -> None:
-    with cluster.db.connect() as conn:
-        event_ids = {row[0] for row in conn.execute(sa.select(t.events_outbox.c.event_id))}
-    assert len(event_ids) >= 6  # pushes and completed scans of the tests above
+def test_one_replica_at_a_time_delivers_the_outbox_each_event_once(cluster: Cluster) -> None:
     receiver = cluster.receiver
-    receiver.wait_for(lambda got: {r.envelope["id"] for r in got} >= event_ids, 30)
+    receiver.delay = 0.3  # a pass now lasts seconds: long enough for a second one to overlap
+    receiver.max_in_flight = 0
+    with cluster.v2(0) as v2:
+        cfg = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers"}}'
+        doc = {
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": push_blob(v2, "scale/events", cfg), "size": len(cfg)},
+            "layers": [],
+        }  # fmt: skip
+        for n in range(10):
+            assert (
+                put_manifest(v2, "scale/events", f"t{n}", json.dumps(doc).encode()).status_code
+                == 201
+            )
+
+    def outbox() -> set[str]:
+        with cluster.db.connect() as conn:
+            return {row[0] for row in conn.execute(sa.select(t.events_outbox.c.event_id))}
+
+    def all_delivered() -> bool:
+        with receiver.lock:
+            return set(receiver.event_ids) >= outbox()
+
+    wait_until(all_delivered, 60, "every event delivered")
     time.sleep(2)  # a second delivery by the other replica would arrive meanwhile
-    delivered = [r.envelope["id"] for r in receiver.requests]
-    assert sorted(delivered) == sorted(set(delivered))
+    event_ids = outbox()
+    assert len(event_ids) >= 16  # pushes and completed scans of this module
+    assert sorted(receiver.event_ids) == sorted(event_ids)
+    assert receiver.max_in_flight == 1
     # Both replicas ran dispatchers; each event went into exactly one replica's event log.
     logged: list[str] = []
     for replica in cluster.replicas:
