@@ -64,3 +64,11 @@ def test_events_table_and_env_override(tmp_path: Path) -> None:
 def test_numbers_are_checked(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameter, match="'port'"):
         load_settings(None, {"data_dir": tmp_path}, environ={"TIDEGATE_PORT": "http"})
+
+
+def test_blob_root_moves_the_filesystem_blobs_out_of_the_data_dir(tmp_path: Path) -> None:
+    assert load_settings(None, {"data_dir": tmp_path}, environ={}).blob_dir == tmp_path / "blobs"
+    env = {"TIDEGATE_BLOB_ROOT": str(tmp_path / "shared")}
+    settings = load_settings(None, {"data_dir": tmp_path / "own"}, environ=env)
+    assert settings.blob_dir == tmp_path / "shared"
+    assert settings.vulndb_dir == tmp_path / "own" / "vulndb"
