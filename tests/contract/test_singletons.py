@@ -6,6 +6,7 @@ The holder is a real second process (a fresh interpreter with its own connection
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -108,3 +109,28 @@ def test_sqlite_always_grants(tmp_path: Path) -> None:
         assert first
         assert second
     engine.dispose()
+
+
+def test_the_cli_is_refused_while_another_process_holds_the_work(
+    pg: Engine, postgres_url: str, tmp_path: Path
+) -> None:
+    migrate(pg)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "TIDEGATE_DATABASE_URL": postgres_url}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tidegate", *args, "--data-dir", str(tmp_path / "data")],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    with hold(pg, Singleton.GC) as held:
+        assert held
+        gc = run("gc")
+        assert gc.returncode == 75, gc.stderr
+        assert "another process is collecting garbage" in gc.stderr
+    with hold(pg, Singleton.VULNDB_UPDATE) as held:
+        assert held
+        update = run("db", "update", "--only", "ghsa-npm", "--source", str(tmp_path / "none"))
+        assert update.returncode == 2, update.stderr
+        assert "another process is updating the vulnerability DB" in update.stderr
+    assert run("gc").returncode == 0
