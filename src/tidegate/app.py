@@ -19,7 +19,7 @@ from tidegate.ecr.api import ecr_dispatch
 from tidegate.ecr.console_port import EcrForConsole
 from tidegate.ecr.wiring import install_ecr
 from tidegate.engine import reports as report_store
-from tidegate.engine import retention, scans
+from tidegate.engine import retention, scans, vulndb_share
 from tidegate.engine.runtime import ScanEngine
 from tidegate.engine.scheduler import DbUpdateScheduler
 from tidegate.events import wiring as events
@@ -61,7 +61,9 @@ def build_services(settings: Settings) -> tuple[RegistryService, events.EventsRu
 
 def create_app(settings: Settings) -> Starlette:
     registry, event_runtime, engine = build_services(settings)
-    updates = DbUpdateScheduler(settings)
+    updates = DbUpdateScheduler(settings, registry.engine)
+    # Without workers, nothing else here keeps the DB directory at the shared version.
+    follower = vulndb_share.Follower(registry.engine, settings.vulndb_dir)
 
     checkpoints = WalCheckpointer(registry.engine)
 
@@ -72,9 +74,12 @@ def create_app(settings: Settings) -> Starlette:
         if settings.run_workers:
             engine.start()
             updates.start()
+        else:
+            follower.start()
         try:
             yield
         finally:
+            follower.stop()
             updates.stop()
             engine.stop()
             await events.stop(app)

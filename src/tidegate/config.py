@@ -213,6 +213,9 @@ class Settings:
     scan_timeout_seconds: int = 900
     # Analysis scratch space; empty means <data_dir>/scratch.
     scratch_dir: str = ""
+    # The filesystem blob store's directory; empty means <data_dir>/blobs. Replicas that
+    # keep their own data directories share blobs by pointing this at one directory.
+    blob_root: str = ""
     # Extra analyzer plugins (module paths) loaded by the analysis process; TOML list or
     # a comma-separated TIDEGATE_ANALYZER_PLUGINS.
     analyzer_plugins: tuple[str, ...] = ()
@@ -231,7 +234,7 @@ class Settings:
 
     @property
     def blob_dir(self) -> Path:
-        return self.data_dir / "blobs"
+        return Path(self.blob_root).expanduser() if self.blob_root else self.data_dir / "blobs"
 
     @property
     def vulndb_dir(self) -> Path:

@@ -488,3 +488,30 @@ inspector_reports = Table(
     Column("updated_at", Float, nullable=False),
 )
 Index("ix_inspector_reports_kind_created", inspector_reports.c.kind, inspector_reports.c.created_at)
+
+# Vulnerability DB versions published for every process sharing a PostgreSQL database
+# (engine/vulndb_share.py): each version's SQLite file in chunks, visible once committed
+# whole. A process that sees a newer row than its local CURRENT fetches it and publishes
+# it in its own vulnerability DB directory. Unused on SQLite (one host, one directory).
+vulndb_versions = Table(
+    "vulndb_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("published_at", Float, nullable=False),
+)
+
+vulndb_chunks = Table(
+    "vulndb_chunks",
+    metadata,
+    Column(
+        "version",
+        Integer,
+        ForeignKey("vulndb_versions.version", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)

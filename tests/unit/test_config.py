@@ -117,3 +117,11 @@ def test_the_secret_key_stays_out_of_reprs(tmp_path: Path) -> None:
         'secret_access_key = "very-secret"\n',
     )
     assert "very-secret" not in repr(load_settings(path, environ={}))
+
+
+def test_blob_root_moves_the_filesystem_blobs_out_of_the_data_dir(tmp_path: Path) -> None:
+    assert load_settings(None, {"data_dir": tmp_path}, environ={}).blob_dir == tmp_path / "blobs"
+    env = {"TIDEGATE_BLOB_ROOT": str(tmp_path / "shared")}
+    settings = load_settings(None, {"data_dir": tmp_path / "own"}, environ=env)
+    assert settings.blob_dir == tmp_path / "shared"
+    assert settings.vulndb_dir == tmp_path / "own" / "vulndb"

@@ -45,6 +45,8 @@ OWNERS = {
     "scan_usage": {"engine.usage"},
     "tags": {"registry.metadata", "registry.repositories"},
     "uploads": {"registry.gc", "registry.uploads"},
+    "vulndb_chunks": {"engine.vulndb_share"},
+    "vulndb_versions": {"engine.vulndb_share"},
 }
 
 

@@ -6,11 +6,13 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tidegate.cli.common import add_data_options, settings_from_args
+from tidegate.config import Settings
 from tidegate.scanner.vulndb import layout
 from tidegate.scanner.vulndb.manager import update
 from tidegate.scanner.vulndb.model import Advisory
@@ -61,10 +63,15 @@ def _update(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     mirror = args.source or settings.vulndb_source or None
-    result = update(
-        settings.vulndb_dir, mirror=mirror, only=args.only,
-        download_dir=settings.cache_dir / "vulndb-downloads",
-    )  # fmt: skip
+    result = _shared(
+        settings,
+        lambda: update(
+            settings.vulndb_dir,
+            mirror=mirror,
+            only=args.only,
+            download_dir=settings.cache_dir / "vulndb-downloads",
+        ),
+    )
     for src in result.sources:
         line = f"{src.name:20} {src.status:10} records={src.records} skipped={src.skipped}"
         line += f" fallbacks={src.fallbacks}"
@@ -75,6 +82,25 @@ def _update(args: argparse.Namespace) -> int:
     else:
         print(f"nothing changed; version {result.version} stays current")
     return 1 if any(s.status == "failed" for s in result.sources) else 0
+
+
+T = TypeVar("T")
+
+
+def _shared(settings: Settings, run: Callable[[], T]) -> T:
+    """Run an update of the DB directory; over PostgreSQL, as the one update anywhere, and
+    shared with every process of the deployment when it publishes a version."""
+    if not settings.database_url.startswith("postgresql"):
+        return run()  # SQLite: no metadata DB is needed (or created) to update the files
+    from tidegate.db import engine_for, migrate
+    from tidegate.engine import vulndb_share
+
+    engine = engine_for(settings)
+    try:
+        migrate(engine)
+        return vulndb_share.run_update(engine, settings.vulndb_dir, run)
+    finally:
+        engine.dispose()
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -202,7 +228,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    result = import_db(settings.vulndb_dir, args.file)
+    result = _shared(settings, lambda: import_db(settings.vulndb_dir, args.file))
     print(f"imported {args.file} (exported version {result.source_version}) as version "
           f"{result.version}: {result.changed_keys} package keys changed")  # fmt: skip
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from tidegate.cli.common import add_data_options, settings_from_args
@@ -43,18 +44,28 @@ def run(args: argparse.Namespace) -> int:
     from tidegate.engine import scratch
     from tidegate.engine.retention import purge
     from tidegate.registry.gc import collect_garbage
+    from tidegate.singletons import Singleton, hold
 
     settings = settings_from_args(args)
     registry = build_registry(settings)
     expiry = args.upload_expiry_seconds
-    report = collect_garbage(
-        registry.engine,
-        registry.store,
-        grace=args.grace_seconds,
-        upload_expiry=float(settings.upload_expiry_seconds) if expiry is None else expiry,
-        dry_run=args.dry_run,
-    )
-    retained = purge(registry.engine, time.time(), dry_run=args.dry_run)
+    # Over PostgreSQL another replica may be collecting now: one at a time.
+    with (
+        hold(registry.engine, Singleton.GC) as gc_held,
+        hold(registry.engine, Singleton.RETENTION) as retention_held,
+    ):
+        if not (gc_held and retention_held):
+            print("tidegate gc: another process is collecting garbage; try again later",
+                  file=sys.stderr)  # fmt: skip
+            return 75  # EX_TEMPFAIL
+        report = collect_garbage(
+            registry.engine,
+            registry.store,
+            grace=args.grace_seconds,
+            upload_expiry=float(settings.upload_expiry_seconds) if expiry is None else expiry,
+            dry_run=args.dry_run,
+        )
+        retained = purge(registry.engine, time.time(), dry_run=args.dry_run)
     # Scratch of analysis processes that died (a kill -9 mid-scan); live ones keep theirs.
     swept = len(scratch.sweep(settings.scratch_root, dry_run=args.dry_run))
     if args.json:

@@ -16,9 +16,19 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
+from tidegate import singletons
 from tidegate.auth import audit
 from tidegate.config import Settings
-from tidegate.engine import overview, owner, pipeline, rescan, retention, scans, scratch
+from tidegate.engine import (
+    overview,
+    owner,
+    pipeline,
+    rescan,
+    retention,
+    scans,
+    scratch,
+    vulndb_share,
+)
 from tidegate.engine.analysis import AnalysisPool, analyzer_key
 from tidegate.engine.context import JobHandler, JobOutcome, ScanContext
 from tidegate.engine.jobs import Job, JobQueue, notify_on_enqueue
@@ -27,8 +37,8 @@ from tidegate.registry import lifecycle
 from tidegate.registry.service import RegistryService
 from tidegate.scanner.image.limits import Limits
 from tidegate.scanner.model import Inventory
-from tidegate.scanner.vulndb import layout
 from tidegate.scanner.vulndb.store import NoDatabase, VulnStore
+from tidegate.singletons import Singleton
 from tidegate.states import JobKind
 
 log = logging.getLogger(__name__)
@@ -137,7 +147,13 @@ class ScanEngine:
         return current if usable else None
 
     def _open_version(self, version: int) -> VulnStore:
-        return VulnStore(self.settings.vulndb_dir, version=version)
+        try:
+            return VulnStore(self.settings.vulndb_dir, version=version)
+        except NoDatabase:
+            # A re-scan enqueued by another process may name a version not fetched here yet.
+            if vulndb_share.sync(self.registry.engine, self.settings.vulndb_dir) is None:
+                raise
+            return VulnStore(self.settings.vulndb_dir, version=version)
 
     # -- threads --------------------------------------------------------------------------
 
@@ -264,9 +280,12 @@ class ScanEngine:
     def expire_continuous_scans(self) -> int:
         """End continuous scanning of images older than the configured duration."""
         try:
-            return rescan.expire_due(
-                self.registry.engine, self.settings.continuous_scan_duration_days, self.clock()
-            )
+            with singletons.hold(self.registry.engine, Singleton.RESCAN_SCHEDULER) as held:
+                if not held:
+                    return 0
+                return rescan.expire_due(
+                    self.registry.engine, self.settings.continuous_scan_duration_days, self.clock()
+                )
         except Exception:  # retried on the next round
             log.exception("expiring continuous scans failed")
             return 0
@@ -274,7 +293,8 @@ class ScanEngine:
     def apply_lifecycle_policies(self) -> int:
         """Expire the images the repositories' lifecycle policies select."""
         try:
-            return lifecycle.apply(self.registry, self.clock())
+            with singletons.hold(self.registry.engine, Singleton.LIFECYCLE) as held:
+                return lifecycle.apply(self.registry, self.clock()) if held else 0
         except Exception:  # retried on the next round
             log.exception("applying lifecycle policies failed")
             return 0
@@ -282,8 +302,11 @@ class ScanEngine:
     def apply_retention(self) -> retention.PurgeReport | None:
         """Remove findings past retention and scan data nothing references any more."""
         try:
-            audit.purge(self.registry.engine, self.clock(), self.settings.audit_retention_days)
-            return retention.purge(self.registry.engine, self.clock())
+            with singletons.hold(self.registry.engine, Singleton.RETENTION) as held:
+                if not held:
+                    return None
+                audit.purge(self.registry.engine, self.clock(), self.settings.audit_retention_days)
+                return retention.purge(self.registry.engine, self.clock())
         except Exception:  # retried on the next round
             log.exception("applying retention failed")
             return None
@@ -296,12 +319,19 @@ class ScanEngine:
             log.exception("recording the daily findings snapshot failed")
 
     def check_vulndb(self) -> bool:
-        """Enqueue a re-scan when a newer DB version was published (by any process)."""
+        """Fetch a DB version another process shared, and enqueue the re-scan of a new one.
+
+        Fetching is every process's own; claiming the re-scan is the scheduler's, held by one
+        process at a time (the claim is a compare-and-set as well).
+        """
+        db = self.registry.engine
         try:
-            current = layout.current_version(self.settings.vulndb_dir)
+            current = vulndb_share.sync(db, self.settings.vulndb_dir)
             if current is None:
                 return False
-            if rescan.claim_new_version(self.registry.engine, current, self.clock()):
+            with singletons.hold(db, Singleton.RESCAN_SCHEDULER) as held:
+                claimed = held and rescan.claim_new_version(db, current, self.clock())
+            if claimed:
                 log.info("new vulnerability DB version", extra={"fields": {"version": current}})
                 self.wake.set()
                 return True

@@ -2,7 +2,8 @@
 
 Updates run `scanner.vulndb.manager.update` in a background thread; the running engine's
 watcher notices the new version and starts the continuous re-scan, exactly as it does after
-a `tidegate db update` from the command line.
+a `tidegate db update` from the command line. Over PostgreSQL one process at a time
+updates (`vulndb_share.run_update`); the others fetch the version it shares.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlalchemy.engine import Engine
+
 from tidegate.config import Settings
+from tidegate.engine import vulndb_share
 from tidegate.scanner.vulndb import layout, manager
 from tidegate.scanner.vulndb.layout import UpdateInProgress
 
@@ -20,8 +24,9 @@ log = logging.getLogger(__name__)
 class DbUpdateScheduler:
     """Import the DB when there is none; refresh it every `interval` seconds if set."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Engine) -> None:
         self.settings = settings
+        self.db = db
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -29,6 +34,7 @@ class DbUpdateScheduler:
         first = (
             self.settings.vulndb_import_on_start
             and layout.current_version(self.settings.vulndb_dir) is None
+            and vulndb_share.latest(self.db) is None
         )
         if not first and self.settings.vulndb_update_interval_seconds <= 0:
             return
@@ -42,23 +48,31 @@ class DbUpdateScheduler:
 
     def _run(self, first: bool) -> None:
         if first:
-            self.update_now()
+            self.update_now(first=True)
         interval = self.settings.vulndb_update_interval_seconds
         while interval > 0 and not self._stop.wait(interval):
             self.update_now()
 
-    def update_now(self) -> None:
-        source = self.settings.vulndb_source or None
+    def update_now(self, *, first: bool = False) -> None:
+        source, root = self.settings.vulndb_source or None, self.settings.vulndb_dir
         log.info(
             "vulnerability DB update starting", extra={"fields": {"source": source or "upstream"}}
         )
+
+        def update() -> manager.UpdateResult | None:
+            if first and layout.current_version(root) is not None:
+                return None  # another process imported it meanwhile, and it was fetched
+            return manager.update(root, mirror=source)
+
         try:
-            result = manager.update(self.settings.vulndb_dir, mirror=source)
+            result = vulndb_share.run_update(self.db, root, update)
         except UpdateInProgress:
             log.info("another vulnerability DB update is running; skipped")
             return
         except Exception:
             log.exception("vulnerability DB update failed")
+            return
+        if result is None:
             return
         failed = [r.name for r in result.sources if r.status == "failed"]
         log.info(

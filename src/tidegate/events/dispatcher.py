@@ -24,12 +24,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from tidegate import singletons
 from tidegate.db import reading
 from tidegate.events import deliveries, outbox
 from tidegate.events.config import EventsConfig
 from tidegate.events.deliveries import DueDelivery
 from tidegate.events.eventlog import EventLog
 from tidegate.events.webhooks import Outgoing, WebhookSender
+from tidegate.singletons import Singleton
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +89,14 @@ class Dispatcher:
             loop.call_soon_threadsafe(wake.set)
 
     def run_once(self) -> DispatchReport:
-        """One pass: log every unlogged event, then attempt every due delivery."""
-        with self._lock:
+        """One pass: log every unlogged event, then attempt every due delivery.
+
+        Over PostgreSQL one process at a time makes passes (two would log an event twice);
+        the others find the work held and try again at their next poll.
+        """
+        with self._lock, singletons.hold(self.engine, Singleton.OUTBOX) as held:
+            if not held:
+                return DispatchReport()
             logged = self._log_pending()
             delivered, retrying, failed = self._send_due()
             with reading(self.engine) as conn:
