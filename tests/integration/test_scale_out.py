@@ -1,9 +1,8 @@
 """Scale-out with real processes: PostgreSQL, two `serve --no-workers` replicas, two workers.
 
 Every process has its own data directory; what they share is the PostgreSQL database and
-the blob store. The blob store is the `blob_storage` fixture's: today one filesystem
-directory (`blob_root`); switching the whole module to S3 (SeaweedFS, the `[storage]`
-table) is a change to that one fixture. One cluster serves the whole module, and the tests
+the blob store: a SeaweedFS bucket (the `blob_storage` fixture), reached through the
+`[storage]` S3 driver. One cluster serves the whole module, and the tests
 run in order: each leaves every process running again for the next.
 """
 
@@ -34,6 +33,7 @@ from sqlalchemy.engine import Engine
 from tests.integration.conftest import OCI_MANIFEST, push_blob, put_manifest
 from tests.support.postgres import fresh_database
 from tests.support.scan_fixtures import advisory, mirror, npm_image, skopeo_push
+from tests.support.seaweed import SeaweedS3
 from tests.support.server import TidegateServer, free_port
 from tidegate import schema as t
 from tidegate.auth.secrets_box import KEY_FILE
@@ -172,10 +172,11 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def blob_storage(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Where every process keeps blobs. For S3: start a `SeaweedS3` and return
-    {"TIDEGATE_STORAGE": json.dumps({"driver": "s3", ...})} instead."""
-    return {"TIDEGATE_BLOB_ROOT": str(tmp_path_factory.mktemp("shared-blobs"))}
+def blob_storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Where every process keeps blobs: one SeaweedFS bucket, the scale-out layout of
+    docs/deploy.md (a shared filesystem directory, `blob_root`, works the same way)."""
+    with SeaweedS3(tmp_path_factory.mktemp("weed") / "data", bucket="scale-out") as s3:
+        yield {"TIDEGATE_STORAGE": json.dumps(s3.storage())}
 
 
 @pytest.fixture(scope="module")
@@ -256,7 +257,7 @@ def test_chunked_upload_started_on_one_replica_is_finished_on_the_other(cluster:
     location = _patch(a, location, 2 << 20, data[2 << 20 :]).headers["Location"]
     r = b.put(location, params={"digest": digest})
     assert r.status_code == 201, r.text
-    assert a.get(f"/v2/scale/chunks/blobs/{digest}").content == data
+    assert a.get(f"/v2/scale/chunks/blobs/{digest}", follow_redirects=True).content == data
 
 
 def test_a_replica_killed_mid_upload_loses_nothing_acknowledged(cluster: Cluster) -> None:
@@ -285,7 +286,7 @@ def test_a_replica_killed_mid_upload_loses_nothing_acknowledged(cluster: Cluster
         location = _patch(b, location, offset, data[offset:]).headers["Location"]
         r = b.put(location, params={"digest": digest})
         assert r.status_code == 201, r.text
-        assert b.get(f"/v2/scale/killed/blobs/{digest}").content == data
+        assert b.get(f"/v2/scale/killed/blobs/{digest}", follow_redirects=True).content == data
     finally:
         replica_a.start()
 
