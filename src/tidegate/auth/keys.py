@@ -123,6 +123,17 @@ class KeyStore:
             )
         return _row(row)
 
+    def sealed_with_this_key(self) -> bool:
+        """Whether the stored secrets open with this data directory's master key (checked on
+        the oldest key; true while there are none)."""
+        with self.engine.connect() as conn:
+            sealed = conn.execute(
+                sa.select(t.access_keys.c.secret_ciphertext)
+                .order_by(t.access_keys.c.created_at, t.access_keys.c.access_key_id)
+                .limit(1)
+            ).scalar()
+        return sealed is None or self.box.opens(sealed)
+
     def active_secret(self, access_key_id: str) -> tuple[AccessKey, str] | None:
         """The key and its secret when the key exists and is not revoked, else None."""
         with self.engine.connect() as conn:

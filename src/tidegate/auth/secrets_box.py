@@ -54,6 +54,14 @@ class SecretBox:
             msg = "an access key cannot be decrypted with this data directory's master.key"
             raise StorageError(msg) from exc
 
+    def opens(self, ciphertext: bytes) -> bool:
+        """Whether `ciphertext` was sealed with this master key."""
+        try:
+            self._fernet.decrypt(ciphertext)
+        except InvalidToken:
+            return False
+        return True
+
     def derive(self, purpose: str) -> bytes:
         """A key for `purpose` alone, so a token key never doubles as the encryption key."""
         return hmac.new(self._master, purpose.encode(), hashlib.sha256).digest()

@@ -16,11 +16,11 @@ from tidegate.auth.authorize import CACHE_TTL_SECONDS, Authorizer, TtlCache
 from tidegate.auth.keys import AccessKey, KeyStore
 from tidegate.auth.principal import Principal
 from tidegate.auth.resource_policies import ResourcePolicyStore
-from tidegate.auth.secrets_box import SecretBox, load_or_create_master_key
+from tidegate.auth.secrets_box import KEY_FILE, SecretBox, load_or_create_master_key
 from tidegate.auth.sigv4 import SignatureProblem
 from tidegate.auth.tokens import TokenIssuer
 from tidegate.auth.users import UserStore
-from tidegate.errors import Unauthorized
+from tidegate.errors import StorageError, Unauthorized
 
 SIGNING_SERVICE = "ecr"
 TOKEN_KEY_PURPOSE = "tidegate registry token v1"  # noqa: S105 (a label, not a secret)
@@ -63,6 +63,13 @@ class AuthService:
     ) -> None:
         box = SecretBox(load_or_create_master_key(data_dir))
         self.keys = KeyStore(engine, box, clock)
+        if not self.keys.sealed_with_this_key():
+            # Otherwise every signed request would fail later, as a 500, one by one.
+            raise StorageError(
+                f"{data_dir / KEY_FILE} is not the master key this database's access keys "
+                "were sealed with: every process sharing one database must have the same "
+                "master.key (copy it from the first replica's data directory; docs/deploy.md)"
+            )
         self.tokens = TokenIssuer(box.derive(TOKEN_KEY_PURPOSE), clock)
         # Signs console session cookies; derived from the master key, so every replica
         # sharing the data dir accepts the same sessions and a restart keeps them.
