@@ -22,6 +22,7 @@ OWNERS = {
     "audit_events": {"auth.audit"},
     "blobs": {"registry.gc", "registry.metadata"},
     "finding_details": {"engine.findings", "engine.retention"},
+    "finding_filters": {"engine.finding_filters"},
     "findings": {"engine.findings", "engine.retention"},
     "findings_daily": {"engine.overview"},
     "iam_user_policies": {"auth.users"},

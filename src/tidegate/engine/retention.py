@@ -98,7 +98,7 @@ def _statements(now: float) -> list[tuple[str, sa.Executable]]:
         (
             "findings_closed",
             sa.update(f)
-            .where(f.c.status == "ACTIVE", ~_image_exists(f))
+            .where(f.c.status.in_(("ACTIVE", "SUPPRESSED")), ~_image_exists(f))
             .values(status="CLOSED", updated_at=now),
         ),
         ("findings_removed", sa.delete(f).where(f.c.status == "CLOSED", old_closed | old_deleted)),

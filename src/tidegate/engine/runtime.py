@@ -18,7 +18,16 @@ from sqlalchemy.engine import Connection
 
 from tidegate.auth import audit
 from tidegate.config import Settings
-from tidegate.engine import overview, owner, pipeline, rescan, retention, scans, scratch
+from tidegate.engine import (
+    overview,
+    owner,
+    pipeline,
+    rescan,
+    retention,
+    scans,
+    scratch,
+    suppression,
+)
 from tidegate.engine.analysis import Analyzer, analyzer_key
 from tidegate.engine.context import JobOutcome, ScanContext
 from tidegate.engine.jobs import Job, JobQueue
@@ -229,6 +238,7 @@ class ScanEngine:
         interval = self.settings.lifecycle_interval_seconds
         while not self._stop.wait(self.poll_seconds):
             self.check_vulndb()
+            self.lapse_suppression_rules()
             if time.monotonic() - last_expiry > EXPIRY_CHECK_SECONDS:
                 last_expiry = time.monotonic()
                 self.expire_continuous_scans()
@@ -246,6 +256,15 @@ class ScanEngine:
             )
         except Exception:  # retried on the next round
             log.exception("expiring continuous scans failed")
+            return 0
+
+    def lapse_suppression_rules(self) -> int:
+        """Findings of suppression rules whose expiry passed become ACTIVE again (one cheap
+        query per poll when none is due)."""
+        try:
+            return suppression.lapse_due(self.registry.engine, self.origin, self.clock())
+        except Exception:  # retried on the next poll
+            log.exception("applying suppression rule expiry failed")
             return 0
 
     def apply_lifecycle_policies(self) -> int:

@@ -38,6 +38,7 @@ OCI_ERRORS: dict[ErrorCode, tuple[str, int]] = {
     ErrorCode.STORAGE: ("UNKNOWN", 500),
     # Conflicts with the registry's state are refusals, not malformed requests.
     ErrorCode.REPOSITORY_EXISTS: ("DENIED", 409),
+    ErrorCode.CONFLICT: ("DENIED", 409),
     ErrorCode.REPOSITORY_NOT_EMPTY: ("DENIED", 409),
     ErrorCode.TOO_MANY_TAGS: ("DENIED", 400),
     ErrorCode.INVALID_RESOURCE_TAG: ("NAME_INVALID", 400),

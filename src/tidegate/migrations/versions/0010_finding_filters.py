@@ -1,0 +1,43 @@
+"""Inspector filters and suppression rules (CreateFilter); findings may be SUPPRESSED
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07 02:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "finding_filters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("arn", sa.String(length=128), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("criteria", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("tags", sa.Text(), nullable=False),
+        sa.Column("owner_id", sa.String(length=34), nullable=False),
+        sa.Column("author", sa.String(length=512), nullable=True),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("updated_at", sa.Float(), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=True),
+        sa.Column("lapsed_at", sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_finding_filters")),
+        sa.UniqueConstraint("arn", name=op.f("uq_finding_filters_arn")),
+        sa.UniqueConstraint("name", name=op.f("uq_finding_filters_name")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("finding_filters")
