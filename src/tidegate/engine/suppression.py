@@ -29,6 +29,7 @@ from tidegate.engine.finding_filters import FilterRow
 from tidegate.errors import Conflict, NotFound
 from tidegate.events.model import Origin
 from tidegate.registry import metadata
+from tidegate.registry.metadata import by_repository
 
 EXPIRES_TAG = "tidegate:expires"  # ISO 8601 date or time; Inspector filters have no expiry
 ACTIONS = ("NONE", "SUPPRESS")
@@ -97,13 +98,38 @@ def _tell(conn: Connection, origin: Origin, moved: Sequence[store.Row]) -> None:
     if not by_image:
         return
     scans.replace_severity_counts(conn, store.severity_counts_many(conn, list(by_image)))
+    images = _images(conn, list(by_image))
+    repos = {i: metadata.find_repo_by_id(conn, i) for i in {k[0] for k in by_image}}
     told = []
-    for (repo_id, digest), rows in sorted(by_image.items()):
-        repo = metadata.find_repo_by_id(conn, repo_id)
-        image = None if repo is None else metadata.find_manifest(conn, repo_id, digest)
+    for key, rows in sorted(by_image.items()):
+        repo, image = repos[key[0]], images.get(key)
         if repo is not None and image is not None:
             told.append((repo, image, store.FindingChanges(changed=list(rows))))
     notify.finding_events_many(origin, conn, told)
+
+
+@dataclass(frozen=True, slots=True)
+class _Image:
+    """What finding events need of an image (`notify.ImageRow`)."""
+
+    id: int
+    digest: str
+    pushed_at: float
+
+
+def _images(conn: Connection, keys: Sequence[store.ImageKey]) -> dict[store.ImageKey, _Image]:
+    """The images' manifest rows, a few hundred per query (a broad rule moves thousands)."""
+    m = t.manifests
+    out: dict[store.ImageKey, _Image] = {}
+    for repository_id, digests in by_repository(keys).items():
+        for start in range(0, len(digests), 500):
+            query = sa.select(m.c.id, m.c.digest, m.c.pushed_at).where(
+                m.c.repository_id == repository_id, m.c.digest.in_(digests[start : start + 500])
+            )
+            for manifest_id, digest, pushed_at in conn.execute(query):
+                out[(repository_id, str(digest))] = _Image(int(manifest_id), str(digest),
+                                                           float(pushed_at))  # fmt: skip
+    return out
 
 
 def reconcile(conn: Connection, origin: Origin, now: float) -> int:
