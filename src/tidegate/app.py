@@ -18,7 +18,7 @@ from tidegate.db import engine_for, migrate
 from tidegate.ecr.api import ecr_dispatch
 from tidegate.ecr.console_port import EcrForConsole
 from tidegate.ecr.wiring import install_ecr
-from tidegate.engine import retention, scans
+from tidegate.engine import retention, scans, vex_hooks
 from tidegate.engine.runtime import ScanEngine
 from tidegate.engine.scheduler import DbUpdateScheduler
 from tidegate.events import wiring as events
@@ -51,6 +51,8 @@ def build_services(settings: Settings) -> tuple[RegistryService, events.EventsRu
     engine = ScanEngine(registry, settings)
     registry.hooks.on_push.append(scans.on_push)
     registry.hooks.on_delete.append(retention.delete_hook(engine.origin, engine.clock))
+    registry.hooks.on_push.append(vex_hooks.push_hook(engine.origin, registry.store, engine.clock))
+    registry.hooks.on_delete.append(vex_hooks.delete_hook(engine.origin, engine.clock))
     return registry, event_runtime, engine
 
 

@@ -361,6 +361,31 @@ finding_filters = Table(
     Column("lapsed_at", Float, nullable=True),
 )
 
+# VEX statements (OpenVEX, CycloneDX VEX) from documents pushed as OCI artifacts: a referrer
+# of an image (subject_digest) or, without a subject, of its whole repository (engine.vex).
+# One row per statement and package name it may match ('' = every package).
+vex_statements = Table(
+    "vex_statements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "repository_id", Integer, ForeignKey("repositories.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("document_digest", DIGEST, nullable=False),  # the VEX artifact's manifest
+    Column("subject_digest", DIGEST, nullable=True),  # None: every image of the repository
+    Column("format", String(16), nullable=False),  # openvex | cyclonedx
+    Column("vuln_id", String(128), nullable=False),
+    Column("package_name", String(512), nullable=False),
+    Column("status", String(32), nullable=False),  # not_affected|affected|fixed|under_investigation
+    Column("justification", String(128), nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+Index("ix_vex_statements_match", vex_statements.c.vuln_id, vex_statements.c.repository_id)
+Index(
+    "ix_vex_statements_document", vex_statements.c.repository_id, vex_statements.c.document_digest
+)
+
 # Transactional outbox: events are rows written in the same transaction as the change.
 events_outbox = Table(
     "events_outbox",

@@ -45,6 +45,7 @@ OWNERS = {
     "scan_usage": {"engine.usage"},
     "tags": {"registry.metadata", "registry.repositories"},
     "uploads": {"registry.gc", "registry.uploads"},
+    "vex_statements": {"engine.vex"},
 }
 
 

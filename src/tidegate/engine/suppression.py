@@ -1,8 +1,9 @@
 """Inspector filters and suppression rules: create, update, delete, list, expire, report.
 
-A SUPPRESS filter moves the open enhanced findings its criteria match to SUPPRESSED, at
-once and as scans find them later (`rules_clause` is passed to `findings.store_many`);
-deleting it, or its expiry passing, moves them back to ACTIVE. The status is materialised
+A SUPPRESS filter (or a `not_affected`/`fixed` VEX statement, `engine.vex`) moves the open
+enhanced findings its criteria match to SUPPRESSED, at once and as scans find them later
+(`rules_clause` is passed to `findings.store_many`); deleting it, or its expiry passing,
+moves them back to ACTIVE. The status is materialised
 on the findings rows, so every read that counts ACTIVE findings (the ECR summaries, the
 aggregations, the console) agrees without knowing rules exist. Each move is an `Inspector2
 Finding` event with the new status, and the moved images' severity counts are recounted.
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.engine import finding_criteria as criteria
-from tidegate.engine import finding_filters, notify, scans
+from tidegate.engine import finding_filters, notify, scans, vex
 from tidegate.engine import findings as store
 from tidegate.engine.finding_filters import FilterRow
 from tidegate.errors import Conflict, NotFound
@@ -83,11 +84,14 @@ def _check_criteria(spec_criteria: Mapping[str, Any], action: str, origin: Origi
 
 
 def rules_clause(conn: Connection, origin: Origin, now: float) -> sa.ColumnElement[bool] | None:
-    """What the SUPPRESS rules in force at `now` match, OR-ed; None when none holds."""
-    rules = finding_filters.holding(conn, now)
-    if not rules:
-        return None
-    return sa.or_(*[sa.and_(sa.true(), *criteria.where(r.criteria, origin)) for r in rules])
+    """What the SUPPRESS rules in force at `now` and the suppressing VEX statements match,
+    OR-ed; None when nothing suppresses."""
+    parts = [sa.and_(sa.true(), *criteria.where(r.criteria, origin))
+             for r in finding_filters.holding(conn, now)]  # fmt: skip
+    statements = vex.clause(conn)
+    if statements is not None:
+        parts.append(statements)
+    return sa.or_(*parts) if parts else None
 
 
 def _tell(conn: Connection, origin: Origin, moved: Sequence[store.Row]) -> None:
@@ -132,9 +136,12 @@ def _images(conn: Connection, keys: Sequence[store.ImageKey]) -> dict[store.Imag
     return out
 
 
-def reconcile(conn: Connection, origin: Origin, now: float) -> int:
-    """Re-apply the rules in force to every open finding; returns how many moved."""
-    moved = store.resuppress(conn, rules_clause(conn, origin, now), now)
+def reconcile(
+    conn: Connection, origin: Origin, now: float, images: Sequence[store.ImageKey] | None = None
+) -> int:
+    """Re-apply the rules and VEX statements in force to the open findings of `images`
+    (None: every image); returns how many moved."""
+    moved = store.resuppress(conn, rules_clause(conn, origin, now), now, images)
     _tell(conn, origin, moved)
     return len(moved)
 

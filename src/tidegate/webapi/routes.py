@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from tidegate.access import authorize
 from tidegate.config import Settings
-from tidegate.engine import aggregate, suppression, usage
+from tidegate.engine import aggregate, suppression, usage, vex
 from tidegate.errors import InvalidParameter
 from tidegate.events.model import Origin
 from tidegate.inputs import ascii_decimal
@@ -93,6 +93,23 @@ async def findings(request: Request) -> Response:
 
 
 @handles_errors
+async def vex_statements(request: Request) -> Response:
+    """GET /api/vex?repository=NAME[&imageDigest=sha256:...]: the VEX statements pushed for
+    the repository's images (or for one image), each with the open findings it covers:
+    not_affected and fixed ones suppress them, affected and under_investigation annotate."""
+    params = request.query_params
+    name = params.get("repository")
+    if not name:
+        raise InvalidParameter("repository is required")
+    await authorize(request, name, "pull")
+    registry: RegistryService = request.app.state.registry
+    repo = await run_in_threadpool(registry.repository, name)
+    rows = await run_in_threadpool(vex.report, registry.engine, repo.id,
+                                   params.get("imageDigest"))  # fmt: skip
+    return _json({"repository": name, "statements": rows})
+
+
+@handles_errors
 async def usage_report(request: Request) -> Response:
     """GET /api/usage?month=YYYY-MM&repository=NAME: enhanced scans priced per month."""
     await authorize(request, None, "pull")
@@ -116,7 +133,12 @@ async def status(request: Request) -> Response:
     return _json({"vulndbVersion": layout.current_version(settings.vulndb_dir), "jobs": counts})
 
 
-_ENDPOINTS = {"/api/findings": findings, "/api/usage": usage_report, "/api/status": status}
+_ENDPOINTS = {
+    "/api/findings": findings,
+    "/api/usage": usage_report,
+    "/api/status": status,
+    "/api/vex": vex_statements,
+}
 
 
 async def unknown(request: Request) -> Response:
