@@ -5,6 +5,7 @@ counts findings agrees until the rule is deleted or expires."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -17,6 +18,8 @@ from typing import Any
 
 import boto3
 import httpx
+import oras.client
+import oras.oci
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -185,6 +188,7 @@ def _signed(server: TidegateServer, path: str, body: dict[str, Any]) -> httpx.Re
     return httpx.post(request.url, content=raw, headers=dict(request.headers.items()))
 
 
+@pytest.mark.slow
 def test_a_rule_hides_log4shell_on_one_repository_until_deleted(server: TidegateServer) -> None:
     web_before = _counts(server, "shop/web")
     assert web_before == {"CRITICAL": 1, "MEDIUM": 1}
@@ -284,6 +288,7 @@ def _error(done: subprocess.CompletedProcess[str]) -> str:
     return done.stderr
 
 
+@pytest.mark.slow
 def test_bad_input_is_refused_and_changes_nothing(server: TidegateServer) -> None:
     kept = aws_ok(
         server, "create-filter", "--name", "taken", "--action", "NONE",
@@ -319,3 +324,143 @@ def test_bad_input_is_refused_and_changes_nothing(server: TidegateServer) -> Non
     assert filters[0]["criteria"] == {"severity": _eq("CRITICAL")}
     assert _listed(server, {"findingStatus": _eq("SUPPRESSED")}) == []
     aws_ok(server, "delete-filter", "--arn", kept)
+
+
+def _manifest_digest(server: TidegateServer, repo: str, ref: str) -> tuple[str, int]:
+    accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+    raw = httpx.get(f"{server.url}/v2/{repo}/manifests/{ref}", headers=accept).content
+    return "sha256:" + hashlib.sha256(raw).hexdigest(), len(raw)
+
+
+def _attach(
+    server: TidegateServer,
+    tmp: Path,
+    repo: str,
+    tag: str,
+    name: str,
+    doc: dict[str, Any],
+    media_type: str,
+) -> None:
+    """`oras attach`: the document as an artifact whose subject is `repo:v1`."""
+    digest, size = _manifest_digest(server, repo, "v1")
+    (tmp / name).write_text(json.dumps(doc))
+    subject = oras.oci.Subject(mediaType="application/vnd.oci.image.manifest.v1+json",
+                               digest=digest, size=size)  # fmt: skip
+    client = oras.client.OrasClient(hostname=server.host, insecure=True)
+    client.push(files=[f"{tmp / name}:{media_type}"], target=f"{server.host}/{repo}:{tag}",
+                subject=subject, disable_path_validation=True)  # fmt: skip
+
+
+def _openvex(status: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1",
+        "author": "security@example.com", "timestamp": "2024-01-01T00:00:00Z", "version": 1,
+        "statements": [{
+            "vulnerability": {"name": LOG4SHELL}, "status": status,
+            "products": [{"@id": "pkg:oci/api",
+                          "subcomponents": [{"@id": "pkg:maven/org.apache.logging.log4j/"
+                                                    "log4j-core@2.14.1"}]}],
+            **extra,
+        }],
+    }  # fmt: skip
+
+
+def test_vex_referrers_suppress_or_annotate_their_image(
+    server: TidegateServer, tmp_path: Path
+) -> None:
+    reason = {"justification": "vulnerable_code_not_in_execute_path",
+              "impact_statement": "message lookups are disabled"}  # fmt: skip
+    _attach(server, tmp_path, "shop/api", "vex-log4shell", "vex.openvex.json",
+            _openvex("not_affected", **reason), "application/vnd.openvex+json")  # fmt: skip
+    assert _vulns(server, "shop/api") == {SECOND}
+    assert _vulns(server, "shop/web") == {LOG4SHELL, SECOND}
+    assert _counts(server, "shop/api") == {"MEDIUM": 1}
+    (hidden,) = _listed(server, {"findingStatus": _eq("SUPPRESSED")})
+    assert _repo_of(hidden) == "shop/api"
+    assert _finding_events(server, hidden)[0] == "SUPPRESSED"
+    triage = {"state": "in_triage", "detail": "checking the config"}
+    cdx = {"bomFormat": "CycloneDX", "specVersion": "1.5",
+           "vulnerabilities": [{"id": SECOND, "analysis": triage}]}  # fmt: skip
+    _attach(server, tmp_path, "shop/api", "vex-triage", "vex.cdx.json", cdx,
+            "application/vnd.cyclonedx+json")  # fmt: skip
+    assert _vulns(server, "shop/api") == {SECOND}  # annotated, not hidden
+    shown = httpx.get(f"{server.url}/api/vex", params={"repository": "shop/api"}).json()
+    by_vuln = {s["vulnerabilityId"]: s for s in shown["statements"]}
+    assert by_vuln[LOG4SHELL]["status"] == "not_affected"
+    assert by_vuln[LOG4SHELL]["justification"] == "vulnerable_code_not_in_execute_path"
+    assert by_vuln[LOG4SHELL]["statement"] == "message lookups are disabled"
+    assert by_vuln[LOG4SHELL]["findings"] == 1
+    assert (by_vuln[SECOND]["status"], by_vuln[SECOND]["findings"]) == ("under_investigation", 1)
+    assert by_vuln[SECOND]["statement"] == "checking the config"
+
+    ecr = server.ecr()
+    ecr.batch_delete_image(repositoryName="shop/api", imageIds=[{"imageTag": "vex-log4shell"}])
+    assert _vulns(server, "shop/api") == {LOG4SHELL, SECOND}
+    assert _counts(server, "shop/api") == {"CRITICAL": 1, "MEDIUM": 1}
+    assert _finding_events(server, hidden)[0] == "ACTIVE"
+    ecr.batch_delete_image(repositoryName="shop/api", imageIds=[{"imageTag": "vex-triage"}])
+    assert (
+        httpx.get(f"{server.url}/api/vex", params={"repository": "shop/api"}).json()["statements"]
+        == []
+    )
+
+
+def _upload(server: TidegateServer, repo: str, blob: bytes) -> str:
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    start = httpx.post(f"{server.url}/v2/{repo}/blobs/uploads/")
+    assert start.status_code == 202, start.text
+    location = start.headers["Location"]
+    url = location if location.startswith("http") else f"{server.url}{location}"
+    sep = "&" if "?" in url else "?"
+    done = httpx.put(f"{url}{sep}digest={digest}", content=blob,
+                     headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+    assert done.status_code == 201, done.text
+    return digest
+
+
+def test_a_malformed_vex_document_refuses_the_push(server: TidegateServer) -> None:
+    subject, size = _manifest_digest(server, "shop/api", "v1")
+    bad = json.dumps(_openvex("not_affected")).encode()  # no justification nor impact
+    empty = b"{}"
+    layer, config = _upload(server, "shop/api", bad), _upload(server, "shop/api", empty)
+    manifest = {
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.openvex+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config,
+                   "size": len(empty)},
+        "layers": [{"mediaType": "application/vnd.openvex+json", "digest": layer,
+                    "size": len(bad)}],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": subject, "size": size},
+    }  # fmt: skip
+    reply = httpx.put(
+        f"{server.url}/v2/shop/api/manifests/vex-bad", content=json.dumps(manifest),
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+    )  # fmt: skip
+    assert reply.status_code == 400, reply.text
+    (error,) = reply.json()["errors"]
+    assert error["code"] == "MANIFEST_INVALID"
+    assert "justification or an impact_statement" in error["message"]
+    assert httpx.get(f"{server.url}/v2/shop/api/manifests/vex-bad").status_code == 404
+    assert _vulns(server, "shop/api") == {LOG4SHELL, SECOND}
+    assert httpx.get(f"{server.url}/v2/shop/api/referrers/{subject}").json()["manifests"] == []
+
+
+def test_a_vex_document_without_subject_covers_its_repository(
+    server: TidegateServer, tmp_path: Path
+) -> None:
+    doc = _openvex("fixed", action_statement="rebuilt on 2.17.1")
+    (tmp_path / "repo.openvex.json").write_text(json.dumps(doc))
+    client = oras.client.OrasClient(hostname=server.host, insecure=True)
+    client.push(files=[f"{tmp_path / 'repo.openvex.json'}:application/vnd.openvex+json"],
+                target=f"{server.host}/shop/web:vex-all", disable_path_validation=True)  # fmt: skip
+    assert _vulns(server, "shop/web") == {SECOND}
+    assert _vulns(server, "shop/api") == {LOG4SHELL, SECOND}
+    (shown,) = httpx.get(f"{server.url}/api/vex", params={"repository": "shop/web"}).json()[
+        "statements"
+    ]
+    assert (shown["status"], shown["subject"], shown["statement"]) == (
+        "fixed", None, "rebuilt on 2.17.1"
+    )  # fmt: skip
+    server.ecr().batch_delete_image(repositoryName="shop/web", imageIds=[{"imageTag": "vex-all"}])
+    assert _vulns(server, "shop/web") == {LOG4SHELL, SECOND}

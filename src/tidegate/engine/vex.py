@@ -96,7 +96,7 @@ class StatementReport:
     subject_digest: str | None
     format: str
     vuln_id: str
-    package_name: str
+    package_names: tuple[str, ...]  # () = every package
     status: str
     justification: str
     statement: str
@@ -106,7 +106,7 @@ class StatementReport:
         return {
             "document": self.document_digest, "subject": self.subject_digest,
             "format": self.format, "vulnerabilityId": self.vuln_id,
-            "packageName": self.package_name or None, "status": self.status,
+            "packageNames": list(self.package_names), "status": self.status,
             "justification": self.justification or None, "statement": self.statement or None,
             "findings": self.findings,
         }  # fmt: skip
@@ -118,27 +118,36 @@ def report(engine: Engine, repository_id: int, digest: str | None) -> list[dict[
         return [s.as_dict() for s in statements(conn, repository_id, digest)]
 
 
+_KEY = ("document_digest", "subject_digest", "format", "vuln_id", "status", "justification",
+        "statement")  # fmt: skip
+
+
 def statements(
     conn: Connection, repository_id: int, digest: str | None = None
 ) -> list[StatementReport]:
     """The repository's statements (those applying to `digest` when given), each with the
-    open findings it covers."""
+    open findings it covers; the rows of one statement (one per package name) are joined."""
     f = t.findings
     query = sa.select(v).where(v.c.repository_id == repository_id).order_by(v.c.id)
     if digest is not None:
         query = query.where(sa.or_(v.c.subject_digest == digest, v.c.subject_digest.is_(None)))
-    out = []
+    grouped: dict[tuple[Any, ...], list[str]] = {}
     for row in conn.execute(query).mappings():
+        grouped.setdefault(tuple(row[k] for k in _KEY), []).append(row["package_name"])
+    out = []
+    for key, names in grouped.items():
+        fields = dict(zip(_KEY, key, strict=True))
+        image = digest or fields["subject_digest"]
+        packages = () if "" in names else tuple(sorted(names))
         covered = criteria.joined(
             [sa.func.count()], f.c.repository_id == repository_id, f.c.status.in_(OPEN),
-            f.c.vuln_id == row["vuln_id"],
-            f.c.digest == (digest or row["subject_digest"]) if (digest or row["subject_digest"])
-            else sa.true(),
-            f.c.package_name == row["package_name"] if row["package_name"] else sa.true(),
+            f.c.vuln_id == fields["vuln_id"],
+            f.c.digest == image if image else sa.true(),
+            f.c.package_name.in_(packages) if packages else sa.true(),
         )  # fmt: skip
         out.append(StatementReport(
-            row["document_digest"], row["subject_digest"], row["format"], row["vuln_id"],
-            row["package_name"], row["status"], row["justification"], row["statement"],
-            int(conn.execute(covered).scalar_one()),
+            fields["document_digest"], fields["subject_digest"], fields["format"],
+            fields["vuln_id"], packages, fields["status"], fields["justification"],
+            fields["statement"], int(conn.execute(covered).scalar_one()),
         ))  # fmt: skip
     return out
