@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support import engine_fakes as fx
+from tests.support.postgres import fresh_database
 from tidegate import schema as t
-from tidegate.db import reading
+from tidegate.db import create_engine, migrate, reading
 from tidegate.engine import finding_criteria, pipeline, suppression
 from tidegate.engine.suppression import FilterSpec
 from tidegate.errors import Conflict, NotFound
@@ -33,8 +34,10 @@ def _eq(value: str) -> list[dict[str, str]]:
 
 
 class World:
-    def __init__(self, tmp_path: Path, packages: tuple[Package, ...]) -> None:
-        self.db = fx.metadata_db(tmp_path)
+    def __init__(
+        self, tmp_path: Path, packages: tuple[Package, ...], db: sa.Engine | None = None
+    ) -> None:
+        self.db = db or fx.metadata_db(tmp_path)
         self.blobs = FilesystemBlobStore(tmp_path / "blobs")
         self.digest = fx.push_image(self.db, self.blobs)
         self.analyzer = fx.FakeAnalyzer(Inventory(None, packages))
@@ -239,3 +242,29 @@ def test_a_taken_name_and_unknown_arns_are_refused(world: World) -> None:
         rows = suppression.list_filters(conn)
     assert [(r.name, r.action) for r in rows] == [("taken", "SUPPRESS"), ("other", "NONE")]
     assert world.statuses() == [("CVE-2024-0001", "SUPPRESSED"), ("CVE-2024-0002", "ACTIVE")]
+
+
+@pytest.mark.postgres
+def test_rules_scans_and_finding_arns_on_postgresql(tmp_path: Path) -> None:
+    with fresh_database() as url:
+        db = create_engine(url)
+        migrate(db)
+        with db.begin() as conn:
+            conn.execute(sa.insert(t.repositories).values(id=1, name="app", created_at=0))
+        world = World(tmp_path, (fx.LODASH, MINIMIST), db)
+        try:
+            world.rule("hide-0002", {"vulnerabilityId": _eq("CVE-2024-0002")})
+            world.scan()
+            assert world.statuses() == [("CVE-2024-0001", "ACTIVE"),
+                                        ("CVE-2024-0002", "SUPPRESSED")]  # fmt: skip
+            assert world.counts() == {"HIGH": 1}
+            with reading(db) as conn:
+                page = inspector_findings.list_findings(
+                    conn, world.origin, {"findingStatus": _eq("ACTIVE")}, None, offset=0, limit=9
+                )
+            arn = world.rule("one", {"findingArn": _eq(page.findings[0]["findingArn"])})
+            assert [s for _v, s in world.statuses()] == ["SUPPRESSED", "SUPPRESSED"]
+            suppression.delete(db, world.origin, arn, NOW + 1)
+            assert world.counts() == {"HIGH": 1}
+        finally:
+            db.dispose()
