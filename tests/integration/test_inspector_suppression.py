@@ -24,6 +24,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.support.cli_users import new_user
 from tests.support.scan_fixtures import db_update, events, skopeo_push
 from tests.support.seed import log4j_image
 from tests.support.server import TidegateServer
@@ -464,3 +465,20 @@ def test_a_vex_document_without_subject_covers_its_repository(
     )  # fmt: skip
     server.ecr().batch_delete_image(repositoryName="shop/web", imageIds=[{"imageTag": "vex-all"}])
     assert _vulns(server, "shop/web") == {LOG4SHELL, SECOND}
+
+
+def test_a_read_only_user_lists_filters_but_cannot_change_them(server: TidegateServer) -> None:
+    key_id, secret = new_user(server, "auditor", "AmazonInspector2ReadOnlyAccess")
+    reader = boto3.client(
+        "inspector2", endpoint_url=server.url, region_name="us-east-1",
+        aws_access_key_id=key_id, aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}),
+    )  # fmt: skip
+    assert reader.list_filters()["filters"] == []
+    with pytest.raises(ClientError) as caught:
+        reader.create_filter(name="sneaky", action="SUPPRESS",
+                             filterCriteria={"severity": _eq("CRITICAL")})  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "inspector2:CreateFilter" in caught.value.response["Error"]["Message"]
+    assert reader.list_filters()["filters"] == []
+    assert _vulns(server, "shop/api") == {LOG4SHELL, SECOND}
