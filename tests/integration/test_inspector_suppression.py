@@ -280,6 +280,11 @@ def test_rules_that_match_nothing_are_reported_stale(server: TidegateServer) -> 
     lines = {line.split()[0]: line for line in text.stdout.splitlines() if line.strip()}
     assert "STALE" in lines["gone"]
     assert "STALE" not in lines["live"]
+    listed = _tidegate(server, "findings", "--rules", "--json")
+    assert listed.returncode == 0, listed.stderr
+    by_name = {r["name"]: r for r in json.loads(listed.stdout)}
+    assert (by_name["gone"]["stale"], by_name["live"]["matching"]) == (True, 1)
+    assert by_name["live"]["author"] == "arn:aws:iam::000000000000:user/admin"
     for arn in (live, gone):
         aws_ok(server, "delete-filter", "--arn", arn)
 

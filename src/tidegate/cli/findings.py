@@ -49,6 +49,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )  # fmt: skip
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--rules", action="store_true",
+        help="list the suppression rules (Inspector filters) instead: matching open findings, "
+        "STALE when none, EXPIRED, reason and author",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -77,9 +82,13 @@ def run(args: argparse.Namespace) -> int:
         groups = aggregate.aggregate(conn, aggregate.GroupBy(args.group_by), flt, limit=args.limit)
         rules = suppression.report(conn, origin, time.time())
         worst = _worst(aggregate.aggregate(conn, aggregate.GroupBy.REPOSITORY, flt, limit=10**9))
-    if args.json:
-        document = {"groups": groups, "suppressionRules": [r.as_dict() for r in rules]}
-        print(json.dumps(document, indent=2, sort_keys=True))
+    if args.rules:
+        if args.json:
+            print(json.dumps([r.as_dict() for r in rules], indent=2, sort_keys=True))
+        else:
+            _print_rules(rules)
+    elif args.json:
+        print(json.dumps(groups, indent=2, sort_keys=True))
     else:
         _print(groups, args.group_by)
         _print_rules(rules)
@@ -118,7 +127,8 @@ def _print_rules(rules: list[Any]) -> None:
         state = "EXPIRED" if report.expired else "STALE" if report.stale else "OK"
         expires = "" if rule.expires_at is None else time_text(rule.expires_at)
         print(f"{rule.name[:32]:32} {rule.action:8} {report.matching:>8} {state:8} "
-              f"{expires:20} {rule.reason or ''}")  # fmt: skip
+              f"{expires:20} {rule.reason or ''}"
+              + (f" ({rule.author})" if rule.author else ""))  # fmt: skip
 
 
 def time_text(at: float) -> str:
