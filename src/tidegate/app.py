@@ -19,7 +19,7 @@ from tidegate.ecr.api import ecr_dispatch
 from tidegate.ecr.console_port import EcrForConsole
 from tidegate.ecr.wiring import install_ecr
 from tidegate.engine import reports as report_store
-from tidegate.engine import retention, scans, vulndb_share
+from tidegate.engine import retention, scans, vex_hooks, vulndb_share
 from tidegate.engine.runtime import ScanEngine
 from tidegate.engine.scheduler import DbUpdateScheduler
 from tidegate.events import wiring as events
@@ -56,6 +56,8 @@ def build_services(settings: Settings) -> tuple[RegistryService, events.EventsRu
     engine = ScanEngine(registry, settings, kinds={report_store.JOB_KIND: reports.kind()})
     registry.hooks.on_push.append(scans.on_push)
     registry.hooks.on_delete.append(retention.delete_hook(engine.origin, engine.clock))
+    registry.hooks.on_push.append(vex_hooks.push_hook(engine.origin, registry.store, engine.clock))
+    registry.hooks.on_delete.append(vex_hooks.delete_hook(engine.origin, engine.clock))
     return registry, event_runtime, engine
 
 

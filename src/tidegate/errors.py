@@ -16,6 +16,7 @@ The tree:
   x RateLimited                    (quota such as one basic scan per image per 24 h)
   x InvalidParameter               (a request field breaks the API model's constraints)
   x NotFound                       (a generic missing resource outside the registry nouns)
+  x Conflict                       (a name outside the registry nouns is taken)
   x ScanNotFound
   x StorageError                   (never reaches a client as such; rendered as UNKNOWN/500)
     + BlobNotFound
@@ -58,6 +59,7 @@ class ErrorCode(enum.Enum):
     RATE_LIMITED = "rate_limited"
     INVALID_PARAMETER = "invalid_parameter"
     NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
     SCAN_NOT_FOUND = "scan_not_found"
     STORAGE = "storage"
     STORAGE_UNAVAILABLE = "storage_unavailable"
@@ -229,6 +231,12 @@ class NotFound(TidegateError):
     """A resource outside the registry nouns (an access key, a DB vulnerability) is missing."""
 
     code = ErrorCode.NOT_FOUND
+
+
+class Conflict(TidegateError):
+    """A name outside the registry nouns (an Inspector filter's) is taken; pick another."""
+
+    code = ErrorCode.CONFLICT
 
 
 class ScanNotFound(TidegateError):

@@ -331,7 +331,8 @@ findings = Table(
     # scanner.vulndb.model.FixState: fixed | not_fixed | wont_fix | deferred | end_of_life
     Column("fix_state", String(16), nullable=False, server_default="not_fixed"),
     Column("exploit_available", String(8), nullable=False),  # YES | NO
-    Column("status", String(16), nullable=False),  # ACTIVE | CLOSED
+    # ACTIVE | SUPPRESSED (an open finding a SUPPRESS filter matches) | CLOSED
+    Column("status", String(16), nullable=False),
     Column("details_id", String(64), ForeignKey("finding_details.id"), nullable=False),
     Column("first_observed_at", Float, nullable=False),
     Column("last_observed_at", Float, nullable=False),
@@ -340,6 +341,53 @@ findings = Table(
 )
 Index("ix_findings_image", findings.c.repository_id, findings.c.digest, findings.c.status)
 Index("ix_findings_vuln", findings.c.vuln_id)
+
+# Inspector filters (CreateFilter): saved finding criteria; SUPPRESS ones are suppression
+# rules, which move the open findings they match to SUPPRESSED (engine.finding_filters).
+finding_filters = Table(
+    "finding_filters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("arn", String(128), nullable=False, unique=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("action", String(16), nullable=False),  # NONE | SUPPRESS
+    Column("criteria", Text, nullable=False),  # Inspector FilterCriteria as JSON
+    Column("description", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("tags", Text, nullable=False),  # JSON object
+    Column("owner_id", String(34), nullable=False),  # the account
+    Column("author", String(512), nullable=True),  # the creating principal's ARN
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=True),  # from the `tidegate:expires` tag
+    # When the rule's expiry was applied (its findings re-evaluated); NULL while it holds.
+    Column("lapsed_at", Float, nullable=True),
+)
+
+# VEX statements (OpenVEX, CycloneDX VEX) from documents pushed as OCI artifacts: a referrer
+# of an image (subject_digest) or, without a subject, of its whole repository (engine.vex).
+# One row per statement and package name it may match ('' = every package).
+vex_statements = Table(
+    "vex_statements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "repository_id", Integer, ForeignKey("repositories.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("document_digest", DIGEST, nullable=False),  # the VEX artifact's manifest
+    Column("subject_digest", DIGEST, nullable=True),  # None: every image of the repository
+    Column("format", String(16), nullable=False),  # openvex | cyclonedx
+    Column("vuln_id", String(128), nullable=False),
+    Column("package_name", String(512), nullable=False),
+    Column("status", String(32), nullable=False),  # not_affected|affected|fixed|under_investigation
+    Column("justification", String(128), nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+Index("ix_vex_statements_match", vex_statements.c.vuln_id, vex_statements.c.repository_id)
+Index(
+    "ix_vex_statements_document", vex_statements.c.repository_id, vex_statements.c.document_digest
+)
 
 # Transactional outbox: events are rows written in the same transaction as the change.
 events_outbox = Table(

@@ -107,7 +107,6 @@ KNOWN_API_BREACHES = {
     "tidegate.inspector.aggregations -> tidegate.schema",
     "tidegate.inspector.api -> tidegate.ecr.api",
     "tidegate.inspector.coverage -> tidegate.schema",
-    "tidegate.inspector.filters -> tidegate.schema",
     "tidegate.inspector.findings -> tidegate.schema",
     "tidegate.inspector.model -> tidegate.ecr.validation",
     "tidegate.inspector.operations -> tidegate.db",

@@ -22,6 +22,7 @@ OWNERS = {
     "audit_events": {"auth.audit"},
     "blobs": {"registry.gc", "registry.metadata"},
     "finding_details": {"engine.findings", "engine.retention"},
+    "finding_filters": {"engine.finding_filters"},
     "findings": {"engine.findings", "engine.retention"},
     "findings_daily": {"engine.overview"},
     "iam_user_policies": {"auth.users"},
@@ -47,6 +48,7 @@ OWNERS = {
     "uploads": {"registry.gc", "registry.uploads"},
     "vulndb_chunks": {"engine.vulndb_share"},
     "vulndb_versions": {"engine.vulndb_share"},
+    "vex_statements": {"engine.vex"},
 }
 
 

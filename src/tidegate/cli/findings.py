@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from tidegate.cli.common import add_data_options, settings_from_args
+from tidegate.scanner.severity import Severity
 from tidegate.scanner.vulndb.model import FixState
 
 
@@ -16,7 +18,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "findings",
         help="list findings grouped by vulnerability, repository, image, layer or package",
         description="Aggregate the current (ACTIVE) findings of every scanned image, worst "
-        "first, the way the Inspector console groups them; or, with --format asff, print each "
+        "first, the way the Inspector console groups them; findings suppression rules hide are "
+        "SUPPRESSED (--status SUPPRESSED lists them). Then every Inspector filter with the open "
+        "findings it matches: STALE ones match none any more. With --format asff, print each "
         "enhanced finding in the AWS Security Finding Format as a Security Hub "
         'BatchImportFindings request body ({"Findings": [...]}).',
     )
@@ -37,7 +41,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )  # fmt: skip
     parser.add_argument("--search", default="", help="substring of vulnerability, package, repo")
     parser.add_argument("--repository", help="only this repository")
-    parser.add_argument("--include-closed", action="store_true", help="closed findings too")
+    parser.add_argument("--include-closed", action="store_true", help="every status")
+    parser.add_argument(
+        "--status", choices=["ACTIVE", "SUPPRESSED", "CLOSED", "ALL"],
+        help="only findings in this status (default ACTIVE; ALL = --include-closed)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fail-on", type=Severity.parse, metavar="SEVERITY",
+        help="exit 1 when a selected finding is at or above SEVERITY (suppressed ones are not "
+        "selected unless --status says so)",
+    )  # fmt: skip
     parser.add_argument(
         "--limit", type=int, help="at most this many groups (default 100) or ASFF findings (all)"
     )
@@ -47,6 +60,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--fix-available and --include-closed apply)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON (same as --format json)")
+    parser.add_argument(
+        "--rules", action="store_true",
+        help="list the suppression rules (Inspector filters) instead: matching open findings, "
+        "STALE when none, EXPIRED, reason and author",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -59,8 +77,9 @@ def _criteria(args: argparse.Namespace) -> dict[str, list[dict[str, str]]]:
         out["ecrImageRepositoryName"] = [{"comparison": "EQUALS", "value": args.repository}]
     if args.fix_available:
         out["fixAvailable"] = [{"comparison": "EQUALS", "value": args.fix_available}]
-    if not args.include_closed:
-        out["findingStatus"] = [{"comparison": "EQUALS", "value": "ACTIVE"}]
+    status = "ALL" if args.include_closed else args.status or "ACTIVE"
+    if status != "ALL":
+        out["findingStatus"] = [{"comparison": "EQUALS", "value": status}]
     return out
 
 
@@ -93,30 +112,58 @@ def run_asff(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.format == "asff":
         return run_asff(args)
+    import time
+
     from tidegate.app import build_registry
     from tidegate.db import reading
-    from tidegate.engine import aggregate
+    from tidegate.engine import aggregate, suppression
+    from tidegate.events.model import Origin
 
-    registry = build_registry(settings_from_args(args))
+    settings = settings_from_args(args)
+    registry = build_registry(settings)
+    status, include_closed = aggregate.status_filter(args.status or "ACTIVE")
     flt = aggregate.FindingFilter(
         severities=tuple(s.upper() for s in args.severity),
         fix_available=args.fix_available,
         fix_states=tuple(args.fix_state),
         text=args.search,
         repository=args.repository,
-        include_closed=args.include_closed,
+        include_closed=include_closed or args.include_closed,
+        status=None if args.include_closed else status,
     )
+    origin = Origin(settings.registry_id, settings.region)
     with reading(registry.engine) as conn:
         groups = aggregate.aggregate(
             conn, aggregate.GroupBy(args.group_by), flt, limit=args.limit or 100
         )
-    if args.json or args.format == "json":
+        rules = suppression.report(conn, origin, time.time())
+        worst = _worst(aggregate.aggregate(conn, aggregate.GroupBy.REPOSITORY, flt, limit=10**9))
+    as_json = args.json or args.format == "json"
+    if args.rules:
+        if as_json:
+            print(json.dumps([r.as_dict() for r in rules], indent=2, sort_keys=True))
+        else:
+            _print_rules(rules)
+    elif as_json:
         print(json.dumps(groups, indent=2, sort_keys=True))
-        return 0
+    else:
+        _print(groups, args.group_by)
+        _print_rules(rules)
+    failed = args.fail_on is not None and worst is not None and worst.rank >= args.fail_on.rank
+    return 1 if failed else 0
+
+
+def _worst(groups: list[dict[str, Any]]) -> Severity | None:
+    found = [Severity.parse(k) for g in groups for k, n in g["severityCounts"].items()
+             if k != "all" and n]  # fmt: skip
+    return max(found, key=lambda s: s.rank, default=None)
+
+
+def _print(groups: list[dict[str, Any]], group_by: str) -> None:
     key_names = {"vulnerability": ["vulnerabilityId"], "repository": ["repository"],
                  "image": ["repository", "imageDigest"],
                  "layer": ["repository", "imageDigest", "layerHash"],
-                 "package": ["packageName"]}[args.group_by]  # fmt: skip
+                 "package": ["packageName"]}[group_by]  # fmt: skip
     print(f"{'GROUP':70} {'SEVERITY':9} {'CRIT':>5} {'HIGH':>5} {'ALL':>5} {'IMAGES':>6}")
     for g in groups:
         label = " ".join(str(g[k])[:71] for k in key_names)[:70]
@@ -125,4 +172,23 @@ def run(args: argparse.Namespace) -> int:
             f"{label:70} {g['severity']:9} {counts.get('critical', 0):>5} "
             f"{counts.get('high', 0):>5} {counts['all']:>5} {g['affectedImages']:>6}"
         )
-    return 0
+
+
+def _print_rules(rules: list[Any]) -> None:
+    if not rules:
+        return
+    print()
+    print(f"{'FILTER':32} {'ACTION':8} {'MATCHING':>8} {'STATE':8} {'EXPIRES':20} REASON")
+    for report in rules:
+        rule = report.rule
+        state = "EXPIRED" if report.expired else "STALE" if report.stale else "OK"
+        expires = "" if rule.expires_at is None else time_text(rule.expires_at)
+        print(f"{rule.name[:32]:32} {rule.action:8} {report.matching:>8} {state:8} "
+              f"{expires:20} {rule.reason or ''}"
+              + (f" ({rule.author})" if rule.author else ""))  # fmt: skip
+
+
+def time_text(at: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -32,6 +32,7 @@ ECR_ERRORS: dict[ErrorCode, tuple[str, int]] = {
     ErrorCode.RATE_LIMITED: ("LimitExceededException", 400),
     ErrorCode.INVALID_PARAMETER: ("InvalidParameterException", 400),
     ErrorCode.NOT_FOUND: ("InvalidParameterException", 400),
+    ErrorCode.CONFLICT: ("InvalidParameterException", 400),
     ErrorCode.SCAN_NOT_FOUND: ("ScanNotFoundException", 400),
     ErrorCode.STORAGE: ("ServerException", 500),
     ErrorCode.STORAGE_UNAVAILABLE: ("ServerException", 503),

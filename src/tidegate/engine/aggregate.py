@@ -35,6 +35,7 @@ class FindingFilter:
     text: str = ""  # substring of vulnerability id, package or repository name
     repository: str | None = None
     include_closed: bool = False
+    status: str | None = None  # exactly this status (SUPPRESSED, ...); wins over include_closed
 
 
 @dataclass
@@ -68,7 +69,9 @@ def _rows(conn: Connection, flt: FindingFilter) -> Iterable[sa.RowMapping]:
         f.c.vuln_id, f.c.digest, f.c.layer, f.c.package_name, f.c.package_version,
         f.c.severity, f.c.fix_available, f.c.exploit_available, r.c.name.label("repository"),
     ).join(r, r.c.id == f.c.repository_id)  # fmt: skip
-    if not flt.include_closed:
+    if flt.status is not None:
+        query = query.where(f.c.status == flt.status)
+    elif not flt.include_closed:
         query = query.where(f.c.status == FindingStatus.ACTIVE)
     if flt.severities:
         query = query.where(f.c.severity.in_([s.upper() for s in flt.severities]))
@@ -137,3 +140,15 @@ def aggregate_report(
     """`aggregate` in its own read transaction (for the API layers)."""
     with reading(engine) as conn:
         return aggregate(conn, group_by, flt, limit=limit)
+
+
+STATUSES = ("ACTIVE", "SUPPRESSED", "CLOSED", "ALL")
+
+
+def status_filter(value: str) -> tuple[str | None, bool]:
+    """`--status`/`?status=` as FindingFilter's (status, include_closed); ValueError if
+    unknown."""
+    word = value.upper()
+    if word not in STATUSES:
+        raise ValueError(value)
+    return (None, True) if word == "ALL" else (word, False)

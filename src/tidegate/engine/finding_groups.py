@@ -45,7 +45,9 @@ def _keys(group_by: GroupBy) -> list[tuple[str, sa.ColumnElement[Any]]]:
 def _where(flt: FindingFilter) -> list[sa.ColumnElement[bool]]:
     f, r = t.findings, t.repositories
     where: list[sa.ColumnElement[bool]] = []
-    if not flt.include_closed:
+    if flt.status is not None:
+        where.append(f.c.status == flt.status)
+    elif not flt.include_closed:
         where.append(f.c.status == FindingStatus.ACTIVE)
     if flt.severities:
         where.append(f.c.severity.in_([s.upper() for s in flt.severities]))

@@ -1,7 +1,9 @@
 """Persist findings per image and report what changed (new, changed, closed).
 
 Writes are batched: a re-scan of thousands of images reads their ACTIVE findings in a few
-queries, diffs in memory and writes only the rows that changed, with executemany.
+queries, diffs in memory and writes only the rows that changed, with executemany. Open
+findings are ACTIVE or SUPPRESSED (a suppression rule matches them); both close when a scan
+no longer finds them, and only ACTIVE ones count in severity counts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
 from tidegate.db import bulk_insert, insert_ignoring_conflicts
+from tidegate.engine import finding_criteria as criteria
 from tidegate.engine.finding_shapes import render_static_part
 from tidegate.registry.metadata import by_repository
 from tidegate.scanner.match import Finding
@@ -33,9 +36,14 @@ _COMPARED = (
     "severity", "score", "fixed_in", "fix_available", "fix_state", "exploit_available", "details",
 )  # fmt: skip
 _BATCH = 500
+OPEN = (
+    FindingStatus.ACTIVE,
+    FindingStatus.SUPPRESSED,
+)  # a finding that is still there, suppressed or not
 
 ImageKey = tuple[int, str]  # (repository id, manifest digest)
 Row = dict[str, Any]  # one findings row
+Clause = sa.ColumnElement[bool]
 
 
 @dataclass
@@ -257,28 +265,32 @@ def _diff(
             changes.new.append(values)
             delta[str(row["severity"])] += 1
             continue
-        reopened = old["status"] != _ACTIVE
+        reopened = old["status"] not in OPEN
         differs = (
             reopened or old["scan_type"] != scan_type or any(old[c] != row[c] for c in _COMPARED)
         )
         if not differs:
             continue  # unchanged: last_observed_at is the scan's completion time
-        values = {**old, **row, "scan_type": scan_type, "status": _ACTIVE,
+        # A suppressed finding found again stays suppressed; the rules then re-check it.
+        status = _ACTIVE if reopened else old["status"]
+        values = {**old, **row, "scan_type": scan_type, "status": status,
                   "last_observed_at": now, "updated_at": now}  # fmt: skip
         updates.append(values)
         (changes.new if reopened else changes.changed).append(values)
-        if not reopened:
+        if old["status"] == "ACTIVE":
             delta[str(old["severity"])] -= 1
-        delta[str(row["severity"])] += 1
+        if status == "ACTIVE":
+            delta[str(row["severity"])] += 1
     for key, old in old_rows.items():
-        if key in seen or old["status"] != _ACTIVE:
+        if key in seen or old["status"] not in OPEN:
             continue
         if not in_scope(item.scope, old["namespace"], old["match_name"], old["vuln_id"]):
             continue
         values = {**old, "status": _CLOSED, "updated_at": now}
         updates.append(values)
         changes.closed.append(values)
-        delta[str(old["severity"])] -= 1
+        if old["status"] == "ACTIVE":
+            delta[str(old["severity"])] -= 1
     return changes, inserts, updates
 
 
@@ -290,11 +302,14 @@ def store_many(
     *,
     existing: dict[ImageKey, dict[str, Row]] | None = None,
     row_cache: RowCache | None = None,
+    suppress: Clause | None = None,
 ) -> dict[ImageKey, FindingChanges]:
     """Upsert findings of many images in a few statements; returns the changes per image.
 
     `existing`, when given, are the items' stored rows already read (images absent from it
-    have none); otherwise every stored row of the items' images is read.
+    have none); otherwise every stored row of the items' images is read. `suppress` is the
+    suppression rules in force (`engine.suppression.rules_clause`): the open enhanced
+    findings of every image that changed are moved to or from SUPPRESSED by it.
     """
     if existing is None:
         existing = _existing(conn, [(i.repository_id, i.digest) for i in items])
@@ -308,7 +323,7 @@ def store_many(
         inserts += ins
         updates += upd
     # Closed rows keep the details row they already reference.
-    _store_details(conn, [*inserts, *(u for u in updates if u["status"] == _ACTIVE)])
+    _store_details(conn, [*inserts, *(u for u in updates if u["status"] != _CLOSED)])
     bulk_insert(conn, t.findings, [_stored(r) for r in inserts])
     whole = [{"_repo": i.repository_id, "_digest": i.digest} for i in items if i.scope is None]
     if whole:
@@ -318,7 +333,7 @@ def store_many(
             .where(
                 f.c.repository_id == sa.bindparam("_repo"),
                 f.c.digest == sa.bindparam("_digest"),
-                f.c.status == FindingStatus.ACTIVE,
+                f.c.status.in_(OPEN),
             )
             .values(last_observed_at=now),
             whole,
@@ -332,7 +347,72 @@ def store_many(
             .values({c: sa.bindparam(c) for c in columns})
         )
         conn.execute(stmt, [{**{c: u[c] for c in columns}, "_id": u["id"]} for u in updates])
+    if suppress is not None and scan_type == "ENHANCED":
+        touched = [(i.repository_id, i.digest) for i in items
+                   if i.scope is None or out[(i.repository_id, i.digest)].any]  # fmt: skip
+        if touched:
+            _merge_moves(out, resuppress(conn, suppress, now, touched))
     return out
+
+
+def _merge_moves(out: dict[ImageKey, FindingChanges], moved: Sequence[Row]) -> None:
+    """Fold the rule's moves into the scan's changes: a new or changed finding's event shows
+    its final status; an otherwise unchanged one becomes a change of its own."""
+    reported_by: dict[ImageKey, dict[str, dict[str, object]]] = {}
+    for row in moved:
+        key = (row["repository_id"], row["digest"])
+        changes = out[key]
+        if key not in reported_by:
+            reported_by[key] = {str(v["finding_key"]): v for v in (*changes.new, *changes.changed)}
+        reported = reported_by[key].get(row["finding_key"])
+        if reported is None:
+            changes.changed.append(row)
+        else:
+            reported["status"] = row["status"]
+        sign = 1 if row["status"] == "ACTIVE" else -1
+        changes.severity_delta[str(row["severity"])] += sign
+
+
+def resuppress(
+    conn: Connection, suppress: Clause | None, now: float, images: Sequence[ImageKey] | None = None
+) -> list[Row]:
+    """Move the open enhanced findings `suppress` matches to SUPPRESSED, and the suppressed
+    ones it no longer matches back to ACTIVE; returns the moved rows in their new state.
+
+    `images` limits the evaluation (None: every image), `suppress` None means no rule holds.
+    """
+    f = t.findings
+    hit = sa.case((suppress, 1), else_=0) if suppress is not None else sa.literal(0)
+    moving = sa.or_(
+        sa.and_(f.c.status == "ACTIVE", hit == 1), sa.and_(f.c.status == "SUPPRESSED", hit == 0)
+    )
+    scopes: list[Clause] = [sa.true()]
+    if images is not None:
+        scopes = [
+            sa.and_(f.c.repository_id == repository_id,
+                    f.c.digest.in_(digests[start : start + _BATCH]))
+            for repository_id, digests in by_repository(images).items()
+            for start in range(0, len(digests), _BATCH)
+        ]  # fmt: skip
+    ids: list[int] = []
+    for scope in scopes:
+        query = criteria.joined([f.c.id], f.c.status.in_(OPEN), scope, moving)
+        ids += [int(i) for i in conn.execute(query).scalars()]
+    moved: list[Row] = []
+    for start in range(0, len(ids), _BATCH):
+        batch = [dict(m) for m in conn.execute(
+            _with_details().where(f.c.id.in_(ids[start : start + _BATCH]))).mappings()]  # fmt: skip
+        for row in batch:
+            row["status"] = "ACTIVE" if row["status"] == "SUPPRESSED" else "SUPPRESSED"
+            row["updated_at"] = now
+        for status in OPEN:
+            to = [r["id"] for r in batch if r["status"] == status]
+            if to:
+                conn.execute(
+                    sa.update(f).where(f.c.id.in_(to)).values(status=status, updated_at=now)
+                )
+        moved += batch
+    return moved
 
 
 def store_findings(
@@ -342,10 +422,12 @@ def store_findings(
     scan_type: ScanType,
     found: Iterable[Finding],
     now: float,
+    *,
+    suppress: Clause | None = None,
 ) -> FindingChanges:
-    """Upsert one image's findings; ACTIVE ones not found again close."""
+    """Upsert one image's findings; open ones not found again close."""
     item = ImageFindings(repository_id, digest, list(found), None)
-    return store_many(conn, [item], scan_type, now)[(repository_id, digest)]
+    return store_many(conn, [item], scan_type, now, suppress=suppress)[(repository_id, digest)]
 
 
 def severity_counts_many(

@@ -99,14 +99,19 @@ def findings_stamp(conn: Connection) -> tuple[object, ...]:
     """Moves whenever open findings can have changed. Findings are written only by scan and
     re-match jobs (each ends by updating its `scan_jobs` row) and closed by image deletes
     (the image count drops); scan requests and completions move `image_scans`. Narrow
-    tables only: the findings table is never read, and no index is added to its write path."""
+    tables only: the findings table is never read, and no index is added to its write path.
+    Suppression rules move findings too: created, changed, deleted or lapsed."""
     j, s = t.scan_jobs, t.image_scans
     images = conn.execute(sa.select(sa.func.count()).select_from(t.manifests)).scalar()
     jobs = conn.execute(sa.select(sa.func.count(), sa.func.max(j.c.updated_at))).one()
     scans = conn.execute(
         sa.select(sa.func.count(), sa.func.max(s.c.requested_at), sa.func.max(s.c.completed_at))
     ).one()
-    return (images, *jobs, *scans)
+    ff = t.finding_filters  # suppression rules move findings between ACTIVE and SUPPRESSED
+    rules = conn.execute(
+        sa.select(sa.func.count(), sa.func.max(ff.c.updated_at), sa.func.max(ff.c.lapsed_at))
+    ).one()
+    return (images, *jobs, *scans, *rules)
 
 
 def coverage(conn: Connection) -> Coverage:

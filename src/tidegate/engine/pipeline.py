@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.engine import findings as store
-from tidegate.engine import inventories, notify, scans, usage
+from tidegate.engine import inventories, notify, scans, suppression, usage
 from tidegate.engine.context import JobOutcome, ScanContext, nothing_to_write, vulndb_updated_at
 from tidegate.engine.jobs import Job
 from tidegate.errors import BlobNotFound
@@ -111,7 +111,12 @@ def run_scan(ctx: ScanContext, job: Job) -> JobOutcome:
     def record(conn: Connection) -> None:
         if not _still_there(conn, repo, row):
             return  # deleted while it was analysed: nothing to report
-        changes = store.store_findings(conn, repo.id, row.digest, job.scan_type, found, now)
+        suppress = (
+            suppression.rules_clause(conn, ctx.origin, now) if job.scan_type == "ENHANCED" else None
+        )
+        changes = store.store_findings(
+            conn, repo.id, row.digest, job.scan_type, found, now, suppress=suppress
+        )
         counts = store.severity_counts(conn, repo.id, row.digest)
         status = _final_status(conn, job, repo, row)
         scans.mark_complete(

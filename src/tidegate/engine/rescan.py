@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.engine import findings as store
-from tidegate.engine import inventories, notify, scans, usage
+from tidegate.engine import inventories, notify, scans, suppression, usage
 from tidegate.engine.context import JobOutcome, ScanContext, VersionedVulnDb, vulndb_updated_at
 from tidegate.engine.jobs import Job, enqueue
 from tidegate.events.model import Origin
@@ -290,6 +290,7 @@ def _store(conn: Connection, origin: Origin, m: _Rematch, now: float) -> tuple[i
         if m.all_ids is not None
         else None
     )
+    suppress = suppression.rules_clause(conn, origin, now)
     for start in range(0, len(images), BATCH):
         batch = images[start : start + BATCH]
         # Only images with a finding now or a stored one in scope can change; `changed`
@@ -304,6 +305,7 @@ def _store(conn: Connection, origin: Origin, m: _Rematch, now: float) -> tuple[i
         ]  # fmt: skip
         changes = store.store_many(
             conn, items, ScanType.ENHANCED, now, existing=existing, row_cache=row_cache,
+            suppress=suppress,
         )  # fmt: skip
         scans.apply_severity_deltas(conn, changes, {k: counts[k].severity_counts for k in changes})
         # Exactly the batch: _continuous_images chose every such row of these digests.

@@ -99,7 +99,9 @@ def _statements(now: float) -> list[tuple[str, sa.Executable]]:
         (
             "findings_closed",
             sa.update(f)
-            .where(f.c.status == FindingStatus.ACTIVE, ~_image_exists(f))
+            .where(
+                f.c.status.in_((FindingStatus.ACTIVE, FindingStatus.SUPPRESSED)), ~_image_exists(f)
+            )
             .values(status=FindingStatus.CLOSED, updated_at=now),
         ),
         (

@@ -27,6 +27,7 @@ from tidegate.engine import (
     retention,
     scans,
     scratch,
+    suppression,
     vulndb_share,
 )
 from tidegate.engine.analysis import AnalysisPool, analyzer_key
@@ -268,6 +269,7 @@ class ScanEngine:
         interval = self.settings.lifecycle_interval_seconds
         while not self._stop.wait(self.poll_seconds):
             self.check_vulndb()
+            self.lapse_suppression_rules()
             if time.monotonic() - last_expiry > EXPIRY_CHECK_SECONDS:
                 last_expiry = time.monotonic()
                 self.expire_continuous_scans()
@@ -288,6 +290,15 @@ class ScanEngine:
                 )
         except Exception:  # retried on the next round
             log.exception("expiring continuous scans failed")
+            return 0
+
+    def lapse_suppression_rules(self) -> int:
+        """Findings of suppression rules whose expiry passed become ACTIVE again (one cheap
+        query per poll when none is due)."""
+        try:
+            return suppression.lapse_due(self.registry.engine, self.origin, self.clock())
+        except Exception:  # retried on the next poll
+            log.exception("applying suppression rule expiry failed")
             return 0
 
     def apply_lifecycle_policies(self) -> int:

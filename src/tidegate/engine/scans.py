@@ -249,6 +249,18 @@ def apply_severity_deltas(
     bulk_update(conn, s, ["severity_counts"], ["repository_id", "digest"], params)
 
 
+def replace_severity_counts(conn: Connection, counts: Mapping[ImageKey, Mapping[str, int]]) -> None:
+    """Store these images' severity counts as recounted (after suppression rules moved some
+    of their findings)."""
+    params = [
+        {"repository_id": key[0], "digest": key[1],
+         "severity_counts": orjson.dumps({k: n for k, n in sorted(c.items()) if n > 0}).decode()}
+        for key, c in counts.items()
+    ]  # fmt: skip
+    if params:
+        bulk_update(conn, t.image_scans, ["severity_counts"], ["repository_id", "digest"], params)
+
+
 def scan_type_of(conn: Connection, repo_id: int, digest: str) -> ScanType | None:
     """The image's scan type, None when it was never scanned."""
     s = t.image_scans

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.engine import finding_criteria as filters
 from tidegate.events.model import Origin
-from tidegate.inspector import filters
 from tidegate.inspector.errors import invalid
 from tidegate.inspector.findings import base_query
 
@@ -125,7 +125,7 @@ def aggregate(
     if kind.fix_exploit:
         columns.append(_count(f.c.fix_available == "YES").label("fix"))
         columns.append(_count(f.c.exploit_available == "YES").label("exploit"))
-    query = base_query(columns, {}, origin.account).where(*clauses)
+    query = base_query(columns, {}, origin).where(*clauses)
     if keys:
         query = query.group_by(*keys)
     sort_by = own.get("sortBy", "CRITICAL")

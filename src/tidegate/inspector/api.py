@@ -18,9 +18,10 @@ from tidegate.auth.service import AuthService, signed_request
 from tidegate.auth.sigv4 import SignatureProblem
 from tidegate.config import Settings
 from tidegate.ecr.api import MAX_BODY
+from tidegate.engine.finding_criteria import CriteriaInvalid
 from tidegate.errors import ErrorCode, TidegateError
 from tidegate.inputs import InputTooDeep, load_json
-from tidegate.inspector.errors import InspectorError
+from tidegate.inspector.errors import InspectorError, invalid
 from tidegate.inspector.model import SERVICE, routes, validate_input
 from tidegate.inspector.operations import OPERATIONS, InspectorContext
 from tidegate.request_body import read_limited
@@ -75,10 +76,15 @@ def _authenticate(auth: AuthService, request: Request, body: bytes) -> Any:
 def _error_of(exc: TidegateError) -> InspectorError:
     if isinstance(exc, InspectorError):
         return exc
+    if isinstance(exc, CriteriaInvalid):
+        return invalid(exc.field, exc.reason)
     if exc.code is ErrorCode.DENIED:
         return InspectorError("AccessDeniedException", exc.message)
     if exc.code in (ErrorCode.NAME_UNKNOWN, ErrorCode.MANIFEST_UNKNOWN, ErrorCode.NOT_FOUND):
         return InspectorError("ResourceNotFoundException", exc.message)
+    if exc.code is ErrorCode.CONFLICT:
+        members = exc.detail if isinstance(exc.detail, dict) else None
+        return InspectorError("ConflictException", exc.message, members=members)
     if exc.code is ErrorCode.STORAGE:
         return InspectorError("InternalServerException", "An internal error occurred.")
     return InspectorError("ValidationException", exc.message)

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.engine import finding_criteria as filters
 from tidegate.engine import policy
 from tidegate.events.model import Origin
-from tidegate.inspector import filters
 from tidegate.inspector.errors import invalid
 from tidegate.states import ScanType
 

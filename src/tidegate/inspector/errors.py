@@ -31,16 +31,18 @@ class InspectorError(TidegateError):
         status: int | None = None,
         fields: list[dict[str, str]] | None = None,
         reason: str = "OTHER",
+        members: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.type_name = type_name
         self.status = status if status is not None else STATUS.get(type_name, 400)
         self.fields = fields or []
         self.reason = reason
+        self.members = members or {}  # the exception's other modeled members
         self.code = ErrorCode.STORAGE if self.status >= 500 else ErrorCode.INVALID_PARAMETER
 
     def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message": self.message}
+        out: dict[str, Any] = {**self.members, "message": self.message}
         if self.type_name == "ValidationException":
             out["reason"] = self.reason
             if self.fields:

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.engine import finding_criteria as filters
 from tidegate.engine.finding_shapes import ImageContext, enhanced_finding_json, image_resources
 from tidegate.engine.findings_view import SEVERITY_ORDER
 from tidegate.events.inspector import to_inspector_finding
 from tidegate.events.model import Origin
-from tidegate.inspector import filters
 from tidegate.inspector.errors import InspectorError
 
 f, r, m, d = t.findings, t.repositories, t.manifests, t.finding_details
@@ -51,15 +51,9 @@ class Page:
     more: bool
 
 
-def base_query(columns: list[Any], criteria: Mapping[str, Any], account: str) -> sa.Select[Any]:
+def base_query(columns: list[Any], criteria: Mapping[str, Any], origin: Origin) -> sa.Select[Any]:
     """SELECT `columns` FROM enhanced findings ⨝ their repository and image, filtered."""
-    return (
-        sa.select(*columns)
-        .select_from(f)
-        .join(r, r.c.id == f.c.repository_id)
-        .join(m, sa.and_(m.c.repository_id == f.c.repository_id, m.c.digest == f.c.digest))
-        .where(f.c.scan_type == "ENHANCED", *filters.where(criteria, account))
-    )
+    return filters.joined(columns, *filters.where(criteria, origin))
 
 
 def list_findings(
@@ -85,7 +79,7 @@ def list_findings(
         column = key()
         order.append(column.desc() if sort["sortOrder"] == "DESC" else column.asc())
     order.append(f.c.id.desc())  # newest first, and a total order for stable pages
-    query = base_query([f.c.id], criteria, origin.account).order_by(*order)
+    query = base_query([f.c.id], criteria, origin).order_by(*order)
     ids = [int(i) for i in conn.execute(query.offset(offset).limit(limit + 1)).scalars()]
     more = len(ids) > limit
     return Page(render(conn, origin, ids[:limit]), more)
@@ -93,7 +87,7 @@ def list_findings(
 
 def matching_ids(conn: Connection, origin: Origin, criteria: Mapping[str, Any]) -> list[int]:
     """Every finding `criteria` selects, in ListFindings' default order (newest first)."""
-    query = base_query([f.c.id], criteria, origin.account).order_by(f.c.id.desc())
+    query = base_query([f.c.id], criteria, origin).order_by(f.c.id.desc())
     return [int(i) for i in conn.execute(query).scalars()]
 
 

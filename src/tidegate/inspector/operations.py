@@ -16,7 +16,8 @@ from tidegate import schema as t
 from tidegate.auth.principal import Principal
 from tidegate.config import Settings
 from tidegate.db import reading
-from tidegate.engine import rescan, usage
+from tidegate.engine import rescan, suppression, usage
+from tidegate.engine.finding_filters import FilterRow
 from tidegate.events.model import Origin
 from tidegate.inspector import aggregations, coverage, findings
 from tidegate.inspector.errors import invalid
@@ -130,6 +131,55 @@ def batch_get_finding_details(ctx: InspectorContext, p: dict[str, Any]) -> dict[
     return {"findingDetails": details, "errors": errors}
 
 
+def _spec(p: dict[str, Any]) -> suppression.FilterSpec:
+    return suppression.FilterSpec(
+        name=p.get("name"), action=p.get("action"), criteria=p.get("filterCriteria"),
+        description=p.get("description"), reason=p.get("reason"), tags=p.get("tags"),
+    )  # fmt: skip
+
+
+def create_filter(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    """A saved filter; SUPPRESS makes it a suppression rule (`tidegate:expires` tag: expiry)."""
+    author = ctx.principal.arn if ctx.principal is not None else None
+    arn = suppression.create(ctx.registry.engine, ctx.origin, p["name"], p["action"], _spec(p),
+                             author=author, now=time.time())  # fmt: skip
+    return {"arn": arn}
+
+
+def update_filter(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    row = suppression.update(ctx.registry.engine, ctx.origin, p["filterArn"], _spec(p), time.time())
+    return {"arn": row.arn}
+
+
+def delete_filter(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    row = suppression.delete(ctx.registry.engine, ctx.origin, p["arn"], time.time())
+    return {"arn": row.arn}
+
+
+def _filter_shape(row: FilterRow) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "arn": row.arn, "ownerId": row.owner_id, "name": row.name, "criteria": row.criteria,
+        "action": row.action, "createdAt": row.created_at, "updatedAt": row.updated_at,
+        "tags": row.tags,
+    }  # fmt: skip
+    if row.description is not None:
+        out["description"] = row.description
+    if row.reason is not None:
+        out["reason"] = row.reason
+    return out
+
+
+def list_filters(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    offset = _offset(p, "ListFilters")
+    size = int(p.get("maxResults") or DEFAULT_PAGE)
+    with reading(ctx.registry.engine) as conn:
+        rows = suppression.list_filters(conn, arns=p.get("arns"), action=p.get("action"))
+    out: dict[str, Any] = {"filters": [_filter_shape(r) for r in rows[offset : offset + size]]}
+    if len(rows) > offset + size:
+        out["nextToken"] = _token("ListFilters", offset + size)
+    return out
+
+
 _DURATIONS = {"LIFETIME": 0, "DAYS_3": 3, "DAYS_7": 7, "DAYS_14": 14, "DAYS_30": 30,
               "DAYS_60": 60, "DAYS_90": 90, "DAYS_180": 180}  # fmt: skip
 
@@ -215,4 +265,8 @@ OPERATIONS: dict[str, Callable[[InspectorContext, dict[str, Any]], dict[str, Any
     "UpdateConfiguration": update_configuration,
     "BatchGetFindingDetails": batch_get_finding_details,
     "ListCoverageStatistics": list_coverage_statistics,
+    "CreateFilter": create_filter,
+    "UpdateFilter": update_filter,
+    "DeleteFilter": delete_filter,
+    "ListFilters": list_filters,
 }

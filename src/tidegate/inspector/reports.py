@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from tidegate.config import Settings
+from tidegate.engine import finding_criteria
 from tidegate.engine import reports as store
 from tidegate.engine.context import JobHandler, JobOutcome, nothing_to_write
 from tidegate.engine.jobs import Job
 from tidegate.engine.reports import Report
 from tidegate.events.model import Origin
-from tidegate.inspector import filters, findings, sbom_export
+from tidegate.inspector import findings, sbom_export
 from tidegate.inspector.destination import (
     Destination,
     DestinationError,
@@ -80,7 +81,7 @@ class ReportOperations:
     def create_findings_report(self, p: dict[str, Any]) -> dict[str, Any]:
         criteria = p.get("filterCriteria") or {}
         check_destination(p["s3Destination"], self.origin.account)
-        filters.where(report_criteria(criteria), self.origin.account)  # refuses bad filters now
+        finding_criteria.where(report_criteria(criteria), self.origin)  # refuses bad filters now
         report_id = store.create(
             self.db, kind=FINDINGS, report_format=p["reportFormat"],
             destination=p["s3Destination"], criteria=criteria, now=time.time(),

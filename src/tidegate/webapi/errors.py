@@ -40,6 +40,7 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INVALID_PARAMETER: 400,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
     ErrorCode.SCAN_NOT_FOUND: 404,
     ErrorCode.STORAGE: 500,
     ErrorCode.STORAGE_UNAVAILABLE: 503,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -9,8 +11,9 @@ from starlette.routing import Route
 
 from tidegate.access import authorize
 from tidegate.config import Settings
-from tidegate.engine import aggregate, usage
+from tidegate.engine import aggregate, suppression, usage, vex
 from tidegate.errors import InvalidParameter
+from tidegate.events.model import Origin
 from tidegate.inputs import ascii_decimal
 from tidegate.registry.service import RegistryService
 from tidegate.scanner.vulndb import layout
@@ -28,13 +31,20 @@ def finding_filter(params: dict[str, str]) -> aggregate.FindingFilter:
     known = {f.value for f in FixState}
     if any(s not in known for s in states):
         raise InvalidParameter(f"fixState must be among {', '.join(sorted(known))}")
+    try:
+        status, include_closed = aggregate.status_filter(params.get("status", "ACTIVE"))
+    except ValueError:
+        raise InvalidParameter(
+            f"status must be one of {', '.join(aggregate.STATUSES)}, not {params['status']!r}"
+        ) from None
     return aggregate.FindingFilter(
         severities=severities,
         fix_available=fix,
         fix_states=states,
         text=params.get("q", ""),
         repository=params.get("repository") or None,
-        include_closed=params.get("status", "ACTIVE").upper() == "ALL",
+        include_closed=include_closed,
+        status=status,
     )
 
 
@@ -61,7 +71,10 @@ def _group(value: str) -> aggregate.GroupBy:
 @handles_errors
 async def findings(request: Request) -> Response:
     """GET /api/findings?groupBy=vulnerability|repository|image|layer|package&severity=...
-    &fixState=fixed,not_fixed,wont_fix,deferred,end_of_life"""
+    &fixState=fixed,not_fixed,wont_fix,deferred,end_of_life&status=ACTIVE|SUPPRESSED|CLOSED|ALL
+
+    `suppressionRules` lists every Inspector filter with the open findings it matches now;
+    `stale` ones match nothing any more."""
     await authorize(request, None, "pull")
     params = dict(request.query_params)
     group_by = _group(params.get("groupBy", "vulnerability"))
@@ -69,10 +82,31 @@ async def findings(request: Request) -> Response:
     limit = _limit(params.get("limit"))
     registry: RegistryService = request.app.state.registry
 
+    settings: Settings = request.app.state.settings
+    origin = Origin(settings.registry_id, settings.region)
     groups = await run_in_threadpool(
         aggregate.aggregate_report, registry.engine, group_by, flt, limit=limit
     )
-    return _json({"groupBy": group_by.value, "groups": groups})
+    rules = await run_in_threadpool(suppression.report_now, registry.engine, origin, time.time())
+    return _json({"groupBy": group_by.value, "groups": groups,
+                  "suppressionRules": [r.as_dict() for r in rules]})  # fmt: skip
+
+
+@handles_errors
+async def vex_statements(request: Request) -> Response:
+    """GET /api/vex?repository=NAME[&imageDigest=sha256:...]: the VEX statements pushed for
+    the repository's images (or for one image), each with the open findings it covers:
+    not_affected and fixed ones suppress them, affected and under_investigation annotate."""
+    params = request.query_params
+    name = params.get("repository")
+    if not name:
+        raise InvalidParameter("repository is required")
+    await authorize(request, name, "pull")
+    registry: RegistryService = request.app.state.registry
+    repo = await run_in_threadpool(registry.repository, name)
+    rows = await run_in_threadpool(vex.report, registry.engine, repo.id,
+                                   params.get("imageDigest"))  # fmt: skip
+    return _json({"repository": name, "statements": rows})
 
 
 @handles_errors
@@ -99,7 +133,12 @@ async def status(request: Request) -> Response:
     return _json({"vulndbVersion": layout.current_version(settings.vulndb_dir), "jobs": counts})
 
 
-_ENDPOINTS = {"/api/findings": findings, "/api/usage": usage_report, "/api/status": status}
+_ENDPOINTS = {
+    "/api/findings": findings,
+    "/api/usage": usage_report,
+    "/api/status": status,
+    "/api/vex": vex_statements,
+}
 
 
 async def unknown(request: Request) -> Response:

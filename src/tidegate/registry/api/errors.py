@@ -40,6 +40,7 @@ OCI_ERRORS: dict[ErrorCode, tuple[str, int]] = {
     ErrorCode.STORAGE_UNAVAILABLE: ("UNAVAILABLE", 503),
     # Conflicts with the registry's state are refusals, not malformed requests.
     ErrorCode.REPOSITORY_EXISTS: ("DENIED", 409),
+    ErrorCode.CONFLICT: ("DENIED", 409),
     ErrorCode.REPOSITORY_NOT_EMPTY: ("DENIED", 409),
     ErrorCode.TOO_MANY_TAGS: ("DENIED", 400),
     ErrorCode.INVALID_RESOURCE_TAG: ("NAME_INVALID", 400),

@@ -3,7 +3,8 @@
 Every filter Tidegate can answer is pushed into the WHERE clause (no Python-side
 filtering), so a page costs one indexed query however many findings are stored. Filters on
 resources Tidegate does not have (EC2, Lambda, code repositories) are refused rather than
-answered with a guess.
+answered with a guess. ListFindings, the aggregations and suppression rules all read
+criteria here, so a rule suppresses exactly what ListFindings with its criteria returns.
 """
 
 from __future__ import annotations
@@ -15,13 +16,28 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidegate import schema as t
-from tidegate.inspector.errors import invalid
+from tidegate.errors import InvalidParameter
+from tidegate.events.model import Origin
 
 f, r, m = t.findings, t.repositories, t.manifests
 Clause = sa.ColumnElement[bool]
 
 FINDING_TYPE = "PACKAGE_VULNERABILITY"
 RESOURCE_TYPE = "AWS_ECR_CONTAINER_IMAGE"
+
+
+class CriteriaInvalid(InvalidParameter):
+    """A filter criterion Tidegate cannot answer or that contradicts itself (a reversed
+    range); `field` names it, so Inspector's ValidationException can list it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+def invalid(field: str, message: str) -> CriteriaInvalid:
+    return CriteriaInvalid(field, message)
 
 
 def _title() -> sa.ColumnElement[str]:
@@ -114,8 +130,9 @@ def _range(column: sa.ColumnElement[Any], one: Mapping[str, Any], field: str, da
     return sa.and_(sa.true(), *clauses)
 
 
-def where(criteria: Mapping[str, Any], account: str) -> list[Clause]:
+def where(criteria: Mapping[str, Any], origin: Origin) -> list[Clause]:
     """The WHERE clauses of `criteria` (already validated against the model)."""
+    account = origin.account
     out: list[Clause] = []
     for field, items in criteria.items():
         if not items:
@@ -123,6 +140,9 @@ def where(criteria: Mapping[str, Any], account: str) -> list[Clause]:
         path = f"filterCriteria.{field}"
         if field in STRING_COLUMNS:
             out.append(_strings(STRING_COLUMNS[field](), items))
+        elif field == "findingArn":
+            arn = origin.finding_arn("")
+            out.append(_strings(sa.literal(arn) + f.c.finding_key, items))
         elif field in ("awsAccountId", "ecrImageRegistry"):
             out.append(_strings(sa.literal(account), items))
         elif field in DATE_COLUMNS:
@@ -158,3 +178,14 @@ def _package(one: Mapping[str, Any], path: str) -> Clause:
             raise invalid(f"{path}.{key}", "this package filter is not supported")
         clauses.append(_string(PACKAGE_COLUMNS[key](), value))
     return sa.and_(sa.true(), *clauses)
+
+
+def joined(columns: list[Any], *clauses: Clause) -> sa.Select[Any]:
+    """SELECT `columns` FROM enhanced findings ⨝ their repository and image WHERE `clauses`."""
+    return (
+        sa.select(*columns)
+        .select_from(f)
+        .join(r, r.c.id == f.c.repository_id)
+        .join(m, sa.and_(m.c.repository_id == f.c.repository_id, m.c.digest == f.c.digest))
+        .where(f.c.scan_type == "ENHANCED", *clauses)
+    )
