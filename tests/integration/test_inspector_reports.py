@@ -1,6 +1,7 @@
 """Inspector findings reports, SBOM exports and ASFF over a real server: images pushed by
 skopeo and scanned ENHANCED, reports made with the AWS CLI and boto3 and read back from the
-destination folder (`<data_dir>/exports/<bucket>/<keyPrefix>/`)."""
+destination folder (`<data_dir>/exports/<bucket>/<keyPrefix>/`), and, on a server whose
+`[storage]` is S3 (SeaweedFS), from the destination bucket."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ from botocore.exceptions import ClientError
 from botocore.loaders import Loader
 
 from tests.support.scan_fixtures import advisory, db_update, mirror, npm_image, skopeo_push
+from tests.support.seaweed import SeaweedS3
 from tests.support.server import TidegateServer
 from tidegate.ecr.validation import check_input
+from tidegate.inspector.destination import PART_SIZE, DestinationError, S3Destination
 
 pytestmark = [pytest.mark.integration]
 
@@ -41,28 +44,41 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("reports")
 
 
+RECORDS = [
+    advisory("GHSA-aaaa-aaaa-aaaa", "CVE-2020-0001", "lodash", "4.17.19"),
+    advisory("GHSA-bbbb-bbbb-bbbb", "CVE-2020-0002", "lodash", "4.17.21"),
+    advisory("GHSA-cccc-cccc-cccc", "CVE-2020-0003", "minimist", "1.2.6"),
+]
+ENV = {"TIDEGATE_ANONYMOUS_ACCESS": "push", "TIDEGATE_API_ANONYMOUS_ACCESS": "true"}
+
+
 @pytest.fixture(scope="module")
-def server(root: Path) -> Iterator[TidegateServer]:
-    records = [
-        advisory("GHSA-aaaa-aaaa-aaaa", "CVE-2020-0001", "lodash", "4.17.19"),
-        advisory("GHSA-bbbb-bbbb-bbbb", "CVE-2020-0002", "lodash", "4.17.21"),
-        advisory("GHSA-cccc-cccc-cccc", "CVE-2020-0003", "minimist", "1.2.6"),
-    ]
-    db_update(root / "data", mirror(root / "mirror", records))
+def inputs(root: Path) -> Path:
+    """The advisory mirror (returned) and the image layout `root/layout`, made once."""
     npm_image(root / "layout")
-    env = {"TIDEGATE_ANONYMOUS_ACCESS": "push", "TIDEGATE_API_ANONYMOUS_ACCESS": "true"}
-    with TidegateServer(root / "data", env=env) as srv:
-        ecr = srv.ecr()
-        rule = {"scanFrequency": "SCAN_ON_PUSH",
-                "repositoryFilters": [{"filter": "team/*", "filterType": "WILDCARD"}]}  # fmt: skip
-        ecr.put_registry_scanning_configuration(scanType="ENHANCED", rules=[rule])
-        for name in ("team/web", "team/api"):
-            skopeo_push(srv.host, root / "layout", f"{name}:v1")
-        deadline = time.monotonic() + 90
-        for name in ("team/web", "team/api"):
-            while _count(ecr, name) < 3:
-                assert time.monotonic() < deadline, srv.log()
-                time.sleep(0.3)
+    return mirror(root / "mirror", RECORDS)
+
+
+def _scanned(srv: TidegateServer, layout: Path) -> None:
+    """team/web:v1 and team/api:v1 pushed and scanned ENHANCED (three findings each)."""
+    ecr = srv.ecr()
+    rule = {"scanFrequency": "SCAN_ON_PUSH",
+            "repositoryFilters": [{"filter": "team/*", "filterType": "WILDCARD"}]}  # fmt: skip
+    ecr.put_registry_scanning_configuration(scanType="ENHANCED", rules=[rule])
+    for name in ("team/web", "team/api"):
+        skopeo_push(srv.host, layout, f"{name}:v1")
+    deadline = time.monotonic() + 90
+    for name in ("team/web", "team/api"):
+        while _count(ecr, name) < 3:
+            assert time.monotonic() < deadline, srv.log()
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def server(root: Path, inputs: Path) -> Iterator[TidegateServer]:
+    db_update(root / "data", inputs)
+    with TidegateServer(root / "data", env=ENV) as srv:
+        _scanned(srv, root / "layout")
         yield srv
 
 
@@ -335,7 +351,7 @@ def test_cancel_stops_a_queued_report_for_good(root: Path) -> None:
     """Without workers the report stays queued; cancelled, it never runs, not even when a
     process with workers claims its job later."""
     data = root / "cancel-data"
-    env = {"TIDEGATE_ANONYMOUS_ACCESS": "push", "TIDEGATE_API_ANONYMOUS_ACCESS": "true"}
+    env = ENV
     with TidegateServer(data, env=env, args=["--no-workers"]) as srv:
         client = _client(srv)
         report_id = client.create_findings_report(
@@ -371,3 +387,133 @@ def _client(server: TidegateServer) -> Any:
         aws_access_key_id=key_id, aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}),
     )  # fmt: skip
+
+
+# -- [storage] driver = "s3": the destination is a bucket at the storage endpoint ---------
+
+REPORTS = "inspector-reports"  # the destination bucket; the registry's blobs are in "registry"
+
+
+@pytest.fixture(scope="module")
+def weed(root: Path) -> Iterator[SeaweedS3]:
+    with SeaweedS3(root / "weed" / "data", bucket="registry") as s3:
+        s3.client().create_bucket(Bucket=REPORTS)
+        yield s3
+
+
+@pytest.fixture(scope="module")
+def s3_server(root: Path, inputs: Path, weed: SeaweedS3) -> Iterator[TidegateServer]:
+    data = root / "s3-data"
+    db_update(data, inputs)
+    env = {**ENV, "TIDEGATE_STORAGE": json.dumps(weed.storage(prefix="reg"))}
+    with TidegateServer(data, env=env) as srv:
+        _scanned(srv, root / "layout")
+        yield srv
+
+
+def _object(weed: SeaweedS3, key: str) -> bytes:
+    body: bytes = weed.client().get_object(Bucket=REPORTS, Key=key)["Body"].read()
+    return body
+
+
+@pytest.mark.s3
+@pytest.mark.slow
+def test_s3_storage_writes_reports_and_sboms_to_the_bucket(
+    s3_server: TidegateServer, weed: SeaweedS3, root: Path
+) -> None:
+    inspector = _client(s3_server)
+    report_id = inspector.create_findings_report(
+        reportFormat="CSV", filterCriteria=WEB, s3Destination=dest(REPORTS, "weekly/web")
+    )["reportId"]
+    status = _wait(inspector.get_findings_report_status, report_id)
+    assert status["status"] == "SUCCEEDED", status
+    text = _object(weed, f"weekly/web/{report_id}.csv").decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    listed = inspector.list_findings(filterCriteria=WEB)["findings"]
+    assert len(rows) == len(listed) == 3
+    by_arn = {f["findingArn"]: f for f in listed}
+    assert {r["Finding ARN"] for r in rows} == set(by_arn)
+    for row in rows:
+        twin = by_arn[row["Finding ARN"]]
+        assert row["Severity"] == twin["severity"]
+        assert row["Vulnerability Id"] == twin["packageVulnerabilityDetails"]["vulnerabilityId"]
+
+    criteria = {"ecrRepositoryName": [{"comparison": "EQUALS", "value": "team/api"}]}
+    export_id = inspector.create_sbom_export(
+        reportFormat="CYCLONEDX_1_4", resourceFilterCriteria=criteria,
+        s3Destination=dest(REPORTS, "cdx"),
+    )["reportId"]  # fmt: skip
+    assert _wait(inspector.get_sbom_export, export_id)["status"] == "SUCCEEDED"
+    keys = weed.client().list_objects_v2(Bucket=REPORTS, Prefix="cdx/")["Contents"]
+    assert [k["Key"].rsplit("/", 1)[0] for k in keys] == [f"cdx/SBOM/{_account(inspector)}/"
+                                                         f"{export_id}/team/api"]  # fmt: skip
+    bom = json.loads(_object(weed, keys[0]["Key"]))
+    cli = json.loads(
+        _tidegate("sbom", f"oci:{root / 'layout'}:v1", "--format", "cyclonedx", "--no-cache")
+    )
+    truth = {(c["name"], c["version"], c.get("purl")) for c in _components(cli)}
+    assert {(c["name"], c["version"], c.get("purl")) for c in _components(bom)} == truth
+    assert bom["specVersion"] == "1.4"
+    # Nothing went to the data directory, and no upload was left open.
+    assert not (s3_server.data_dir / "exports").exists()
+    assert weed.client().list_multipart_uploads(Bucket=REPORTS).get("Uploads", []) == []
+
+
+def _account(inspector: Any) -> str:
+    return str(inspector.list_findings(maxResults=1)["findings"][0]["awsAccountId"])
+
+
+@pytest.mark.s3
+@pytest.mark.slow
+def test_a_missing_bucket_fails_the_report_and_the_server_keeps_serving(
+    s3_server: TidegateServer,
+) -> None:
+    inspector = _client(s3_server)
+    report_id = inspector.create_findings_report(
+        reportFormat="JSON", s3Destination=dest("no-such-bucket", "x")
+    )["reportId"]
+    status = _wait(inspector.get_findings_report_status, report_id)
+    assert (status["status"], status["errorCode"]) == ("FAILED", "BUCKET_NOT_FOUND"), status
+    assert status["errorCode"] in _reporting_error_codes()
+    assert "s3://no-such-bucket/x/" in status["errorMessage"]
+    assert "does not exist" in status["errorMessage"]
+    assert len(inspector.list_findings()["findings"]) == 6
+
+
+def _reporting_error_codes() -> list[str]:
+    model = Loader().load_service_model("inspector2", "service-2")
+    return list(model["shapes"]["ReportingErrorCode"]["enum"])
+
+
+@pytest.mark.s3
+@pytest.mark.slow
+def test_s3_objects_appear_whole_or_not_at_all(weed: SeaweedS3) -> None:
+    """Past one part the body goes up as a multipart upload, completed only at its end; a
+    failure midway aborts it, and refused credentials are INVALID_PERMISSIONS."""
+    destination = S3Destination(weed.client(), REPORTS, "big")
+    body = os.urandom(PART_SIZE) + b"x" * (PART_SIZE // 2) + b"tail"
+    step = 1 << 20
+    chunks = (body[i : i + step] for i in range(0, len(body), step))
+    assert destination.write("r.json", chunks) == "big/r.json"
+    assert _object(weed, "big/r.json") == body
+
+    def failing() -> Iterator[bytes]:
+        yield body[: PART_SIZE + step]
+        raise RuntimeError("cancelled midway")
+
+    with pytest.raises(RuntimeError):
+        destination.write("half.json", failing())
+    keys = [o["Key"] for o in weed.client().list_objects_v2(Bucket=REPORTS, Prefix="big/")
+            ["Contents"]]  # fmt: skip
+    assert keys == ["big/r.json"]
+    assert weed.client().list_multipart_uploads(Bucket=REPORTS).get("Uploads", []) == []
+
+    stranger = boto3.client(
+        "s3", endpoint_url=weed.endpoint_url, region_name="us-east-1",
+        aws_access_key_id="not-a-key", aws_secret_access_key="not-a-secret",
+        config=Config(retries={"max_attempts": 1}),
+    )  # fmt: skip
+    with pytest.raises(DestinationError) as caught:
+        S3Destination(stranger, REPORTS, "").write("r.csv", [b"a,b\n"])
+    assert caught.value.code == "INVALID_PERMISSIONS", caught.value.message
+    assert f"s3://{REPORTS}/r.csv" in caught.value.message

@@ -1,13 +1,16 @@
 """Where reports and SBOM exports are written: Inspector's `s3Destination`, resolved.
 
 The embedded default is a folder: {bucketName, keyPrefix} maps to
-`<data_dir>/exports/<bucketName>/<keyPrefix>/<key>`. Every write goes through `Destination`,
-so an S3 bucket is one more implementation, chosen in `destination_for`.
+`<data_dir>/exports/<bucketName>/<keyPrefix>/<key>`. With `[storage] driver = "s3"` it is
+the object `<keyPrefix>/<key>` in bucket `bucketName` at the storage endpoint, with the
+storage credentials. Every write goes through `Destination`; `destination_for` chooses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import mimetypes
 import os
 import re
 import tempfile
@@ -15,10 +18,27 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tidegate.config import Settings, StorageDriver
 from tidegate.inspector.errors import invalid
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _KMS_KEY = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_+=.@-]+")
+# 8 MiB parts: above S3's 5 MiB minimum for all but the last part.
+PART_SIZE = 8 << 20
+# S3 error codes -> Inspector's ReportingErrorCode (the rest are INTERNAL_ERROR).
+_S3_CODES = {
+    "NoSuchBucket": "BUCKET_NOT_FOUND",
+    "AccessDenied": "INVALID_PERMISSIONS",
+    "AllAccessDisabled": "INVALID_PERMISSIONS",
+    "InvalidAccessKeyId": "INVALID_PERMISSIONS",
+    "SignatureDoesNotMatch": "INVALID_PERMISSIONS",
+    "InvalidBucketState": "INVALID_PERMISSIONS",
+    "PermanentRedirect": "INCOMPATIBLE_BUCKET_REGION",
+    "AuthorizationHeaderMalformed": "INCOMPATIBLE_BUCKET_REGION",
+    "IllegalLocationConstraintException": "INCOMPATIBLE_BUCKET_REGION",
+}
 
 
 class DestinationError(Exception):
@@ -113,8 +133,97 @@ class FolderDestination:
         return full
 
 
-def destination_for(exports_root: Path, dest: Mapping[str, Any]) -> Destination:
-    """The destination a request's `s3Destination` names (already checked)."""
-    return FolderDestination(
-        exports_root, str(dest["bucketName"]), str(dest.get("keyPrefix") or "")
-    )
+class S3Destination:
+    """Objects `<prefix>/<key>` in `bucket`: one PUT when the body fits in a part, else a
+    multipart upload completed after the last chunk and aborted on any error, so a reader
+    never sees part of a report."""
+
+    def __init__(
+        self, client: Any, bucket: str, prefix: str, *, part_size: int = PART_SIZE
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.part_size = part_size
+
+    def full_key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def write(self, key: str, chunks: Iterable[bytes]) -> str:
+        full = self.full_key(key)
+        where = f"s3://{self.bucket}/{full}"
+        try:
+            self._upload(full, chunks)
+        except ClientError as exc:
+            raise self._refusal(where, exc) from None
+        except BotoCoreError as exc:  # unreachable endpoint, timeouts, broken connections
+            raise DestinationError("INTERNAL_ERROR", f"cannot write {where}: {exc}") from None
+        return full
+
+    def _refusal(self, where: str, exc: ClientError) -> DestinationError:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        mapped = _S3_CODES.get(code) or ("INVALID_PERMISSIONS" if status == 403 else None)
+        if mapped == "BUCKET_NOT_FOUND":
+            reason = f"bucket '{self.bucket}' does not exist"
+        else:
+            reason = f"S3 answered {code or status}: {error.get('Message') or 'no message'}"
+        return DestinationError(mapped or "INTERNAL_ERROR", f"cannot write {where}: {reason}")
+
+    def _upload(self, full: str, chunks: Iterable[bytes]) -> None:
+        kind = mimetypes.guess_type(full)[0] or "application/octet-stream"
+        buffer = bytearray()
+        upload_id: str | None = None
+        parts: list[dict[str, Any]] = []
+        try:
+            for chunk in chunks:
+                buffer += chunk
+                while len(buffer) >= self.part_size:
+                    if upload_id is None:
+                        started = self.client.create_multipart_upload(
+                            Bucket=self.bucket, Key=full, ContentType=kind
+                        )
+                        upload_id = str(started["UploadId"])
+                    parts.append(self._part(full, upload_id, len(parts) + 1, buffer))
+                    del buffer[: self.part_size]
+            if upload_id is None:
+                self.client.put_object(Bucket=self.bucket, Key=full, Body=bytes(buffer),
+                                       ContentType=kind)  # fmt: skip
+                return
+            if buffer:
+                parts.append(self._part(full, upload_id, len(parts) + 1, buffer))
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=full, UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )  # fmt: skip
+        except BaseException:
+            if upload_id is not None:
+                with contextlib.suppress(ClientError, BotoCoreError):
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=full, UploadId=upload_id
+                    )
+            raise
+
+    def _part(self, full: str, upload_id: str, number: int, buffer: bytearray) -> dict[str, Any]:
+        sent = self.client.upload_part(
+            Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number,
+            Body=bytes(buffer[: self.part_size]),
+        )  # fmt: skip
+        return {"PartNumber": number, "ETag": sent["ETag"]}
+
+
+def exports_root(settings: Settings) -> Path:
+    """Where folder destinations live: `<data_dir>/exports`."""
+    return settings.data_dir / "exports"
+
+
+def destination_for(settings: Settings, dest: Mapping[str, Any]) -> Destination:
+    """The destination a request's `s3Destination` names (already checked): the storage
+    driver's bucket namespace when it is S3, else a folder under the data directory."""
+    bucket, prefix = str(dest["bucketName"]), str(dest.get("keyPrefix") or "")
+    if settings.storage.driver is StorageDriver.S3:
+        from tidegate.registry.storage.s3 import s3_client  # boto3 only when S3 is chosen
+
+        return S3Destination(s3_client(settings.storage), bucket, prefix)
+    return FolderDestination(exports_root(settings), bucket, prefix)

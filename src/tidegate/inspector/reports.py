@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -33,11 +32,6 @@ log = logging.getLogger(__name__)
 
 FINDINGS, SBOM = "findings", "sbom"
 PAGE = 500  # findings rendered (and a cancel checked for) per step
-
-
-def exports_root(settings: Settings) -> Path:
-    """Where folder destinations live: `<data_dir>/exports`."""
-    return settings.data_dir / "exports"
 
 
 def report_criteria(criteria: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,7 +145,7 @@ class ReportJobs:
         if report is None or report.status != store.IN_PROGRESS:
             return nothing_to_write  # cancelled before it started, or already ended
         try:
-            dest = destination_for(exports_root(self.settings), report.destination)
+            dest = destination_for(self.settings, report.destination)
             write = self._findings if report.kind == FINDINGS else self._sboms
             written = write(report, dest)
         except _Cancelled:

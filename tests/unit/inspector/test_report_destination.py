@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tidegate.config import Settings, StorageDriver, StorageSection
 from tidegate.engine.reports import StoredImage
 from tidegate.events.model import Origin
 from tidegate.inspector.destination import (
     DestinationError,
     FolderDestination,
+    S3Destination,
     check_destination,
     destination_for,
 )
@@ -67,10 +69,12 @@ def test_the_bucket_owner_is_the_registrys_account() -> None:
 
 
 def test_folder_layout_and_atomic_writes(tmp_path: Path) -> None:
-    dest = destination_for(tmp_path, {"bucketName": "reports", "keyPrefix": "a/b/",
-                                      "kmsKeyArn": KMS})  # fmt: skip
+    dest = destination_for(Settings(data_dir=tmp_path), {"bucketName": "reports",
+                           "keyPrefix": "a/b/", "kmsKeyArn": KMS})  # fmt: skip
+    assert isinstance(dest, FolderDestination)  # the default [storage] is the filesystem
     assert dest.write("r.csv", [b"one,", b"two\n"]) == "a/b/r.csv"
-    assert (tmp_path / "reports" / "a" / "b" / "r.csv").read_bytes() == b"one,two\n"
+    folder = tmp_path / "exports" / "reports" / "a" / "b"
+    assert (folder / "r.csv").read_bytes() == b"one,two\n"
 
     def failing() -> Iterator[bytes]:
         yield b"half"
@@ -78,7 +82,19 @@ def test_folder_layout_and_atomic_writes(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError):
         dest.write("s.csv", failing())
-    assert sorted(p.name for p in (tmp_path / "reports" / "a" / "b").iterdir()) == ["r.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == ["r.csv"]
+
+
+def test_an_s3_storage_driver_writes_reports_to_its_endpoint(tmp_path: Path) -> None:
+    storage = StorageSection(driver=StorageDriver.S3, endpoint_url="http://127.0.0.1:1",
+                             bucket="registry", access_key_id="k",
+                             secret_access_key="s")  # fmt: skip
+    settings = Settings(data_dir=tmp_path, storage=storage)
+    dest = destination_for(settings, {"bucketName": "reports", "keyPrefix": "w/",
+                                      "kmsKeyArn": KMS})  # fmt: skip
+    assert isinstance(dest, S3Destination)
+    assert (dest.bucket, dest.full_key("r.csv")) == ("reports", "w/r.csv")
+    assert dest.client.meta.endpoint_url == "http://127.0.0.1:1"
 
 
 def test_an_unwritable_destination_is_invalid_permissions(tmp_path: Path) -> None:

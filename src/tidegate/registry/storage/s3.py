@@ -48,7 +48,9 @@ _DENIED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
 T = TypeVar("T")
 
 
-def _client(section: StorageSection) -> Any:
+def s3_client(section: StorageSection) -> Any:
+    """A boto3 S3 client for the `[storage]` endpoint and credentials (also the one report
+    destinations write with)."""
     session = boto3.session.Session(
         aws_access_key_id=section.access_key_id or None,
         aws_secret_access_key=section.secret_access_key or None,
@@ -104,7 +106,7 @@ class S3BlobStore:
         self.bucket = section.bucket
         self.prefix = section.prefix
         self.part_size = part_size
-        self.client = _client(section)
+        self.client = s3_client(section)
 
     # -- keys and error translation ------------------------------------------------------
 
