@@ -48,7 +48,12 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 def create_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, FULL sync, foreign keys and immediate transactions."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        # As many pooled connections as the server has threads to use them (anyio's 40): a
+        # connection opened past the pool would be closed again after one use, and each
+        # opening costs the pragmas below.
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=48, max_overflow=16
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
 
         @event.listens_for(engine, "connect")
@@ -78,6 +83,26 @@ def alembic_config(engine: Engine) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
     return cfg
+
+
+def head_revision() -> str | None:
+    """The newest migration this code knows."""
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def schema_revision(conn: sa.Connection) -> str | None:
+    """The migration the database is at (None: never migrated)."""
+    try:
+        value = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    except sa.exc.DBAPIError as exc:
+        if "alembic_version" in str(exc):  # no such table: never migrated
+            return None
+        raise
+    return None if value is None else str(value)
 
 
 def migrate(engine: Engine) -> None:

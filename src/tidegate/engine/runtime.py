@@ -23,6 +23,7 @@ from tidegate.engine.analysis import Analyzer, analyzer_key
 from tidegate.engine.context import JobOutcome, ScanContext
 from tidegate.engine.jobs import Job, JobQueue
 from tidegate.events.model import Origin
+from tidegate.metrics import instruments
 from tidegate.registry import lifecycle
 from tidegate.registry.service import RegistryService
 from tidegate.scanner.image.limits import Limits
@@ -193,6 +194,7 @@ class ScanEngine:
         """Run one claimed job; failures are retried with backoff by the queue."""
         renewer = _LeaseRenewer(self.queue, job, self.lease_seconds)
         renewer.start()
+        started, outcome_label = time.monotonic(), "error"
         try:
             run: Callable[[ScanContext, Job], JobOutcome]
             run = rescan.run_rescan if job.kind == "rescan" else pipeline.run_scan
@@ -200,6 +202,7 @@ class ScanEngine:
             with self.registry.engine.begin() as conn:
                 outcome(conn)
                 self.queue.complete(job, conn)  # the job's one way out
+            outcome_label = "completed"
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             trace = error + "\n" + traceback.format_exc(limit=5)
@@ -208,6 +211,7 @@ class ScanEngine:
                                                         "error": error}})  # fmt: skip
         finally:
             renewer.stop()
+            instruments.job_finished(job.kind, outcome_label, time.monotonic() - started)
 
     def _give_up(self, job: Job, error: str) -> Callable[[Connection], None] | None:
         """What ends a scan job's image scan when its retries run out (nothing for re-scans)."""
