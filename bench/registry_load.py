@@ -1,7 +1,8 @@
 """Tidegate against the CNCF Distribution registry (Debian's `docker-registry`) under the
 load a cluster rollout makes: wrk on manifests and blobs, and concurrent skopeo pushes.
 
-    .venv/bin/python bench/registry_load.py [--rounds 3] [--duration 10] [-- serve args]
+    .venv/bin/python bench/registry_load.py [--rounds 3] [--duration 10] [--workers N]
+        [-- serve args]
 
 Both registries get the same content (skopeo pushes the same image to each). Tidegate runs
 with authentication as a client uses it: `skopeo login` with the GetAuthorizationToken
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import concurrent.futures
+import os
 import re
 import shutil
 import statistics
@@ -177,8 +179,12 @@ def main() -> int:
     parser.add_argument(
         "--only", choices=["manifest", "blob", "push"], action="append", help="loads to run"
     )
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="`tidegate serve --workers`"
+    )
     parser.add_argument("serve_args", nargs="*", help="extra `tidegate serve` arguments")
     args = parser.parse_args()
+    args.serve_args = ["--workers", str(args.workers), *args.serve_args]
     loads = args.only or ["manifest", "blob", "push"]
     with tempfile.TemporaryDirectory(prefix="tidegate-load-") as tmp:
         root = Path(tmp)

@@ -83,7 +83,9 @@ def create_app(settings: Settings, *, primary: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop_metrics = None
-        if primary:
+        if not primary:
+            checkpoints.defer()
+        else:
             checkpoints.start()
             if settings.metrics_bind:
                 stop_metrics = serve_metrics_on(

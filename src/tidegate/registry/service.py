@@ -23,6 +23,7 @@ from tidegate.errors import (
     ManifestInvalid,
     ManifestTooLarge,
     ManifestUnknown,
+    NameUnknown,
     ReferencedByIndex,
     TagImmutable,
     TidegateError,
@@ -145,6 +146,10 @@ class RegistryService:
     def repository_for_push(self, name: str) -> RepoRow:
         """The repository, created on first push when the registry allows it."""
         repo_name = parse_name(name)
+        try:
+            return self.repository(name)  # the common case, from the cache: no write lock
+        except NameUnknown:
+            pass
         with self.engine.begin() as conn:
             repo = metadata.find_repo(conn, repo_name)
             if repo is None and self.create_on_push:
