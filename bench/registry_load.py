@@ -15,6 +15,9 @@ round, then the medians and the ratios Tidegate/Distribution:
 - GET of a ~6 MiB layer blob, 8 connections;
 - 8 concurrent skopeo pushes of 8 different images (aggregate MB/s), each round into freshly
   started registries, so every blob is really uploaded.
+
+Tidegate runs `serve --workers N` (default: one per core) on SQLite, or with `--postgres`
+on a fresh PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +43,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bench.push_pull import Distribution, build_image  # noqa: E402
 
+from tests.support.postgres import fresh_database  # noqa: E402
 from tests.support.server import TidegateServer  # noqa: E402
 
 MANIFEST_ACCEPT = "application/vnd.oci.image.manifest.v1+json"
@@ -63,8 +68,13 @@ class Figures:
     mbps: float
 
 
-def start_tidegate(work: Path, serve_args: list[str]) -> tuple[TidegateServer, Side]:
-    server = TidegateServer(work / "data", env={"TIDEGATE_ACCESS_LOG": "false"}, args=serve_args)
+def start_tidegate(
+    work: Path, serve_args: list[str], database_url: str = ""
+) -> tuple[TidegateServer, Side]:
+    env = {"TIDEGATE_ACCESS_LOG": "false"}
+    if database_url:
+        env["TIDEGATE_DATABASE_URL"] = database_url
+    server = TidegateServer(work / "data", env=env, args=serve_args)
     server.start()
     data = server.ecr().get_authorization_token()["authorizationData"][0]
     token = data["authorizationToken"]
@@ -182,12 +192,21 @@ def main() -> int:
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="`tidegate serve --workers`"
     )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="Tidegate's metadata in a fresh PostgreSQL database (127.0.0.1:5432) per start",
+    )
     parser.add_argument("serve_args", nargs="*", help="extra `tidegate serve` arguments")
     args = parser.parse_args()
     args.serve_args = ["--workers", str(args.workers), *args.serve_args]
     loads = args.only or ["manifest", "blob", "push"]
-    with tempfile.TemporaryDirectory(prefix="tidegate-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tidegate-load-") as tmp, ExitStack() as dbs:
         root = Path(tmp)
+
+        def database() -> str:
+            return dbs.enter_context(fresh_database()) if args.postgres else ""
+
         layout = root / "layout"
         build_image(layout, 1, 6)
         digest, blob_size = blob_of(layout, 1 << 20)
@@ -197,7 +216,7 @@ def main() -> int:
             for load in ("GET manifest", "HEAD manifest", "GET blob", "push")
         }
         if "manifest" in loads or "blob" in loads:
-            server, tide = start_tidegate(root / "tidegate", args.serve_args)
+            server, tide = start_tidegate(root / "tidegate", args.serve_args, database())
             dist = start_distribution(root / "distribution")
             try:
                 for side in (tide, dist):
@@ -246,7 +265,7 @@ def main() -> int:
                     work = root / f"push-{kind}-{rnd}"
                     work.mkdir()
                     if kind == "tidegate":
-                        server, side = start_tidegate(work, args.serve_args)
+                        server, side = start_tidegate(work, args.serve_args, database())
                         stop = side.stop
                     else:
                         side = start_distribution(work)
