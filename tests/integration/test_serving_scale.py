@@ -4,8 +4,10 @@ process invalidates, /metrics (Prometheus text, summed over the processes), /hea
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,6 +132,30 @@ def test_metrics_count_requests_of_both_processes(
     assert _metric(client.get("/metrics").text, "tidegate_open_uploads") >= 1
     assert client.delete(opened.headers["Location"]).status_code == 204
     assert _metric(client.get("/metrics").text, "tidegate_open_uploads") == 0
+
+
+def test_metrics_show_scan_jobs_run_by_the_first_process(
+    server: TidegateServer, client: httpx.Client
+) -> None:
+    name = "scale/scanned"
+    server.ecr().create_repository(
+        repositoryName=name, imageScanningConfiguration={"scanOnPush": True}
+    )
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("etc/hostname")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"scan\n"))
+    body = image_manifest(client, name, [layer.getvalue()])
+    assert put_manifest(client, name, "s1", body).status_code == 201
+    deadline = time.monotonic() + 60
+    while True:
+        text = client.get("/metrics").text  # from either process: the files are shared
+        if _metric(text, "tidegate_scan_jobs_total", kind="scan") >= 1:
+            break
+        assert time.monotonic() < deadline, "no scan job finished within 60 s"
+        time.sleep(0.5)
+    assert _metric(text, "tidegate_scan_duration_seconds_count") >= 1
 
 
 def test_metrics_need_credentials(server: TidegateServer) -> None:
