@@ -60,6 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from tidegate.engine import owner, scratch
     from tidegate.metrics import procdir
 
     settings = settings_from_args(
@@ -75,8 +76,12 @@ def run(args: argparse.Namespace) -> int:
     )
     configure_logging(settings.log_format, settings.log_level)
     count = settings.server_workers or os.cpu_count() or 1
-    # Before anything imports prometheus_client, which reads the variable once.
-    metrics_dir = procdir.prepare()
+    # Before anything imports prometheus_client, which reads the variable once. One
+    # directory per supervisor, named like scratch space, so what a killed server left is
+    # removed by the next start.
+    metrics_root = settings.data_dir / "metrics"
+    scratch.sweep(metrics_root)
+    metrics_dir = procdir.prepare(metrics_root / str(owner.current()))
     log.info(
         "starting",
         extra={

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
+import sys
 from pathlib import Path
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def prepare() -> Path | None:
-    """Use the operator's directory (emptied of an earlier run's files) or make one; returns
-    the directory to remove on exit (None when it is the operator's)."""
+def prepare(default: Path) -> Path | None:
+    """Use the operator's directory (emptied of an earlier run's files) or make `default`;
+    returns the directory to remove on exit (None when it is the operator's)."""
+    if "prometheus_client" in sys.modules:
+        msg = "the metrics directory must be set before prometheus_client is imported"
+        raise RuntimeError(msg)
     given = os.environ.get(ENV)
     if given:
         path = Path(given)
@@ -25,9 +28,10 @@ def prepare() -> Path | None:
         for stale in path.glob("*.db"):
             stale.unlink(missing_ok=True)
         return None
-    made = Path(tempfile.mkdtemp(prefix="tidegate-metrics-"))
-    os.environ[ENV] = str(made)
-    return made
+    shutil.rmtree(default, ignore_errors=True)
+    default.mkdir(parents=True)
+    os.environ[ENV] = str(default)
+    return default
 
 
 def remove(path: Path | None) -> None:
