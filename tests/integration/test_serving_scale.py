@@ -231,3 +231,19 @@ def test_readyz_fails_while_postgres_refuses_and_recovers(tmp_path: Path) -> Non
                 assert time.monotonic() < deadline, "not ready again after the database returned"
                 time.sleep(0.2)
             assert json.loads(httpx.get(srv.url + "/readyz").text)["status"] == "ready"
+
+
+def test_a_killed_supervisor_takes_its_servers_and_a_restart_serves(tmp_path: Path) -> None:
+    with TidegateServer(tmp_path / "data", args=["--workers", "2"]) as srv:
+        assert srv.proc is not None
+        children = _children(srv.proc.pid)
+        assert len(children) == 2
+        srv.kill9()
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() for pid in children):
+            assert time.monotonic() < deadline, "server processes outlived their supervisor"
+            time.sleep(0.1)
+        srv.start()  # same port: nothing of the killed group holds it
+        assert httpx.get(srv.url + "/readyz").json() == {"status": "ready"}
+        metrics = sorted(p.name for p in (srv.data_dir / "metrics").iterdir())
+        assert len(metrics) == 1, metrics  # the killed supervisor's directory was swept
