@@ -10,6 +10,8 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from tidegate.auth.audit import AuditMiddleware
+from tidegate.auth.bootstrap import ensure_admin_key
+from tidegate.auth.service import AuthService
 from tidegate.checkpoints import WalCheckpointer
 from tidegate.config import Settings
 from tidegate.console.routes import ROUTES as console_routes
@@ -27,6 +29,8 @@ from tidegate.events.model import Origin
 from tidegate.inspector.api import inspector_routes
 from tidegate.inspector.reports import ReportJobs
 from tidegate.logs import AccessLogMiddleware
+from tidegate.monitoring.middleware import MetricsMiddleware
+from tidegate.monitoring.routes import health_routes, serve_metrics_on
 from tidegate.registry.api.routes import dispatch
 from tidegate.registry.service import RegistryService
 from tidegate.registry.storage.factory import open_store
@@ -61,7 +65,23 @@ def build_services(settings: Settings) -> tuple[RegistryService, events.EventsRu
     return registry, event_runtime, engine
 
 
-def create_app(settings: Settings) -> Starlette:
+def prepare(settings: Settings) -> None:
+    """What the first start creates, done once before `serve --workers N` forks: the schema,
+    the master key and the admin key (N processes racing to create them would collide)."""
+    registry = build_registry(settings)
+    try:
+        if settings.auth_enabled:
+            auth = AuthService(registry.engine, settings.data_dir, region=settings.region,
+                               registry_id=settings.registry_id)  # fmt: skip
+            ensure_admin_key(auth, settings.data_dir)
+    finally:
+        registry.engine.dispose()
+
+
+def create_app(settings: Settings, *, primary: bool = True) -> Starlette:
+    """The application of one server process; only the `primary` one of a `--workers N`
+    group runs the background duties (scan workers when `run_workers`, the DB update
+    schedule, WAL checkpoints, the `metrics_bind` listener)."""
     registry, event_runtime, engine = build_services(settings)
     updates = DbUpdateScheduler(settings, registry.engine)
     # Without workers, nothing else here keeps the DB directory at the shared version.
@@ -71,9 +91,17 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        checkpoints.start()
+        stop_metrics = None
+        if not primary:
+            checkpoints.defer()
+        else:
+            checkpoints.start()
+            if settings.metrics_bind:
+                stop_metrics = serve_metrics_on(
+                    settings.metrics_bind, registry, settings.vulndb_dir
+                )
         await events.start(app)
-        if settings.run_workers:
+        if settings.run_workers and primary:
             engine.start()
             updates.start()
         else:
@@ -85,15 +113,20 @@ def create_app(settings: Settings) -> Starlette:
             updates.stop()
             engine.stop()
             await events.stop(app)
+            if stop_metrics is not None:
+                stop_metrics()
             checkpoints.stop()
             registry.engine.dispose()
 
-    middleware = [Middleware(AccessLogMiddleware)] if settings.access_log else []
+    middleware = [Middleware(MetricsMiddleware)]
+    if settings.access_log:
+        middleware.append(Middleware(AccessLogMiddleware))
     middleware.append(Middleware(AuditMiddleware, settings=settings, engine=registry.engine))
     app = Starlette(
         routes=[
             Route("/v2/{path:v2path}", dispatch, methods=V2_METHODS),
             Route("/", ecr_dispatch, methods=["POST"]),
+            *health_routes(),
             *api_routes,
             *console_routes,
             *inspector_routes(),

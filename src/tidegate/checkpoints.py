@@ -52,6 +52,14 @@ class WalCheckpointer:
         self._thread = threading.Thread(target=self._run, name="wal-checkpoints", daemon=True)
         self._thread.start()
 
+    def defer(self) -> None:
+        """Neither checkpoint here nor in commits: another process of the same server runs
+        the checkpointer (`serve --workers N`: the first process)."""
+        if self.path is None:
+            return
+        event.listen(self.engine, "connect", _no_autocheckpoint)
+        self.engine.dispose()
+
     def stop(self) -> None:
         if self._thread is None:
             return

@@ -171,6 +171,12 @@ class Settings:
     auth_enabled: bool = True
     # `/api/` (findings, usage, status) without credentials; separate from anonymous_access.
     api_anonymous_access: bool = False
+    # `serve` processes sharing the listening port (0 = one per CPU core); scan workers,
+    # schedules and the metrics listener run in the first of them only.
+    server_workers: int = 0
+    # Serve /metrics without authentication on this separate "host:port" as well (the
+    # main port's /metrics always needs credentials); empty = no separate listener.
+    metrics_bind: str = ""
     workers: int = 2
     # A claimed scan job is another worker's to take over this long after its holder died.
     scan_lease_seconds: int = 300

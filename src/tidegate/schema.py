@@ -8,6 +8,7 @@ Blobs live in the blob store; these tables hold relationships:
                   ├─< uploads                             (in-progress blob uploads)
                   └─< repository_resource_tags            (ECR TagResource key/values)
     registry_settings                                     (registry-wide JSON documents)
+    registry_generation                                   (lookup cache invalidation)
     access_keys                                           (ECR/registry credentials)
 
 Timestamps are float epoch seconds (what the ECR wire format wants, and sortable everywhere).
@@ -164,6 +165,15 @@ registry_settings = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),  # JSON document
     Column("updated_at", Float, nullable=False),
+)
+
+# One row: bumped in the same transaction as every change to repositories, manifests, tags
+# or blob links, so each process's lookup cache can tell with one read whether it is current.
+registry_generation = Table(
+    "registry_generation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )
 
 access_keys = Table(

@@ -88,9 +88,13 @@ class TidegateServer:
             "TIDEGATE_VULNDB_IMPORT_ON_START": "false",
             **self.extra_env,
         }
+        # One server process unless a test asks for more: a test about one behaviour should
+        # not depend on which of several processes its connection lands on.
+        processes = [] if "--workers" in self.extra_args else ["--workers", "1"]
         cmd = [
             sys.executable, "-m", "tidegate", "serve",
-            "--data-dir", str(self.data_dir), "--port", str(self.port), *self.extra_args,
+            "--data-dir", str(self.data_dir), "--port", str(self.port), *processes,
+            *self.extra_args,
         ]  # fmt: skip
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")

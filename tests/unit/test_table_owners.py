@@ -37,6 +37,7 @@ OWNERS = {
     "manifest_refs": {"registry.metadata", "registry.repositories"},
     "manifests": {"registry.metadata", "registry.repositories"},
     "registry_policies": {"auth.resource_policies"},
+    "registry_generation": {"registry.metadata"},
     "registry_settings": {"engine.rescan", "registry.repositories"},
     "repositories": {"registry.metadata", "registry.repositories"},
     "repository_blobs": {"registry.metadata"},

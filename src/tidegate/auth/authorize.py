@@ -27,13 +27,19 @@ _T = TypeVar("_T")
 
 
 class TtlCache:
-    """A small thread-safe cache whose entries expire after `ttl` seconds."""
+    """A small thread-safe cache whose entries expire after `ttl` seconds.
+
+    One caller reloads an expired entry; callers arriving meanwhile get the previous value
+    instead of a database round trip each (32 requests hitting one expired key would
+    otherwise all load it at once).
+    """
 
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.clock = clock
         self._lock = threading.Lock()
         self._items: dict[object, tuple[float, object]] = {}
+        self._loading: set[object] = set()
 
     def forget(self, key: object) -> None:
         with self._lock:
@@ -43,9 +49,14 @@ class TtlCache:
         now = self.clock()
         with self._lock:
             hit = self._items.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]  # type: ignore[return-value]  # stored by the same key's loader
-        value = load()
+            if hit is not None and (hit[0] > now or key in self._loading):
+                return hit[1]  # type: ignore[return-value]  # stored by the same key's loader
+            self._loading.add(key)
+        try:
+            value = load()
+        finally:
+            with self._lock:
+                self._loading.discard(key)
         with self._lock:
             if len(self._items) > 10_000:
                 self._items.clear()

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from tidegate import schema as t
 from tidegate.auth.secrets_box import SecretBox
+from tidegate.db import reading
 from tidegate.errors import NotFound
 
 _ID_ALPHABET = string.ascii_uppercase + "234567"
@@ -85,7 +86,7 @@ class KeyStore:
 
     def list(self) -> list[AccessKey]:
         """Every key, active and revoked, oldest first."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(
                 sa.select(t.access_keys).order_by(
                     t.access_keys.c.created_at, t.access_keys.c.access_key_id
@@ -95,7 +96,7 @@ class KeyStore:
 
     def count(self) -> int:
         """How many keys were ever created (revoked ones included)."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return int(
                 conn.execute(sa.select(sa.func.count()).select_from(t.access_keys)).scalar_one()
             )
@@ -136,7 +137,7 @@ class KeyStore:
 
     def active_secret(self, access_key_id: str) -> tuple[AccessKey, str] | None:
         """The key and its secret when the key exists and is not revoked, else None."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = (
                 conn.execute(
                     sa.select(t.access_keys).where(t.access_keys.c.access_key_id == access_key_id)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tidegate import schema as t
-from tidegate.db import update_or_insert
+from tidegate.db import reading, update_or_insert
 from tidegate.errors import NameUnknown
 
 
@@ -31,7 +31,7 @@ class ResourcePolicyStore:
 
     def repository_policy(self, name: str) -> str | None:
         """The text, or None without a policy; NameUnknown when the repository is missing."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             repo_id = self._repository_id(conn, name)
             row = conn.execute(
                 sa.select(t.repository_policies.c.policy).where(
@@ -42,7 +42,7 @@ class ResourcePolicyStore:
 
     def repository_policy_or_none(self, name: str) -> str | None:
         """Like repository_policy, but None also when the repository does not exist."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(
                 sa.select(t.repository_policies.c.policy)
                 .join(t.repositories, t.repositories.c.id == t.repository_policies.c.repository_id)
@@ -68,7 +68,7 @@ class ResourcePolicyStore:
         return None if row is None else str(row.policy)
 
     def registry_policy(self, registry_id: str) -> str | None:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(
                 sa.select(t.registry_policies.c.policy).where(
                     t.registry_policies.c.registry_id == registry_id
@@ -92,7 +92,7 @@ class ResourcePolicyStore:
 
     def repository_tags(self, name: str) -> dict[str, str]:
         """The repository's resource tags (ECR TagResource), for `ecr:ResourceTag/<key>`."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(
                 sa.select(t.repository_resource_tags.c.key, t.repository_resource_tags.c.value)
                 .join(

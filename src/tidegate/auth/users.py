@@ -15,6 +15,7 @@ from tidegate import schema as t
 from tidegate.auth.actions import known_actions
 from tidegate.auth.managed import MANAGED, managed_name
 from tidegate.auth.policy import Policy, PolicyError, parse_policy
+from tidegate.db import reading
 from tidegate.errors import InvalidParameter, NotFound
 
 # IAM's user-name pattern and length.
@@ -82,12 +83,12 @@ class UserStore:
                 )
 
     def exists(self, name: str) -> bool:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(sa.select(t.iam_users.c.name).where(t.iam_users.c.name == name))
             return row.first() is not None
 
     def get(self, name: str) -> User:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(sa.select(t.iam_users).where(t.iam_users.c.name == name)).first()
             if row is None:
                 msg = f"no user {name!r}"
@@ -100,7 +101,7 @@ class UserStore:
         return User(name, row.created_at, tuple(AttachedPolicy(p, d) for p, d in attached))
 
     def list(self) -> list[User]:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             names = conn.execute(sa.select(t.iam_users.c.name).order_by(t.iam_users.c.name))
             found = [n for (n,) in names]
         return [self.get(n) for n in found]
@@ -170,7 +171,7 @@ class UserStore:
 
     def identity_policies(self, name: str) -> tuple[Policy, ...]:
         """The parsed policies of a user (empty for an unknown user)."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(
                 sa.select(t.iam_user_policies.c.policy_name, t.iam_user_policies.c.document).where(
                     t.iam_user_policies.c.user_name == name

@@ -25,7 +25,10 @@ API_ACTIONS = {
     "/api/findings": "inspector2:ListFindings",
     "/api/usage": "inspector2:ListUsageTotals",
     "/api/status": "ecr:DescribeRegistry",
+    "/metrics": "ecr:DescribeRegistry",
 }
+# Paths under the API's rules (credentials unless api_anonymous_access), not /v2/'s.
+API_PREFIXES = ("/api/", "/metrics")
 
 
 def challenge(realm: str) -> dict[str, str]:
@@ -80,7 +83,7 @@ def make_v2_authorizer(settings: Settings, auth: AuthService) -> Authorizer:
         realm = settings.public_url.rstrip("/") or f"{request.url.scheme}://{request.url.netloc}"
         path = request.url.path
         api_action = next((a for p, a in API_ACTIONS.items() if path.startswith(p)), None)
-        is_api = path.startswith("/api/")
+        is_api = path.startswith(API_PREFIXES)
         try:
             if header is None:
                 if is_api:
@@ -90,21 +93,33 @@ def make_v2_authorizer(settings: Settings, auth: AuthService) -> Authorizer:
                     return
                 msg = "authentication required"
                 raise Unauthorized(msg)
-            key = await run_in_threadpool(auth.verify_basic, header)
+            # One thread hop for both checks: with the caches warm neither touches the
+            # database, and each hop costs more than the checks themselves.
+            await run_in_threadpool(_check, request, name, verb, header, is_api, api_action)
         except Unauthorized as exc:
             exc.headers = challenge(f"{realm}/")
             raise
+
+    def _check(
+        request: Request,
+        name: str | None,
+        verb: str,
+        header: str,
+        is_api: bool,
+        api_action: str | None,
+    ) -> None:
+        key = auth.verify_basic(header)
         principal = auth.principal_of(key)
         request.state.principal = principal
-        action = api_action if is_api else v2_action(request.method, path, verb, name)
+        action = api_action if is_api else v2_action(request.method, request.url.path, verb, name)
         if action is None or (is_api and api_action is None):
             return
-        resource = auth.authorizer.repository_arn(name) if name else "*"
         if verb == "catalog":
             return  # filtered per repository by catalog_filter
+        resource = auth.authorizer.repository_arn(name) if name else "*"
         client = request.client.host if request.client else None
         context = auth.authorizer.context(principal, client, request.url.scheme == "https")
-        await run_in_threadpool(auth.authorizer.require, principal, action, resource, context)
+        auth.authorizer.require(principal, action, resource, context)
 
     return authorizer
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import os
 import signal
+from typing import TYPE_CHECKING
 
 from tidegate.cli.common import add_data_options, settings_from_args
 from tidegate.logs import configure_logging
+
+if TYPE_CHECKING:
+    from tidegate.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "`tidegate db update` works any time, the server picks new versions up)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="server processes sharing the port (default: server_workers setting, else one "
+        "per CPU core); scan workers and schedules run in the first only",
+    )
+    parser.add_argument(
         "--no-workers",
         action="store_true",
         help="do not run scan workers in this process (run `tidegate worker` instead)",
@@ -47,9 +60,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from tidegate.app import create_app
+    from tidegate.engine import owner, scratch
+    from tidegate.metrics import procdir
 
     settings = settings_from_args(
         args,
@@ -57,12 +69,19 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         log_format=args.log_format,
         log_level=args.log_level,
+        server_workers=args.workers,
         run_workers=False if args.no_workers else None,
         vulndb_source=args.vulndb_source,
         vulndb_update_interval_seconds=args.vulndb_update_interval,
     )
     configure_logging(settings.log_format, settings.log_level)
-    app = create_app(settings)
+    count = settings.server_workers or os.cpu_count() or 1
+    # Before anything imports prometheus_client, which reads the variable once. One
+    # directory per supervisor, named like scratch space, so what a killed server left is
+    # removed by the next start.
+    metrics_root = settings.data_dir / "metrics"
+    scratch.sweep(metrics_root)
+    metrics_dir = procdir.prepare(metrics_root / str(owner.current()))
     log.info(
         "starting",
         extra={
@@ -70,9 +89,26 @@ def run(args: argparse.Namespace) -> int:
                 "host": settings.host,
                 "port": settings.port,
                 "data_dir": str(settings.data_dir),
+                "processes": count,
             }
         },
     )
+    try:
+        code = _serve_one(settings, primary=True) if count == 1 else _serve_many(settings, count)
+    finally:
+        procdir.remove(metrics_dir)
+    log.info("stopped")
+    return code
+
+
+def _serve_one(settings: Settings, *, primary: bool, sock: object = None) -> int:
+    import socket
+
+    import uvicorn
+
+    from tidegate.app import create_app
+
+    app = create_app(settings, primary=primary)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -86,6 +122,24 @@ def run(args: argparse.Namespace) -> int:
     # our own turns that into a normal exit, so SIGTERM after a clean drain exits 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
-    uvicorn.Server(config).run()
-    log.info("stopped")
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock] if isinstance(sock, socket.socket) else None)
     return 0
+
+
+def _serve_many(settings: Settings, count: int) -> int:
+    from prometheus_client import multiprocess
+
+    from tidegate.app import prepare
+    from tidegate.cli.processes import listening_socket, supervise
+
+    prepare(settings)
+    # Fail here, once, when the port is taken, rather than in every server in turn.
+    listening_socket(settings.host, settings.port).close()
+    secondary = dataclasses.replace(settings, run_workers=False)
+
+    def serve(index: int) -> int:
+        sock = listening_socket(settings.host, settings.port)
+        return _serve_one(settings if index == 0 else secondary, primary=index == 0, sock=sock)
+
+    return supervise(count, serve, multiprocess.mark_process_dead)

@@ -151,6 +151,11 @@ class JobQueue:
         self.on_exhausted = on_exhausted
         self._postgres = engine.dialect.name == "postgresql"
 
+    def _any_claimable(self, now: float) -> bool:
+        with reading(self.engine) as conn:
+            found = conn.execute(sa.select(t.scan_jobs.c.id).where(_claimable(now)).limit(1))
+            return found.first() is not None
+
     def claim(self, worker_id: str, lease_seconds: float) -> Job | None:
         for _ in range(16):  # skip (and end) jobs that used every attempt
             picked = self._claim_one(worker_id, lease_seconds)
@@ -160,6 +165,8 @@ class JobQueue:
 
     def _claim_one(self, worker_id: str, lease_seconds: float) -> Job | bool | None:
         now = self.clock()
+        if not self._postgres and not self._any_claimable(now):
+            return None  # an idle poll takes no SQLite write lock from the API's writers
         with self.engine.begin() as conn:
             pick = (
                 sa.select(t.scan_jobs.c.id, t.scan_jobs.c.attempts, t.scan_jobs.c.max_attempts)

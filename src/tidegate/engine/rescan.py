@@ -26,6 +26,7 @@ from tidegate.engine import inventories, notify, scans, suppression, usage
 from tidegate.engine.context import JobOutcome, ScanContext, VersionedVulnDb, vulndb_updated_at
 from tidegate.engine.jobs import Job, enqueue
 from tidegate.events.model import Origin
+from tidegate.metrics import instruments
 from tidegate.registry import metadata
 from tidegate.scanner.match import Finding, match_targets
 from tidegate.scanner.vulndb.entries import PackageEntries
@@ -260,6 +261,7 @@ def _rescan(ctx: ScanContext, vulns: VersionedVulnDb, since: int) -> JobOutcome:
             images, changed_images, events = _store(conn, ctx.origin, matched, now)
             scans.stamp_vulndb(conn, version, updated_at)
         report = RescanReport(version, len(keys), images, changed_images, events)
+        instruments.RESCAN_IMAGES.inc(images)
         log.info("rescan complete", extra={"fields": asdict(report)})
 
     return record

@@ -34,6 +34,7 @@ from tidegate.engine.analysis import AnalysisPool, analyzer_key
 from tidegate.engine.context import JobHandler, JobOutcome, ScanContext
 from tidegate.engine.jobs import Job, JobQueue, notify_on_enqueue
 from tidegate.events.model import Origin
+from tidegate.metrics import instruments
 from tidegate.registry import lifecycle
 from tidegate.registry.service import RegistryService
 from tidegate.scanner.image.limits import Limits
@@ -224,11 +225,13 @@ class ScanEngine:
         """Run one claimed job; failures are retried with backoff by the queue."""
         renewer = _LeaseRenewer(self.queue, job, self.lease_seconds)
         renewer.start()
+        started, outcome_label = time.monotonic(), "error"
         try:
             outcome = self._run(job)
             with self.registry.engine.begin() as conn:
                 outcome(conn)
                 self.queue.complete(job, conn)  # the job's one way out
+            outcome_label = "completed"
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             trace = error + "\n" + traceback.format_exc(limit=5)
@@ -237,6 +240,7 @@ class ScanEngine:
                                                         "error": error}})  # fmt: skip
         finally:
             renewer.stop()
+            instruments.job_finished(job.kind, outcome_label, time.monotonic() - started)
 
     def _run(self, job: Job) -> JobOutcome:
         kind = self.kinds.get(job.kind)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
-from tidegate.db import rows_for_ids, update_or_insert
+from tidegate.db import insert_ignoring_conflicts, rows_for_ids, update_or_insert
 from tidegate.errors import NameUnknown
 from tidegate.oci.digest import Digest
 from tidegate.oci.manifest import Descriptor, Manifest
@@ -96,8 +96,30 @@ def get_repo(conn: Connection, name: str) -> RepoRow:
     return repo
 
 
+_BUMP = (
+    sa.update(t.registry_generation)
+    .where(t.registry_generation.c.id == 1)
+    .values(value=t.registry_generation.c.value + 1)
+)
+_GENERATION = "SELECT value FROM registry_generation WHERE id = 1"
+
+
+def bump_generation(conn: Connection) -> None:
+    """Mark the registry's lookups changed, in the caller's transaction: every process's
+    cache sees the new generation exactly when the change it stands for is committed."""
+    if conn.execute(_BUMP).rowcount == 0:  # a database made by create_all, not migrations
+        insert_ignoring_conflicts(conn, t.registry_generation, [{"id": 1, "value": 1}], "id")
+
+
+def generation(conn: Connection) -> int:
+    """The current generation (one primary-key read, no statement compilation)."""
+    value = conn.exec_driver_sql(_GENERATION).scalar()
+    return int(value or 0)
+
+
 def create_repo(conn: Connection, name: RepoName, now: float, **fields: object) -> RepoRow:
     conn.execute(sa.insert(t.repositories).values(name=name, created_at=now, **fields))
+    bump_generation(conn)
     return get_repo(conn, name)
 
 
@@ -145,6 +167,7 @@ def link_blob(conn: Connection, repo_id: int, digest: str, now: float) -> None:
                 repository_id=repo_id, digest=digest, linked_at=now
             )
         )
+        bump_generation(conn)
 
 
 def unlink_blob(conn: Connection, repo_id: int, digest: str) -> bool:
@@ -154,6 +177,7 @@ def unlink_blob(conn: Connection, repo_id: int, digest: str) -> bool:
             t.repository_blobs.c.digest == digest,
         )
     )
+    bump_generation(conn)
     return result.rowcount > 0
 
 
@@ -225,6 +249,7 @@ def insert_manifest(
         )
     )
     manifest_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+    bump_generation(conn)
     refs: list[tuple[str, Descriptor]] = [("config", manifest.config)] if manifest.config else []
     refs += [("layer", d) for d in manifest.layers]
     refs += [("manifest", d) for d in manifest.manifests]
@@ -284,12 +309,14 @@ def set_tag(conn: Connection, repo_id: int, tag: str, manifest_id: int, now: flo
         conn, t.tags, {"repository_id": repo_id, "name": tag},
         {"manifest_id": manifest_id, "updated_at": now},
     )  # fmt: skip
+    bump_generation(conn)
 
 
 def delete_tag(conn: Connection, repo_id: int, tag: str) -> bool:
     result = conn.execute(
         sa.delete(t.tags).where(t.tags.c.repository_id == repo_id, t.tags.c.name == tag)
     )
+    bump_generation(conn)
     return result.rowcount > 0
 
 
@@ -313,6 +340,7 @@ def delete_manifest_row(conn: Connection, manifest_id: int) -> None:
     conn.execute(sa.delete(t.tags).where(t.tags.c.manifest_id == manifest_id))
     conn.execute(sa.delete(t.manifest_refs).where(t.manifest_refs.c.manifest_id == manifest_id))
     conn.execute(sa.delete(t.manifests).where(t.manifests.c.id == manifest_id))
+    bump_generation(conn)
 
 
 def referrers(conn: Connection, repo_id: int, subject: str) -> list[ManifestRow]:

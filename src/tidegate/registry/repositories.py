@@ -125,6 +125,7 @@ def delete_repository(registry: RegistryService, name: str, *, force: bool) -> R
             for hook in registry.hooks.on_delete:
                 hook(conn, image)
         conn.execute(sa.delete(t.repositories).where(t.repositories.c.id == repo.id))
+        metadata.bump_generation(conn)
     return repo
 
 
@@ -137,6 +138,7 @@ def update_repository(registry: RegistryService, name: str, **values: object) ->
         conn.execute(
             sa.update(t.repositories).where(t.repositories.c.id == repo.id).values(**values)
         )
+        metadata.bump_generation(conn)
         return metadata.get_repo(conn, name)
 
 

@@ -23,6 +23,7 @@ from tidegate.errors import (
     ManifestInvalid,
     ManifestTooLarge,
     ManifestUnknown,
+    NameUnknown,
     ReferencedByIndex,
     TagImmutable,
     TidegateError,
@@ -32,6 +33,7 @@ from tidegate.oci.digest import Digest, digest_bytes, is_digest, parse_digest
 from tidegate.oci.manifest import Manifest, parse_manifest
 from tidegate.oci.reference import parse_name, parse_tag
 from tidegate.registry import metadata
+from tidegate.registry.lookup_cache import LookupCache
 from tidegate.registry.metadata import ManifestRow, RepoRow
 from tidegate.registry.storage.base import BlobStore
 from tidegate.registry.uploads import UploadManager
@@ -71,6 +73,12 @@ class FetchedManifest:
     digest: Digest
     media_type: str
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _CachedManifest:
+    row: ManifestRow
+    fetched: FetchedManifest
 
 
 @dataclass
@@ -114,17 +122,34 @@ class RegistryService:
         self.clock = clock
         self.uploads = UploadManager(engine, store, clock)
         self.hooks = Hooks()
+        self.lookups = LookupCache()
+        # When this process last recorded a pull of each manifest (the cached rows keep the
+        # time they were read with).
+        self._pulls_recorded: dict[int, float] = {}
 
     # -- repositories ---------------------------------------------------------------------
 
     def repository(self, name: str) -> RepoRow:
-        parse_name(name)
         with reading(self.engine) as conn:
-            return metadata.get_repo(conn, name)
+            return self._repository(conn, metadata.generation(conn), name)
+
+    def _repository(self, conn: Connection, generation: int, name: str) -> RepoRow:
+        key = ("repository", name)
+        cached = self.lookups.get(key, generation)
+        if isinstance(cached, RepoRow):
+            return cached
+        parse_name(name)
+        repo = metadata.get_repo(conn, name)
+        self.lookups.put(key, generation, repo)
+        return repo
 
     def repository_for_push(self, name: str) -> RepoRow:
         """The repository, created on first push when the registry allows it."""
         repo_name = parse_name(name)
+        try:
+            return self.repository(name)  # the common case, from the cache: no write lock
+        except NameUnknown:
+            pass
         with self.engine.begin() as conn:
             repo = metadata.find_repo(conn, repo_name)
             if repo is None and self.create_on_push:
@@ -141,9 +166,15 @@ class RegistryService:
 
     def stat_blob(self, name: str, digest: str) -> tuple[Digest, int]:
         parsed = parse_digest(digest)
-        repo = self.repository(name)
         with reading(self.engine) as conn:
-            size = metadata.blob_linked(conn, repo.id, parsed)
+            generation = metadata.generation(conn)
+            key = ("blob", name, parsed)
+            size = self.lookups.get(key, generation)
+            if not isinstance(size, int):
+                repo = self._repository(conn, generation, name)
+                size = metadata.blob_linked(conn, repo.id, parsed)
+                if size is not None:
+                    self.lookups.put(key, generation, size)
         if size is None:
             msg = f"blob {digest} is not known to repository {name!r}"
             raise BlobUnknown(msg, detail={"digest": digest})
@@ -208,22 +239,37 @@ class RegistryService:
             return self._resolve(conn, repo, reference)
 
     def get_manifest(self, name: str, reference: str, *, record_pull: bool) -> FetchedManifest:
-        repo = self.repository(name)
+        """The manifest a tag or digest names, from the lookup cache while it is current."""
         with reading(self.engine) as conn:
-            row = self._resolve(conn, repo, reference)
-        try:
-            with self.store.open(row.digest) as fh:
-                body = fh.read()
-        except BlobNotFound as exc:
-            msg = f"manifest {row.digest} is missing from storage"
-            raise ManifestUnknown(msg) from exc
+            generation = metadata.generation(conn)
+            key = ("manifest", name, reference)
+            cached = self.lookups.get(key, generation)
+            if isinstance(cached, _CachedManifest):
+                row, fetched = cached.row, cached.fetched
+            else:
+                row = self._resolve(conn, self._repository(conn, generation, name), reference)
+                try:
+                    with self.store.open(row.digest) as fh:
+                        body = fh.read()
+                except BlobNotFound as exc:
+                    msg = f"manifest {row.digest} is missing from storage"
+                    raise ManifestUnknown(msg) from exc
+                fetched = FetchedManifest(row.digest, row.media_type, body)
+                self.lookups.put(key, generation, _CachedManifest(row, fetched), len(body))
+        if record_pull:
+            self._record_pull(row)
+        return fetched
+
+    def _record_pull(self, row: ManifestRow) -> None:
         now = self.clock()
-        if record_pull and (
-            row.last_pulled_at is None or now - row.last_pulled_at > PULL_RECORD_INTERVAL
-        ):
-            with self.engine.begin() as conn:
-                metadata.mark_pulled(conn, row.id, now)
-        return FetchedManifest(row.digest, row.media_type, body)
+        last = max(row.last_pulled_at or 0.0, self._pulls_recorded.get(row.id, 0.0))
+        if now - last <= PULL_RECORD_INTERVAL:
+            return
+        self._pulls_recorded[row.id] = now
+        if len(self._pulls_recorded) > 100_000:
+            self._pulls_recorded.clear()
+        with self.engine.begin() as conn:
+            metadata.mark_pulled(conn, row.id, now)
 
     def put_manifest(
         self, name: str, reference: str, body: bytes, content_type: str

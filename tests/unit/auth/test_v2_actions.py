@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tidegate.auth.authorize import TtlCache
@@ -57,3 +59,25 @@ def test_ttl_cache_reloads_after_ttl_and_on_forget() -> None:
     assert cache.get("k", load) == 2
     cache.forget("k")
     assert cache.get("k", load) == 3
+
+
+def test_ttl_cache_has_one_reloader_and_the_others_keep_the_old_value() -> None:
+    now = [0.0]
+    cache = TtlCache(2.0, clock=lambda: now[0])
+    assert cache.get("k", lambda: "old") == "old"
+    now[0] = 3.0
+    started, release = threading.Event(), threading.Event()
+
+    def slow_load() -> str:
+        started.set()
+        release.wait(10)
+        return "new"
+
+    reloader = threading.Thread(target=lambda: cache.get("k", slow_load))
+    reloader.start()
+    assert started.wait(10)
+    # While one caller reloads, another gets the previous value and loads nothing.
+    assert cache.get("k", lambda: "second loader") == "old"
+    release.set()
+    reloader.join(10)
+    assert cache.get("k", lambda: "third loader") == "new"

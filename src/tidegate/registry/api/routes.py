@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.convertors import Convertor, register_url_convertor
@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from tidegate.access import authorize
 from tidegate.errors import NameUnknown, TidegateError, Unsupported
+from tidegate.metrics.instruments import ROUTE_SCOPE_KEY
 from tidegate.registry.api import blobs, listing, manifests, uploads
 from tidegate.registry.api.common import API_VERSION_HEADER
 from tidegate.registry.api.errors import error_response, render
@@ -75,17 +76,32 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
 ]
 
 
+# The route template each pattern answers, for metrics labels.
+TEMPLATES = [
+    "/v2/_catalog",
+    "/v2/{name}/tags/list",
+    "/v2/{name}/referrers/{digest}",
+    "/v2/{name}/manifests/{reference}",
+    "/v2/{name}/blobs/uploads/",
+    "/v2/{name}/blobs/uploads/{uuid}",
+    "/v2/{name}/blobs/{digest}",
+]
+
+
 async def base(request: Request) -> Response:
     """`GET /v2/`: the API version check, and where clients learn how to authenticate."""
     await authorize(request, None, "base")
     return Response("{}", media_type="application/json", headers=API_VERSION_HEADER)
 
 
-def _match(path: str, method: str) -> tuple[Handler, dict[str, Any]]:
-    for pattern, handlers in ROUTES:
+def _match(
+    path: str, method: str, scope: MutableMapping[str, Any]
+) -> tuple[Handler, dict[str, Any]]:
+    for (pattern, handlers), template in zip(ROUTES, TEMPLATES, strict=True):
         match = pattern.match(path)
         if match is None:
             continue
+        scope[ROUTE_SCOPE_KEY] = template
         handler = handlers.get(method)
         if handler is None:
             msg = f"{method} is not supported on this endpoint"
@@ -99,9 +115,10 @@ async def dispatch(request: Request) -> Response:
     try:
         path = request.path_params["path"]
         if path == "":
+            request.scope[ROUTE_SCOPE_KEY] = "/v2/"
             response = await base(request)
         else:
-            handler, params = _match(path, request.method)
+            handler, params = _match(path, request.method, request.scope)
             response = await handler(request, **params)
     except TidegateError as exc:
         response = render(exc)

@@ -1,0 +1,1 @@
+"""What operators watch: /metrics (request middleware, state gauges), /healthz, /readyz."""
