@@ -254,6 +254,9 @@ def test_an_outage_is_503_and_recovers(server: TidegateServer, weed: SeaweedS3) 
     ecr = server.ecr()
     with httpx.Client(base_url=server.url, auth=server.access_key(), timeout=30) as v2:
         assert v2.get("/v2/s3/app/manifests/v1").status_code == 200
+        # Any registry change drops every process's cached manifest reads (the generation
+        # row), so the reads below must go to the store that is down.
+        ecr.create_repository(repositoryName="s3/after-the-cache")
         weed.kill()
         try:
             r = v2.get("/v2/s3/app/manifests/v1")
