@@ -144,6 +144,10 @@ uploads = Table(
     # The blob store's own record of the upload at `offset` (S3: multipart id, parts and
     # buffered tail), written in the same UPDATE as `offset` so any process can continue.
     Column("store_state", Text, nullable=False, server_default=""),
+    # sha256 of the bytes up to `offset` when the acknowledging process knew it: the PUT that
+    # ends a chunked upload usually lands on another `--workers` process or replica, which
+    # would otherwise read the whole blob back to verify its digest.
+    Column("acked_sha256", String(71), nullable=True),
 )
 
 repository_resource_tags = Table(

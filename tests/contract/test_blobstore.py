@@ -30,7 +30,7 @@ from tidegate.errors import (
 from tidegate.oci.digest import Digest, digest_bytes
 from tidegate.oci.reference import RepoName
 from tidegate.registry import metadata
-from tidegate.registry.storage.base import BlobStore
+from tidegate.registry.storage.base import BlobStore, UploadWriter
 from tidegate.registry.storage.filesystem import FilesystemBlobStore
 from tidegate.registry.storage.s3 import S3BlobStore
 from tidegate.registry.uploads import UploadManager
@@ -180,6 +180,51 @@ def test_two_managers_continue_each_others_uploads(store: BlobStore, tmp_path: P
         first.state(repo.id, state.id)
     assert list(store.upload_ids()) == []
     assert [info.digest for info in store.walk()] == [digest]
+    engine.dispose()
+
+
+def test_an_empty_put_on_another_process_is_verified_without_reading_the_blob(
+    store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POST on one process, PATCH on another, PUT on the first: skopeo's pattern under
+    `serve --workers`. The acknowledged digest in the session row stands for the bytes."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'meta.db'}")
+    migrate(engine)
+    with engine.begin() as conn:
+        repo = metadata.create_repo(conn, RepoName("r"), 0.0)
+    first, second = (UploadManager(engine, store, lambda: 1.0) for _ in range(2))
+    installs: list[bool] = []
+    open_writer = store.upload_writer
+
+    def recording_writer(upload_id: str, offset: int, token: str) -> UploadWriter:
+        writer = open_writer(upload_id, offset, token)
+        commit = writer.commit
+
+        def recording(digest: Digest, *, verified: bool) -> None:
+            installs.append(verified)  # False would make the store read the blob back
+            commit(digest, verified=verified)
+
+        monkeypatch.setattr(writer, "commit", recording)
+        return writer
+
+    monkeypatch.setattr(store, "upload_writer", recording_writer)
+    data, digest = _blob(PART + 77, seed=9)
+    other, _ = _blob(100, seed=10)
+    for blob, claimed in ((other, digest), (data, digest)):
+        state = first.start(repo.id)
+        appender = second.open(second.state(repo.id, state.id), 0)
+        appender.write(blob)
+        second.ack(appender)
+        appender = first.open(first.state(repo.id, state.id), len(blob))
+        if blob is other:
+            # The recorded digest is the bytes', not the claim's: a wrong claim is refused.
+            with pytest.raises(DigestInvalid):
+                first.finish(appender, claimed, None)
+            continue
+        assert first.finish(appender, claimed, len(blob)) == digest
+    assert installs == [True]
+    assert _read(store, digest) == data
+    assert list(store.upload_ids()) == []
     engine.dispose()
 
 

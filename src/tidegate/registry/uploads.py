@@ -4,8 +4,11 @@ An upload's acknowledged offset and the blob store's token for it (S3: multipart
 buffered tail) live in SQL, written in one UPDATE only after the store made the bytes up to
 that offset durable, so after a crash, or on another process or replica, the session
 resumes from the last acknowledged byte. The running sha256 is only a per-process cache
-keyed by (upload, offset): a process that lacks it has the store hash the assembled bytes
-when the upload finishes, so correctness never depends on which process saw which chunk.
+keyed by (upload, offset); its digest at each acknowledged offset is stored beside the
+offset, so the empty PUT that ends a chunked upload verifies on any process without reading
+the blob back. A process that appends bytes without the running hash has the store hash
+the assembled bytes when the upload finishes, so correctness never depends on which process
+saw which chunk.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class UploadState:
     repository_id: int
     offset: int
     token: str = ""
+    acked_sha256: str | None = None  # digest of the bytes before `offset`, when recorded
 
 
 class _Hashers:
@@ -96,6 +100,14 @@ class Appender:
         if self.hasher is not None:
             self.hasher.update(chunk)
         self.written += len(chunk)
+
+    def sha256(self) -> str | None:
+        """The digest of everything up to `offset`, if this process can tell it unhashed."""
+        if self.hasher is not None:
+            return f"sha256:{self.hasher.hexdigest()}"
+        if self.written == 0:
+            return self.state.acked_sha256  # nothing new: the acknowledging process's word
+        return None
 
     @property
     def offset(self) -> int:
@@ -153,14 +165,14 @@ class UploadManager:
             raise BlobUploadUnknown(f"upload {upload_id!r} is not known") from exc
         with reading(self.engine) as conn:
             row = conn.execute(
-                sa.select(t.uploads.c.offset, t.uploads.c.store_state).where(
-                    t.uploads.c.id == upload_id, t.uploads.c.repository_id == repository_id
-                )
+                sa.select(
+                    t.uploads.c.offset, t.uploads.c.store_state, t.uploads.c.acked_sha256
+                ).where(t.uploads.c.id == upload_id, t.uploads.c.repository_id == repository_id)
             ).first()
         if row is None:
             msg = f"upload {upload_id!r} is not known (finished, cancelled or expired)"
             raise BlobUploadUnknown(msg)
-        return UploadState(upload_id, repository_id, int(row[0]), str(row[1] or ""))
+        return UploadState(upload_id, repository_id, int(row[0]), str(row[1] or ""), row[2])
 
     def open(self, state: UploadState, start: int | None) -> Appender:
         """An appender at the acknowledged offset; `start` (Content-Range) must equal it."""
@@ -182,7 +194,10 @@ class UploadManager:
         except BaseException:
             self._release(state.id)
             raise
-        return Appender(writer, self._hashers.get(state.id, state.offset), state)
+        hasher = self._hashers.get(state.id, state.offset)
+        if hasher is None and state.offset == 0:
+            hasher = hashlib.sha256()  # begun in another process, nothing written yet
+        return Appender(writer, hasher, state)
 
     def _release(self, upload_id: str) -> None:
         with self._busy_lock:
@@ -194,11 +209,17 @@ class UploadManager:
         try:
             token = appender.sync_and_close()
             offset = appender.offset
+            acked = appender.sha256()
             with self.engine.begin() as conn:
                 moved = conn.execute(
                     sa.update(t.uploads)
                     .where(t.uploads.c.id == state.id, t.uploads.c.offset == state.offset)
-                    .values(offset=offset, store_state=token, updated_at=self.clock())
+                    .values(
+                        offset=offset,
+                        store_state=token,
+                        acked_sha256=acked,
+                        updated_at=self.clock(),
+                    )
                 ).rowcount
             if moved != 1:
                 # Another process acknowledged a chunk of this upload meanwhile (or it ended):
@@ -209,7 +230,7 @@ class UploadManager:
                 self._hashers.put(state.id, offset, appender.hasher)
         finally:
             self._release(state.id)
-        return UploadState(state.id, state.repository_id, offset, token)
+        return UploadState(state.id, state.repository_id, offset, token, acked)
 
     def abort(self, appender: Appender) -> None:
         """Drop a failed request's bytes; the acknowledged offset is unchanged."""
@@ -228,8 +249,8 @@ class UploadManager:
                 msg = f"received {size} bytes, expected {expected_size}"
                 raise SizeInvalid(msg)
             verified = False
-            if algorithm_of(digest) == "sha256" and appender.hasher is not None:
-                actual = f"sha256:{appender.hasher.hexdigest()}"
+            actual = appender.sha256()
+            if algorithm_of(digest) == "sha256" and actual is not None:
                 if actual != digest:
                     appender.close()
                     msg = f"content digest {actual} does not match {digest}"
