@@ -162,8 +162,10 @@ def test_inspector_calls_are_audited(server: TidegateServer, traffic: dict[str, 
     inspector = server.inspector2()
     criteria = {"vulnerabilityId": [{"comparison": "EQUALS", "value": "CVE-2021-44228"}]}
     arn = inspector.create_filter(name="audit-rule", action="NONE", filterCriteria=criteria)["arn"]
+    inspector.tag_resource(resourceArn=arn, tags={"team": "sec"})  # the ARN is in the path
+    inspector.list_tags_for_resource(resourceArn=arn)  # reads: not recorded
+    inspector.list_findings()
     inspector.delete_filter(arn=arn)
-    inspector.list_findings()  # a read: not recorded
     wrong = server.inspector2((traffic["admin"], "not the secret"))
     with pytest.raises(ClientError) as info:
         wrong.list_filters()
@@ -173,10 +175,11 @@ def test_inspector_calls_are_audited(server: TidegateServer, traffic: dict[str, 
     rows = [(e["action"], e["result"], e["resource"]) for e in reversed(events)]
     assert rows == [
         ("inspector2:CreateFilter", "allowed", None),
+        ("inspector2:TagResource", "allowed", arn),
         ("inspector2:DeleteFilter", "allowed", arn),
         ("inspector2:ListFilters", "denied", None),
     ]
-    created, deleted, denied = reversed(events)
+    created, _, deleted, denied = reversed(events)
     assert created["principal"] == f"arn:aws:iam::{REGISTRY_ID}:user/admin"
     assert (deleted["access_key_id"], deleted["source_ip"]) == (traffic["admin"], "127.0.0.1")
     assert (denied["access_key_id"], denied["error"]) == (traffic["admin"],
