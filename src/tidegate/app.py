@@ -27,6 +27,7 @@ from tidegate.engine.scheduler import DbUpdateScheduler
 from tidegate.events import wiring as events
 from tidegate.events.model import Origin
 from tidegate.inspector.api import inspector_routes
+from tidegate.inspector.model import route_of
 from tidegate.inspector.reports import ReportJobs
 from tidegate.logs import AccessLogMiddleware
 from tidegate.monitoring.middleware import MetricsMiddleware
@@ -121,7 +122,11 @@ def create_app(settings: Settings, *, primary: bool = True) -> Starlette:
     middleware = [Middleware(MetricsMiddleware)]
     if settings.access_log:
         middleware.append(Middleware(AccessLogMiddleware))
-    middleware.append(Middleware(AuditMiddleware, settings=settings, engine=registry.engine))
+    middleware.append(
+        Middleware(
+            AuditMiddleware, settings=settings, engine=registry.engine, inspector_route=route_of
+        )
+    )
     app = Starlette(
         routes=[
             Route("/v2/{path:v2path}", dispatch, methods=V2_METHODS),

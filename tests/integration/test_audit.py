@@ -1,4 +1,5 @@
-"""The audit trail against a real server: boto3 and `/v2/` requests as two principals,
+"""The audit trail against a real server: boto3 (ECR, Inspector2) and `/v2/` requests as two
+principals,
 read back with the real `tidegate audit` CLI (table and JSON, every filter) and found in the
 server's structured log."""
 
@@ -154,3 +155,34 @@ def test_structured_log_lines(server: TidegateServer, traffic: dict[str, str]) -
     assert any(
         r["action"] == "ecr:PutImage" and r["access_key_id"] == traffic["ci"] for r in records
     )
+
+
+def test_inspector_calls_are_audited(server: TidegateServer, traffic: dict[str, str]) -> None:
+    # After the ECR tests, whose exact counts of denials this would change.
+    inspector = server.inspector2()
+    criteria = {"vulnerabilityId": [{"comparison": "EQUALS", "value": "CVE-2021-44228"}]}
+    arn = inspector.create_filter(name="audit-rule", action="NONE", filterCriteria=criteria)["arn"]
+    inspector.tag_resource(resourceArn=arn, tags={"team": "sec"})  # the ARN is in the path
+    inspector.list_tags_for_resource(resourceArn=arn)  # reads: not recorded
+    inspector.list_findings()
+    inspector.delete_filter(arn=arn)
+    wrong = server.inspector2((traffic["admin"], "not the secret"))
+    with pytest.raises(ClientError) as info:
+        wrong.list_filters()
+    assert info.value.response["Error"]["Code"] == "InvalidSignatureException"
+
+    events = audit(server, "--interface", "inspector2")
+    rows = [(e["action"], e["result"], e["resource"]) for e in reversed(events)]
+    assert rows == [
+        ("inspector2:CreateFilter", "allowed", None),
+        ("inspector2:TagResource", "allowed", arn),
+        ("inspector2:DeleteFilter", "allowed", arn),
+        ("inspector2:ListFilters", "denied", None),
+    ]
+    created, _, deleted, denied = reversed(events)
+    assert created["principal"] == f"arn:aws:iam::{REGISTRY_ID}:user/admin"
+    assert (deleted["access_key_id"], deleted["source_ip"]) == (traffic["admin"], "127.0.0.1")
+    assert (denied["access_key_id"], denied["error"]) == (traffic["admin"],
+                                                          "InvalidSignatureException")  # fmt: skip
+    assert audit(server, "--action", "inspector2:*") == events
+    assert all(e["interface"] != "inspector2" for e in audit(server, "--interface", "ecr"))

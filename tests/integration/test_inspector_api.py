@@ -373,3 +373,45 @@ def test_usage_totals_are_the_usage_report(server: TidegateServer, inspector: An
     cost = by_type["ECR_INITIAL_SCAN"]["estimatedMonthlyCost"]
     cost += by_type["ECR_RESCAN"]["estimatedMonthlyCost"]
     assert cost == pytest.approx(report["total"]["cost"])
+
+
+def test_filter_tags(server: TidegateServer, inspector: Any) -> None:
+    criteria = {"vulnerabilityId": [{"comparison": "EQUALS", "value": "CVE-2020-0003"}]}
+    arn = inspector.create_filter(
+        name="tagged", action="NONE", filterCriteria=criteria, tags={"team": "web"}
+    )["arn"]
+    assert inspector.list_tags_for_resource(resourceArn=arn)["tags"] == {"team": "web"}
+    inspector.tag_resource(resourceArn=arn, tags={"team": "api", "owner": "sec"})
+    (listed,) = inspector.list_filters(arns=[arn])["filters"]
+    assert listed["tags"] == {"team": "api", "owner": "sec"}
+    inspector.untag_resource(resourceArn=arn, tagKeys=["team", "never-set"])
+    assert inspector.list_tags_for_resource(resourceArn=arn)["tags"] == {"owner": "sec"}
+
+    done = aws(server, "tag-resource", "--resource-arn", arn, "--tags", "stage=prod")
+    assert done.returncode == 0, done.stderr
+    done = aws(server, "list-tags-for-resource", "--resource-arn", arn)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tags"] == {"owner": "sec", "stage": "prod"}
+
+    too_many = {f"k{i}": "v" for i in range(49)}  # 51 with the two it has
+    for tags in (too_many, {"k" * 129: "v"}, {"k": "v" * 257}, {"aws:owner": "me"}):
+        with pytest.raises(ClientError) as info:
+            inspector.tag_resource(resourceArn=arn, tags=tags)
+        assert info.value.response["Error"]["Code"] == "ValidationException", tags
+    with pytest.raises(ClientError) as info:
+        inspector.create_filter(name="crowded", action="NONE", filterCriteria=criteria,
+                                tags={f"k{i}": "v" for i in range(51)})  # fmt: skip
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert inspector.list_tags_for_resource(resourceArn=arn)["tags"] == {
+        "owner": "sec", "stage": "prod"
+    }  # fmt: skip
+
+    inspector.delete_filter(arn=arn)
+    unknown = arn[:-4] + ("0000" if not arn.endswith("0000") else "ffff")
+    for gone in (arn, unknown):
+        with pytest.raises(ClientError) as info:
+            inspector.list_tags_for_resource(resourceArn=gone)
+        assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        with pytest.raises(ClientError) as info:
+            inspector.tag_resource(resourceArn=gone, tags={"a": "b"})
+        assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"

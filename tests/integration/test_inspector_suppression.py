@@ -266,6 +266,26 @@ def test_a_rule_with_an_expiry_lets_its_findings_back(server: TidegateServer) ->
     aws_ok(server, "delete-filter", "--arn", arn)
 
 
+def test_tagging_an_expiry_moves_it(server: TidegateServer) -> None:
+    criteria = {"vulnerabilityId": _eq(LOG4SHELL), "ecrImageRepositoryName": _eq("shop/api")}
+    arn = _create(server, "retagged", criteria)
+    assert _vulns(server, "shop/api") == {SECOND}
+    soon = datetime.fromtimestamp(time.time() + 3, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    aws_ok(server, "tag-resource", "--resource-arn", arn,
+           "--tags", json.dumps({"tidegate:expires": soon}))  # fmt: skip
+    _wait(server, lambda: _vulns(server, "shop/api") == {LOG4SHELL, SECOND}, seconds=30)
+    # Without the expiry the rule holds again, at once.
+    aws_ok(server, "untag-resource", "--resource-arn", arn, "--tag-keys", "tidegate:expires")
+    assert _vulns(server, "shop/api") == {SECOND}
+    assert aws_ok(server, "list-tags-for-resource", "--resource-arn", arn)["tags"] == {}
+    past = aws(server, "tag-resource", "--resource-arn", arn,
+               "--tags", json.dumps({"tidegate:expires": "2001-01-01"}))  # fmt: skip
+    assert "ValidationException" in _error(past)
+    assert _vulns(server, "shop/api") == {SECOND}
+    aws_ok(server, "delete-filter", "--arn", arn)
+    assert _vulns(server, "shop/api") == {LOG4SHELL, SECOND}
+
+
 def test_rules_that_match_nothing_are_reported_stale(server: TidegateServer) -> None:
     live = _create(server, "live", {"vulnerabilityId": _eq(LOG4SHELL),
                                     "ecrImageRepositoryName": _eq("shop/api")})  # fmt: skip

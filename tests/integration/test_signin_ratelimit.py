@@ -71,6 +71,22 @@ def test_ecr_wrong_secret_backs_off_then_recovers(server: TidegateServer) -> Non
     assert int(info.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"]) in (3, 4)
 
 
+def test_inspector_wrong_secret_is_throttled_with_429(server: TidegateServer) -> None:
+    key_id, _ = server.access_key()
+    wrong = server.inspector2((key_id, "x" * 40))
+    for _ in range(3):
+        with pytest.raises(ClientError) as info:
+            wrong.list_filters()
+        assert code_of(info) == "InvalidSignatureException"
+    with pytest.raises(ClientError) as info:
+        server.inspector2().list_filters()
+    assert code_of(info) == "ThrottlingException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert info.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] in ("1", "2")
+    time.sleep(2.2)
+    assert server.inspector2().list_filters()["filters"] == []
+
+
 def test_v2_wrong_password_gets_429_then_recovers(server: TidegateServer) -> None:
     key_id, secret = server.access_key()
     for _ in range(3):

@@ -72,9 +72,16 @@ class TidegateServer:
 
         No retries: a test sees the server's first answer.
         """
+        return self.client("ecr", key)
+
+    def inspector2(self, key: tuple[str, str] | None = None) -> Any:
+        """A boto3 Inspector2 client for this server, as `ecr` is."""
+        return self.client("inspector2", key)
+
+    def client(self, service: str, key: tuple[str, str] | None = None) -> Any:
         key_id, secret = key or self.access_key()
         return boto3.client(
-            "ecr", endpoint_url=self.url, region_name="us-east-1",
+            service, endpoint_url=self.url, region_name="us-east-1",
             aws_access_key_id=key_id, aws_secret_access_key=secret,
             config=Config(retries={"max_attempts": 1}),
         )  # fmt: skip

@@ -1,14 +1,17 @@
 """The audit trail: every mutating request and every refusal, in the metadata DB and the log.
 
-`AuditMiddleware` is the one hook: it sits in front of the ECR API (`POST /`) and `/v2/`,
-classifies each request (interface, action, resource, the credentials it claims), applies
-the failed-sign-in limiter, and records the outcome once the response has gone out. Being
-in front of both APIs, it needs no call inside their handlers or the authorizers.
+`AuditMiddleware` is the one hook: it sits in front of the ECR API (`POST /`), `/v2/` and
+the Inspector2 REST-JSON routes (matched by a route function the app hands it, since auth
+may not import the inspector package), classifies each request (interface, action,
+resource, the credentials it claims), applies the failed-sign-in limiter, and records the
+outcome once the response has gone out. Being in front of the APIs, it needs no call
+inside their handlers or the authorizers.
 
-Which requests are recorded: ECR operations other than reads (Describe*, List*, Get*,
-BatchGet*, BatchCheck*; GetAuthorizationToken is recorded, it issues a credential),
-`/v2/` POST/PUT/PATCH/DELETE, and any request refused for its credentials or permissions,
-except the credential-less 401 challenge every docker/skopeo client provokes first.
+Which requests are recorded: ECR and Inspector2 operations other than reads (Describe*,
+List*, Get*, BatchGet*, BatchCheck*; GetAuthorizationToken is recorded, it issues a
+credential), `/v2/` POST/PUT/PATCH/DELETE, and any request refused for its credentials or
+permissions, except the credential-less 401 challenge every docker/skopeo client provokes
+first.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -39,7 +42,9 @@ log = logging.getLogger("tidegate.audit")
 DAY = 86400.0
 ALLOWED, DENIED, FAILED = "allowed", "denied", "failed"
 RESULTS = (ALLOWED, DENIED, FAILED)
-# ECR errors that mean "who are you?" (a failed sign-in) or "not you" (a refusal).
+INTERFACES = ("ecr", "v2", "inspector2", "console")
+# ECR and Inspector2 errors (the same names in both) that mean "who are you?" (a failed
+# sign-in) or "not you" (a refusal).
 SIGN_IN_ERRORS = frozenset(
     {"UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignatureException"}
 )
@@ -52,6 +57,11 @@ _READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "BatchCheck")
 _CAPTURE = 64 * 1024  # request/response bytes kept to find the resource and error code
 _CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/")
 _REPO_RE = re.compile(rb'"repositoryName"\s*:\s*"([^"\\]{1,256})"')
+_ARN_MEMBERS = ("resourceArn", "arn", "filterArn")  # where an Inspector2 request names one
+# (method, percent-decoded path) -> the Inspector2 operation and its URI labels, or None.
+InspectorRoute = Callable[[str, str], tuple[str, Mapping[str, str]] | None]
+# The interfaces whose errors arrive as x-amzn-ErrorType, with the status of a throttle.
+_AWS_JSON = {"ecr": 400, "inspector2": 429}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +126,11 @@ class AuditTrail:
         action: str | None = None,
         since: float | None = None,
         result: str | None = None,
+        interface: str | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]:
         """Newest first. `principal` is an ARN, a user name or an access key id; `action`
-        may use `*` wildcards (`ecr:Put*`)."""
+        may use `*` wildcards (`ecr:Put*`); `interface` is one of INTERFACES."""
         a = t.audit_events
         q = sa.select(*(a.c[f] for f in AuditEvent.__slots__))
         if principal:
@@ -137,6 +148,8 @@ class AuditTrail:
             q = q.where(a.c.at >= since)
         if result:
             q = q.where(a.c.result == result)
+        if interface:
+            q = q.where(a.c.interface == interface)
         q = q.order_by(a.c.at.desc(), a.c.id.desc()).limit(limit)
         with reading(self.engine) as conn:
             return [AuditEvent(**dict(row._mapping)) for row in conn.execute(q)]
@@ -225,6 +238,21 @@ def ecr_resource(settings: Settings, body: bytes) -> str | None:
     return repository_arn(settings, name) if name else None
 
 
+def inspector_resource(labels: Mapping[str, str], body: bytes) -> str | None:
+    """The ARN an Inspector2 request names (a tag call's path, a filter call's body)."""
+    if "resourceArn" in labels:
+        return labels["resourceArn"][:1024]
+    try:
+        params = load_json(body)
+    except ValueError:
+        return None
+    if isinstance(params, dict):
+        for member in _ARN_MEMBERS:
+            if isinstance(params.get(member), str):
+                return str(params[member])[:1024]
+    return None
+
+
 def repository_arn(settings: Settings, name: str) -> str:
     return f"arn:aws:ecr:{settings.region}:{settings.registry_id}:repository/{name}"[:1024]
 
@@ -248,6 +276,7 @@ class _Exchange:
     address: str | None
     mutating: bool = True
     repository: str | None = None
+    labels: Mapping[str, str] | None = None  # an Inspector2 request's URI labels
     body: bytes = b""
     status: int = 0
     error: str | None = None
@@ -255,11 +284,19 @@ class _Exchange:
 
 
 class AuditMiddleware:
-    """ASGI middleware for the ECR API and `/v2/`: sign-in limits, then the audit record."""
+    """ASGI middleware for the ECR API, `/v2/` and Inspector2: sign-in limits, then the
+    audit record."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, engine: Engine) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        engine: Engine,
+        inspector_route: InspectorRoute | None = None,
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.inspector_route = inspector_route
         self.trail = AuditTrail(engine)
         self.limiter = SignInLimiter.from_settings(settings)
 
@@ -299,10 +336,15 @@ class AuditMiddleware:
             return _Exchange("v2", action, claimed_key_id(authorization),
                              authorization is not None, address,
                              method in _V2_WRITES, repository)  # fmt: skip
+        found = self.inspector_route(method, path) if self.inspector_route else None
+        if found is not None:
+            return _Exchange("inspector2", f"inspector2:{found[0]}"[:128],
+                             claimed_key_id(authorization), authorization is not None,
+                             address, labels=found[1])  # fmt: skip
         return None
 
     def _tee_request(self, ex: _Exchange, receive: Receive) -> Receive:
-        if ex.interface != "ecr":
+        if ex.interface not in _AWS_JSON:
             return receive
 
         async def tee() -> Message:
@@ -339,6 +381,11 @@ class AuditMiddleware:
             body = json.dumps({"__type": "ThrottlingException", "message": msg}).encode()
             headers = [(b"content-type", b"application/x-amz-json-1.1"),
                        (b"x-amzn-errortype", b"ThrottlingException")]  # fmt: skip
+        elif ex.interface == "inspector2":  # REST-JSON: the type is the header, 429 modeled
+            ex.status, ex.error = 429, "ThrottlingException"
+            body = json.dumps({"message": msg}).encode()
+            headers = [(b"content-type", b"application/json"),
+                       (b"x-amzn-errortype", b"ThrottlingException")]  # fmt: skip
         else:
             ex.status, ex.error = 429, "TOOMANYREQUESTS"
             body = json.dumps(
@@ -352,7 +399,7 @@ class AuditMiddleware:
     def _sign_in_failed(self, ex: _Exchange) -> bool:
         if not ex.has_credentials:
             return False
-        if ex.interface == "ecr":
+        if ex.interface in _AWS_JSON:
             return ex.error in SIGN_IN_ERRORS
         return ex.status == 401
 
@@ -363,7 +410,7 @@ class AuditMiddleware:
             self.limiter.succeeded(ex.key_id)
 
     def _result(self, ex: _Exchange) -> str:
-        if ex.interface == "ecr":
+        if ex.interface in _AWS_JSON:
             if ex.status < 400:
                 return ALLOWED
             return DENIED if ex.error in REFUSAL_ERRORS else FAILED
@@ -375,21 +422,21 @@ class AuditMiddleware:
         if self._result(ex) == DENIED:
             # The credential-less 401 is the challenge that starts every client's sign-in.
             return ex.has_credentials or ex.status != 401 or ex.interface != "v2"
-        if ex.interface == "ecr":
-            action = ex.action.removeprefix("ecr:")
+        if ex.interface in _AWS_JSON:
+            action = ex.action.partition(":")[2]
             return action == "GetAuthorizationToken" or not action.startswith(_READ_PREFIXES)
         return ex.mutating
 
     def _record(self, scope: Scope, ex: _Exchange) -> None:
         if ex.interface == "v2" and ex.error is None and ex.status >= 400:
             ex.error = v2_error_code(ex.response_body) or str(ex.status)
-        resource = (
-            ecr_resource(self.settings, ex.body)
-            if ex.interface == "ecr"
-            else repository_arn(self.settings, ex.repository)
-            if ex.repository
-            else None
-        )
+        resource: str | None = None
+        if ex.interface == "ecr":
+            resource = ecr_resource(self.settings, ex.body)
+        elif ex.interface == "inspector2":
+            resource = inspector_resource(ex.labels or {}, ex.body)
+        elif ex.repository:
+            resource = repository_arn(self.settings, ex.repository)
         self.trail.record(
             AuditEvent(
                 at=time.time(),

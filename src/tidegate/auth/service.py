@@ -39,9 +39,12 @@ SignedRequest = sigv4.Received
 
 def signed_request(request: Request, body: bytes) -> SignedRequest:
     """What SigV4 verification needs of an HTTP request whose body has been read."""
+    # The path as sent: the client signed its percent-encoding (an ARN in an Inspector2
+    # URI label arrives as `arn%3Aaws%3A...%2F...`), which the decoded path has lost.
+    raw: bytes | None = request.scope.get("raw_path")
     return SignedRequest(
         method=request.method,
-        path=request.url.path,
+        path=raw.decode("latin-1") if raw else request.url.path,
         query=request.url.query,
         headers={k.lower(): v for k, v in request.headers.items()},
         body=body,

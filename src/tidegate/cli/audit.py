@@ -19,10 +19,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "audit",
         help="show the audit trail",
-        description="Show recorded requests, newest first: every mutating ECR and /v2/ "
-        "request and every refusal (failed sign-in, access denied, throttled), with "
-        "principal, access key, action, resource, result, source address and time. Events "
-        "are kept audit_retention_days (default 90).",
+        description="Show recorded requests, newest first: every mutating ECR, /v2/ and "
+        "Inspector2 request, console sign-ins and sign-outs, and every refusal (failed "
+        "sign-in, access denied, throttled), with principal, access key, action, resource, "
+        "result, source address and time. Events are kept audit_retention_days (default 90).",
     )
     add_data_options(parser)
     parser.add_argument(
@@ -33,6 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--since", help="only events since then: a duration ago (30m, 12h, 7d) or an ISO time"
     )
     parser.add_argument("--result", choices=("allowed", "denied", "failed"))
+    parser.add_argument(
+        "--interface", choices=("ecr", "v2", "inspector2", "console"), help="only this API"
+    )
     parser.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     registry = build_registry(settings_from_args(args))
     events = AuditTrail(registry.engine).query(
         principal=args.principal, action=args.action, since=since,
-        result=args.result, limit=args.limit,
+        result=args.result, interface=args.interface, limit=args.limit,
     )  # fmt: skip
     if args.json:
         print(json.dumps(events_as_documents(events), indent=2))

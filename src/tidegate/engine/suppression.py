@@ -33,6 +33,7 @@ from tidegate.registry import metadata
 from tidegate.registry.metadata import by_repository
 
 EXPIRES_TAG = "tidegate:expires"  # ISO 8601 date or time; Inspector filters have no expiry
+MAX_TAGS = 50  # per resource, as AWS tagging allows; the model bounds only keys and values
 ACTIONS = ("NONE", "SUPPRESS")
 
 
@@ -68,6 +69,25 @@ def expiry_of(tags: Mapping[str, str]) -> float | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.timestamp()
+
+
+def check_tags(tags: Mapping[str, str]) -> None:
+    """A filter's whole tag set: at most MAX_TAGS, none under AWS's reserved `aws:` prefix
+    (the model checks each key's and value's length)."""
+    if len(tags) > MAX_TAGS:
+        raise criteria.invalid("tags", f"a resource has at most {MAX_TAGS} tags, not {len(tags)}")
+    for key in tags:
+        if key.lower().startswith("aws:"):
+            raise criteria.invalid("tags", f"'{key}': the aws: prefix is reserved for AWS")
+
+
+def checked_expiry(tags: Mapping[str, str], now: float) -> float | None:
+    """The expiry the tags give a rule; one already past is refused, since it would never
+    have suppressed anything."""
+    expires_at = expiry_of(tags)
+    if expires_at is not None and expires_at <= now:
+        raise criteria.invalid(f"tags.{EXPIRES_TAG}", "the expiry has already passed")
+    return expires_at
 
 
 def _check_criteria(spec_criteria: Mapping[str, Any], action: str, origin: Origin) -> None:
@@ -168,9 +188,8 @@ def create(
     """CreateFilter: store the filter and, for SUPPRESS, suppress what it matches now;
     returns its ARN. `spec.criteria` is required."""
     tags = dict(spec.tags or {})
-    expires_at = expiry_of(tags)
-    if expires_at is not None and expires_at <= now:
-        raise criteria.invalid(f"tags.{EXPIRES_TAG}", "the expiry has already passed")
+    check_tags(tags)
+    expires_at = checked_expiry(tags, now)
     _check_criteria(spec.criteria or {}, action, origin)
     arn = filter_arn(origin, secrets.token_hex(8))
     try:

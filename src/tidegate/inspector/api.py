@@ -22,7 +22,14 @@ from tidegate.engine.finding_criteria import CriteriaInvalid
 from tidegate.errors import ErrorCode, TidegateError
 from tidegate.inputs import InputTooDeep, load_json
 from tidegate.inspector.errors import InspectorError, invalid
-from tidegate.inspector.model import SERVICE, routes, validate_input
+from tidegate.inspector.model import (
+    LABEL_RE,
+    SERVICE,
+    route_of,
+    routes,
+    uri_params,
+    validate_input,
+)
 from tidegate.inspector.operations import OPERATIONS, InspectorContext
 from tidegate.request_body import read_limited
 
@@ -100,13 +107,17 @@ async def inspector_dispatch(request: Request) -> Response:
         caller = None
         if settings.auth_enabled:
             caller = await run_in_threadpool(_authenticate, auth, request, body)
-        action = routes().get((request.method, request.url.path))
+        found = route_of(request.method, request.scope["path"])
+        action, labels = found if found is not None else (None, {})
         handler = OPERATIONS.get(action or "")
         if action is None or handler is None:
             raise InspectorError(
                 "ValidationException", f"Tidegate does not implement {action or 'this route'}"
             )
-        params = _params(body)
+        query: dict[str, list[str]] = {}
+        for key, value in request.query_params.multi_items():
+            query.setdefault(key, []).append(value)
+        params = {**_params(body), **uri_params(action, labels, query)}
         validate_input(action, params)
         principal = None
         if caller is not None:
@@ -132,10 +143,11 @@ async def inspector_dispatch(request: Request) -> Response:
 
 
 def inspector_routes() -> list[Route]:
-    """One route per modeled request URI (paths with `{...}` labels are left out)."""
+    """One route per modeled request URI. A `{label}` becomes a Starlette `path` parameter
+    only to reach the dispatcher, which matches the URI itself (`model.route_of`), so the
+    audit middleware and the dispatcher agree on which operation a request is."""
     methods: dict[str, set[str]] = {}
     for method, path in routes():
-        if "{" not in path:
-            methods.setdefault(path, set()).add(method)
+        methods.setdefault(LABEL_RE.sub(r"{\1:path}", path), set()).add(method)
     endpoint: Callable[[Request], Any] = inspector_dispatch
     return [Route(path, endpoint, methods=sorted(m)) for path, m in sorted(methods.items())]

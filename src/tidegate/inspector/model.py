@@ -7,6 +7,7 @@ members: a misspelt filter field would otherwise silently widen a query.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,54 @@ def routes() -> dict[tuple[str, str], str]:
     for name, op in service_model()["operations"].items():
         http = op["http"]
         out[(http["method"], http["requestUri"])] = name
+    return out
+
+
+LABEL_RE = re.compile(r"\{(\w+)\+?\}")
+
+
+@functools.cache
+def _templates() -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """(method, pattern, operation) for the request URIs with `{label}`s. A label matches
+    any non-empty text, slashes included: servers see the path percent-decoded, and botocore
+    sends a label such as `resourceArn` percent-encoded, so its slashes arrive as slashes."""
+    out = []
+    for (method, uri), name in sorted(routes().items()):
+        if "{" in uri:
+            parts = LABEL_RE.split(uri)  # literal, label, literal, label, ...
+            pattern = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+)"
+                              for i, p in enumerate(parts))  # fmt: skip
+            out.append((method, re.compile(pattern), name))
+    return tuple(out)
+
+
+def route_of(method: str, path: str) -> tuple[str, dict[str, str]] | None:
+    """The operation a request is (method and percent-decoded path) and its URI labels."""
+    name = routes().get((method, path))
+    if name is not None:
+        return name, {}
+    for want, pattern, name in _templates():
+        match = pattern.fullmatch(path) if want == method else None
+        if match:
+            return name, match.groupdict()
+    return None
+
+
+def uri_params(
+    operation: str, labels: Mapping[str, str], query: Mapping[str, list[str]]
+) -> dict[str, Any]:
+    """The input members an operation takes from its URI labels and query string."""
+    model = service_model()
+    shape = model["shapes"][model["operations"][operation]["input"]["shape"]]
+    out: dict[str, Any] = {}
+    for member, ref in shape["members"].items():
+        where, wire = ref.get("location"), ref.get("locationName", member)
+        if where == "uri" and wire in labels:
+            out[member] = labels[wire]
+        elif where == "querystring" and wire in query:
+            kind = model["shapes"][ref["shape"]]["type"]
+            values = query[wire]
+            out[member] = values if kind == "list" else values[-1]
     return out
 
 

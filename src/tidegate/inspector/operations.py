@@ -16,7 +16,7 @@ from tidegate import schema as t
 from tidegate.auth.principal import Principal
 from tidegate.config import Settings
 from tidegate.db import reading
-from tidegate.engine import rescan, suppression, usage
+from tidegate.engine import filter_tags, rescan, suppression, usage
 from tidegate.engine.finding_filters import FilterRow
 from tidegate.events.model import Origin
 from tidegate.inspector import aggregations, coverage, findings
@@ -180,6 +180,21 @@ def list_filters(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def tag_resource(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    filter_tags.tag(ctx.registry.engine, ctx.origin, p["resourceArn"], p["tags"], time.time())
+    return {}
+
+
+def untag_resource(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    filter_tags.untag(ctx.registry.engine, ctx.origin, p["resourceArn"], p["tagKeys"],
+                      time.time())  # fmt: skip
+    return {}
+
+
+def list_tags_for_resource(ctx: InspectorContext, p: dict[str, Any]) -> dict[str, Any]:
+    return {"tags": filter_tags.tags_of(ctx.registry.engine, p["resourceArn"])}
+
+
 _DURATIONS = {"LIFETIME": 0, "DAYS_3": 3, "DAYS_7": 7, "DAYS_14": 14, "DAYS_30": 30,
               "DAYS_60": 60, "DAYS_90": 90, "DAYS_180": 180}  # fmt: skip
 
@@ -269,4 +284,7 @@ OPERATIONS: dict[str, Callable[[InspectorContext, dict[str, Any]], dict[str, Any
     "UpdateFilter": update_filter,
     "DeleteFilter": delete_filter,
     "ListFilters": list_filters,
+    "TagResource": tag_resource,
+    "UntagResource": untag_resource,
+    "ListTagsForResource": list_tags_for_resource,
 }
