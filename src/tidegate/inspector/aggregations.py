@@ -19,9 +19,11 @@ from tidegate.engine import finding_criteria as filters
 from tidegate.events.model import Origin
 from tidegate.inspector.errors import invalid
 from tidegate.inspector.findings import base_query
+from tidegate.scanner.severity import INSPECTOR_SEVERITIES
+from tidegate.states import FindingStatus, ScanType
 
 f, r, m = t.findings, t.repositories, t.manifests
-SEVERITIES = ("critical", "high", "medium", "low", "informational", "untriaged")
+SEVERITIES = tuple(s.lower() for s in INSPECTOR_SEVERITIES)  # severityCounts members
 
 
 def _image_arn(origin: Origin) -> sa.ColumnElement[str]:
@@ -101,7 +103,7 @@ def aggregate(
     if given:
         other = next(iter(given))
         raise invalid(f"aggregationRequest.{other}", f"does not match aggregationType {kind_name}")
-    clauses: list[sa.ColumnElement[bool]] = [f.c.status == "ACTIVE"]
+    clauses: list[sa.ColumnElement[bool]] = [f.c.status == FindingStatus.ACTIVE]
     for member, items in own.items():
         if member in ("sortBy", "sortOrder"):
             continue
@@ -180,7 +182,7 @@ def _repositories(
         .select_from(s)
         .join(r, r.c.id == s.c.repository_id)
         .join(m, sa.and_(m.c.repository_id == s.c.repository_id, m.c.digest == s.c.digest))
-        .where(s.c.scan_type == "ENHANCED")
+        .where(s.c.scan_type == ScanType.ENHANCED)
     )
     if own.get("repositories"):
         query = query.where(filters._strings(r.c.name, own["repositories"]))
