@@ -24,6 +24,9 @@ from tidegate.states import FindingStatus, ScanType
 
 f, r, m = t.findings, t.repositories, t.manifests
 SEVERITIES = tuple(s.lower() for s in INSPECTOR_SEVERITIES)  # severityCounts members
+# Inspector's sortBy names (RepositorySortBy, ...; not severities) -> the count they sort by.
+SORT_COLUMNS = {"CRITICAL": "critical", "HIGH": "high", "ALL": "total", "AFFECTED_IMAGES": "images"}
+DEFAULT_SORT = "CRITICAL"
 
 
 def _image_arn(origin: Origin) -> sa.ColumnElement[str]:
@@ -130,9 +133,7 @@ def aggregate(
     query = base_query(columns, {}, origin).where(*clauses)
     if keys:
         query = query.group_by(*keys)
-    sort_by = own.get("sortBy", "CRITICAL")
-    sort_column = {"CRITICAL": "critical", "HIGH": "high", "ALL": "total",
-                   "AFFECTED_IMAGES": "images"}[sort_by]  # fmt: skip
+    sort_column = SORT_COLUMNS[own.get("sortBy", DEFAULT_SORT)]
     sort: sa.ColumnClause[Any] = sa.literal_column(sort_column)
     order: list[Any] = [sort.asc() if own.get("sortOrder") == "ASC" else sort.desc()]
     order += [sa.literal_column(f"k{i}") for i in range(len(keys))]
@@ -196,8 +197,7 @@ def _repositories(
         for severity, n in counts.items():
             total[severity.lower()] = total.get(severity.lower(), 0) + int(n)
             total["total"] += int(n)
-    sort = {"CRITICAL": "critical", "HIGH": "high", "ALL": "total",
-            "AFFECTED_IMAGES": "images"}[own.get("sortBy", "CRITICAL")]  # fmt: skip
+    sort = SORT_COLUMNS[own.get("sortBy", DEFAULT_SORT)]
     sign = 1 if own.get("sortOrder") == "ASC" else -1
     ranked = sorted(
         ((n, c) for n, c in totals.items() if c["total"]),
