@@ -63,3 +63,39 @@ class JobKind(enum.StrEnum):
     SCAN = "scan"  # analyze and match one image
     RESCAN = "rescan"  # re-match the images a vulnerability-DB update touched
     REPORT = "report"  # write an Inspector findings report or SBOM export
+
+
+class FilterAction(enum.StrEnum):
+    """Inspector's FilterAction: what a findings filter does to the findings it matches."""
+
+    NONE = "NONE"
+    SUPPRESS = "SUPPRESS"
+
+
+class CoverageStatus(enum.StrEnum):
+    """Inspector's ScanStatusCode, a covered resource's `scanStatus.statusCode`."""
+
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
+
+
+class CoverageReason(enum.StrEnum):
+    """Inspector's ScanStatusReason, a covered resource's `scanStatus.reason` (those used)."""
+
+    SUCCESSFUL = "SUCCESSFUL"
+    SCAN_IN_PROGRESS = "SCAN_IN_PROGRESS"
+    PENDING_INITIAL_SCAN = "PENDING_INITIAL_SCAN"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    SCAN_ELIGIBILITY_EXPIRED = "SCAN_ELIGIBILITY_EXPIRED"
+    SCAN_FREQUENCY_MANUAL = "SCAN_FREQUENCY_MANUAL"
+    SCAN_FREQUENCY_SCAN_ON_PUSH = "SCAN_FREQUENCY_SCAN_ON_PUSH"
+
+
+class ReportStatus(enum.StrEnum):
+    """Inspector's ExternalReportStatus of a findings report or SBOM export request."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"

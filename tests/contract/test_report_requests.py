@@ -12,7 +12,7 @@ from tidegate.engine import reports
 from tidegate.engine.jobs import JobQueue
 from tidegate.events.model import Origin
 from tidegate.inspector.reports import ReportJobs
-from tidegate.states import JobKind
+from tidegate.states import JobKind, ReportStatus
 
 KMS = "arn:aws:kms:us-east-1:123456789012:key/k"
 DEST = {"bucketName": "reports", "kmsKeyArn": KMS}
@@ -43,7 +43,7 @@ def test_cancel_wins_over_a_late_finish(engine: Engine) -> None:
     assert reports.cancel(engine, report_id, 2.0)
     assert not reports.cancel(engine, report_id, 3.0)
     with engine.begin() as conn:
-        assert not reports.finish(conn, report_id, reports.SUCCEEDED, 4.0)
+        assert not reports.finish(conn, report_id, ReportStatus.SUCCEEDED, 4.0)
     report = reports.get(engine, report_id, "findings")
     assert report is not None
     assert report.status == "CANCELLED"

@@ -11,6 +11,7 @@ from typing import Any
 from tidegate.cli.common import add_data_options, settings_from_args
 from tidegate.scanner.severity import Severity
 from tidegate.scanner.vulndb.model import FixState
+from tidegate.states import FindingStatus
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--repository", help="only this repository")
     parser.add_argument("--include-closed", action="store_true", help="every status")
     parser.add_argument(
-        "--status", choices=["ACTIVE", "SUPPRESSED", "CLOSED", "ALL"],
+        "--status", choices=[*(s.value for s in FindingStatus), "ALL"],
         help="only findings in this status (default ACTIVE; ALL = --include-closed)",
     )  # fmt: skip
     parser.add_argument(
@@ -77,7 +78,7 @@ def _criteria(args: argparse.Namespace) -> dict[str, list[dict[str, str]]]:
         out["ecrImageRepositoryName"] = [{"comparison": "EQUALS", "value": args.repository}]
     if args.fix_available:
         out["fixAvailable"] = [{"comparison": "EQUALS", "value": args.fix_available}]
-    status = "ALL" if args.include_closed else args.status or "ACTIVE"
+    status = "ALL" if args.include_closed else args.status or FindingStatus.ACTIVE
     if status != "ALL":
         out["findingStatus"] = [{"comparison": "EQUALS", "value": status}]
     return out
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     registry = build_registry(settings)
-    status, include_closed = aggregate.status_filter(args.status or "ACTIVE")
+    status, include_closed = aggregate.status_filter(args.status or FindingStatus.ACTIVE)
     flt = aggregate.FindingFilter(
         severities=tuple(s.upper() for s in args.severity),
         fix_available=args.fix_available,

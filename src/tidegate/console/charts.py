@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-COLORS = {
-    "CRITICAL": "#7d0d12",
-    "HIGH": "#c2410c",
-    "MEDIUM": "#a16207",
-    "LOW": "#1d4ed8",
-    "INFORMATIONAL": "#475569",
-    "UNTRIAGED": "#64748b",
-    "UNDEFINED": "#94a3b8",
+from tidegate.scanner.severity import Severity
+
+COLORS: dict[str, str] = {
+    Severity.CRITICAL: "#7d0d12",
+    Severity.HIGH: "#c2410c",
+    Severity.MEDIUM: "#a16207",
+    Severity.LOW: "#1d4ed8",
+    Severity.INFORMATIONAL: "#475569",
+    Severity.UNTRIAGED: "#64748b",
+    Severity.UNDEFINED: "#94a3b8",
 }
 
 

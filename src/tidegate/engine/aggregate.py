@@ -35,7 +35,7 @@ class FindingFilter:
     text: str = ""  # substring of vulnerability id, package or repository name
     repository: str | None = None
     include_closed: bool = False
-    status: str | None = None  # exactly this status (SUPPRESSED, ...); wins over include_closed
+    status: FindingStatus | None = None  # exactly this status; wins over include_closed
 
 
 @dataclass
@@ -126,7 +126,7 @@ def aggregate(
         groups.values(),
         key=lambda g: (
             -g.severity_counts[Severity.CRITICAL],
-            -g.severity_counts["HIGH"],
+            -g.severity_counts[Severity.HIGH],
             -sum(g.severity_counts.values()),
             tuple(g.key.values()),
         ),
@@ -142,13 +142,14 @@ def aggregate_report(
         return aggregate(conn, group_by, flt, limit=limit)
 
 
-STATUSES = ("ACTIVE", "SUPPRESSED", "CLOSED", "ALL")
+ALL = "ALL"  # the status filter's word for findings of every status
+STATUSES = (*(s.value for s in FindingStatus), ALL)
 
 
-def status_filter(value: str) -> tuple[str | None, bool]:
+def status_filter(value: str) -> tuple[FindingStatus | None, bool]:
     """`--status`/`?status=` as FindingFilter's (status, include_closed); ValueError if
     unknown."""
     word = value.upper()
     if word not in STATUSES:
         raise ValueError(value)
-    return (None, True) if word == "ALL" else (word, False)
+    return (None, True) if word == ALL else (FindingStatus(word), False)

@@ -17,6 +17,7 @@ from tidegate.engine import finding_filters, suppression
 from tidegate.engine.finding_filters import FilterRow
 from tidegate.errors import NotFound
 from tidegate.events.model import Origin
+from tidegate.states import FilterAction
 
 
 def _filter(conn: Connection, arn: str, *, lock: bool = False) -> FilterRow:
@@ -56,5 +57,5 @@ def _replace(
     if tags.get(suppression.EXPIRES_TAG) != old.tags.get(suppression.EXPIRES_TAG):
         values["expires_at"] = suppression.checked_expiry(tags, now)
     finding_filters.update(conn, old.id, values, now)
-    if "expires_at" in values and old.action == "SUPPRESS":
+    if "expires_at" in values and old.action == FilterAction.SUPPRESS:
         suppression.reconcile(conn, origin, now)

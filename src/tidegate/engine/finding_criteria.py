@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from tidegate import schema as t
 from tidegate.errors import InvalidParameter
 from tidegate.events.model import Origin
+from tidegate.states import ScanType
 
 f, r, m = t.findings, t.repositories, t.manifests
 Clause = sa.ColumnElement[bool]
@@ -187,5 +188,5 @@ def joined(columns: list[Any], *clauses: Clause) -> sa.Select[Any]:
         .select_from(f)
         .join(r, r.c.id == f.c.repository_id)
         .join(m, sa.and_(m.c.repository_id == f.c.repository_id, m.c.digest == f.c.digest))
-        .where(f.c.scan_type == "ENHANCED", *clauses)
+        .where(f.c.scan_type == ScanType.ENHANCED, *clauses)
     )

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.states import FilterAction
 
 ff = t.finding_filters
 
@@ -24,7 +25,7 @@ class FilterRow:
     id: int
     arn: str
     name: str
-    action: str  # NONE | SUPPRESS
+    action: FilterAction
     criteria: dict[str, Any]
     description: str | None
     reason: str | None
@@ -38,12 +39,13 @@ class FilterRow:
 
     def holds_at(self, now: float) -> bool:
         """A SUPPRESS rule suppresses until its expiry (if it has one)."""
-        return self.action == "SUPPRESS" and (self.expires_at is None or self.expires_at > now)
+        suppresses = self.action == FilterAction.SUPPRESS
+        return suppresses and (self.expires_at is None or self.expires_at > now)
 
 
 def _row(m: sa.RowMapping) -> FilterRow:
     return FilterRow(
-        id=int(m["id"]), arn=m["arn"], name=m["name"], action=m["action"],
+        id=int(m["id"]), arn=m["arn"], name=m["name"], action=FilterAction(m["action"]),
         criteria=orjson.loads(m["criteria"]), description=m["description"],
         reason=m["reason"], tags=orjson.loads(m["tags"]), owner_id=m["owner_id"],
         author=m["author"], created_at=float(m["created_at"]),
@@ -67,7 +69,10 @@ def holding(conn: Connection, now: float) -> list[FilterRow]:
     """The SUPPRESS rules in force at `now`."""
     query = (
         sa.select(ff)
-        .where(ff.c.action == "SUPPRESS", sa.or_(ff.c.expires_at.is_(None), ff.c.expires_at > now))
+        .where(
+            ff.c.action == FilterAction.SUPPRESS,
+            sa.or_(ff.c.expires_at.is_(None), ff.c.expires_at > now),
+        )
         .order_by(ff.c.id)
     )
     return [_row(m) for m in conn.execute(query).mappings()]
@@ -129,7 +134,7 @@ def delete(conn: Connection, filter_id: int) -> None:
 def due_to_lapse(conn: Connection, now: float) -> list[FilterRow]:
     """SUPPRESS rules whose expiry has passed and whose findings were not re-evaluated yet."""
     query = sa.select(ff).where(
-        ff.c.action == "SUPPRESS", ff.c.expires_at <= now, ff.c.lapsed_at.is_(None)
+        ff.c.action == FilterAction.SUPPRESS, ff.c.expires_at <= now, ff.c.lapsed_at.is_(None)
     )
     return [_row(m) for m in conn.execute(query).mappings()]
 

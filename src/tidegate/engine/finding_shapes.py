@@ -11,6 +11,7 @@ import orjson
 from tidegate.events.inspector import inspector_time
 from tidegate.events.model import Origin
 from tidegate.scanner.report.findings import advisory_url
+from tidegate.scanner.severity import Severity
 
 
 def _cvss(details: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -145,7 +146,7 @@ def static_part(row: Mapping[Any, Any]) -> dict[str, Any]:
     }  # fmt: skip
     # The rating the finding's severity came from: the feed's own word, else the CVSS band.
     vendor = details.get("vendor_severity") or (
-        row["severity"] if row["severity"] not in ("UNDEFINED", "UNTRIAGED") else ""
+        row["severity"] if row["severity"] not in (Severity.UNDEFINED, Severity.UNTRIAGED) else ""
     )
     if vendor:
         vuln["vendorSeverity"] = vendor

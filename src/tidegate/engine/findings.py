@@ -277,9 +277,9 @@ def _diff(
                   "last_observed_at": now, "updated_at": now}  # fmt: skip
         updates.append(values)
         (changes.new if reopened else changes.changed).append(values)
-        if old["status"] == "ACTIVE":
+        if old["status"] == _ACTIVE:
             delta[str(old["severity"])] -= 1
-        if status == "ACTIVE":
+        if status == _ACTIVE:
             delta[str(row["severity"])] += 1
     for key, old in old_rows.items():
         if key in seen or old["status"] not in OPEN:
@@ -289,7 +289,7 @@ def _diff(
         values = {**old, "status": _CLOSED, "updated_at": now}
         updates.append(values)
         changes.closed.append(values)
-        if old["status"] == "ACTIVE":
+        if old["status"] == _ACTIVE:
             delta[str(old["severity"])] -= 1
     return changes, inserts, updates
 
@@ -347,7 +347,7 @@ def store_many(
             .values({c: sa.bindparam(c) for c in columns})
         )
         conn.execute(stmt, [{**{c: u[c] for c in columns}, "_id": u["id"]} for u in updates])
-    if suppress is not None and scan_type == "ENHANCED":
+    if suppress is not None and scan_type == ScanType.ENHANCED:
         touched = [(i.repository_id, i.digest) for i in items
                    if i.scope is None or out[(i.repository_id, i.digest)].any]  # fmt: skip
         if touched:
@@ -369,7 +369,7 @@ def _merge_moves(out: dict[ImageKey, FindingChanges], moved: Sequence[Row]) -> N
             changes.changed.append(row)
         else:
             reported["status"] = row["status"]
-        sign = 1 if row["status"] == "ACTIVE" else -1
+        sign = 1 if row["status"] == FindingStatus.ACTIVE else -1
         changes.severity_delta[str(row["severity"])] += sign
 
 
@@ -384,7 +384,8 @@ def resuppress(
     f = t.findings
     hit = sa.case((suppress, 1), else_=0) if suppress is not None else sa.literal(0)
     moving = sa.or_(
-        sa.and_(f.c.status == "ACTIVE", hit == 1), sa.and_(f.c.status == "SUPPRESSED", hit == 0)
+        sa.and_(f.c.status == FindingStatus.ACTIVE, hit == 1),
+        sa.and_(f.c.status == FindingStatus.SUPPRESSED, hit == 0),
     )
     scopes: list[Clause] = [sa.true()]
     if images is not None:
@@ -403,7 +404,8 @@ def resuppress(
         batch = [dict(m) for m in conn.execute(
             _with_details().where(f.c.id.in_(ids[start : start + _BATCH]))).mappings()]  # fmt: skip
         for row in batch:
-            row["status"] = "ACTIVE" if row["status"] == "SUPPRESSED" else "SUPPRESSED"
+            suppressed = row["status"] == FindingStatus.SUPPRESSED
+            row["status"] = FindingStatus.ACTIVE if suppressed else FindingStatus.SUPPRESSED
             row["updated_at"] = now
         for status in OPEN:
             to = [r["id"] for r in batch if r["status"] == status]

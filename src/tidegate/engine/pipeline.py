@@ -111,9 +111,8 @@ def run_scan(ctx: ScanContext, job: Job) -> JobOutcome:
     def record(conn: Connection) -> None:
         if not _still_there(conn, repo, row):
             return  # deleted while it was analysed: nothing to report
-        suppress = (
-            suppression.rules_clause(conn, ctx.origin, now) if job.scan_type == "ENHANCED" else None
-        )
+        enhanced = job.scan_type == ScanType.ENHANCED
+        suppress = suppression.rules_clause(conn, ctx.origin, now) if enhanced else None
         changes = store.store_findings(
             conn, repo.id, row.digest, job.scan_type, found, now, suppress=suppress
         )

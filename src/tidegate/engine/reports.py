@@ -27,10 +27,9 @@ from tidegate.db import reading
 from tidegate.engine import jobs
 from tidegate.engine.inventories import decode_inventory
 from tidegate.scanner.model import Inventory
-from tidegate.states import JobKind, ScanType
+from tidegate.states import JobKind, ReportStatus, ScanType
 
 JOB_KIND = JobKind.REPORT
-IN_PROGRESS, SUCCEEDED, FAILED, CANCELLED = "IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELLED"
 T = TypeVar("T")
 
 rep = t.inspector_reports
@@ -41,7 +40,7 @@ class Report:
     id: str
     kind: str  # findings | sbom
     format: str
-    status: str
+    status: ReportStatus
     error_code: str | None
     error_message: str | None
     destination: dict[str, Any]
@@ -63,8 +62,9 @@ class StoredImage:
 
 def _report(row: sa.RowMapping) -> Report:
     return Report(
-        id=row["id"], kind=row["kind"], format=row["format"], status=row["status"],
-        error_code=row["error_code"], error_message=row["error_message"],
+        id=row["id"], kind=row["kind"], format=row["format"],
+        status=ReportStatus(row["status"]), error_code=row["error_code"],
+        error_message=row["error_message"],
         destination=orjson.loads(row["destination"]), criteria=orjson.loads(row["criteria"]),
         written=orjson.loads(row["written"]), created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -85,7 +85,7 @@ def create(
     with db.begin() as conn:
         conn.execute(
             sa.insert(rep).values(
-                id=report_id, kind=kind, format=report_format, status=IN_PROGRESS,
+                id=report_id, kind=kind, format=report_format, status=ReportStatus.IN_PROGRESS,
                 destination=orjson.dumps(destination).decode(),
                 criteria=orjson.dumps(criteria).decode(), written="[]",
                 created_at=now, updated_at=now,
@@ -130,8 +130,10 @@ def cancel(db: Engine, report_id: str, now: float) -> bool:
     with db.begin() as conn:
         done = conn.execute(
             sa.update(rep)
-            .where(rep.c.id == report_id, rep.c.status == IN_PROGRESS)
-            .values(status=CANCELLED, error_message="cancelled by request", updated_at=now)
+            .where(rep.c.id == report_id, rep.c.status == ReportStatus.IN_PROGRESS)
+            .values(
+                status=ReportStatus.CANCELLED, error_message="cancelled by request", updated_at=now
+            )
         )
     return done.rowcount == 1
 
@@ -140,13 +142,13 @@ def is_open(db: Engine, report_id: str) -> bool:
     """Whether the request is still IN_PROGRESS (the job checks this between files)."""
     with reading(db) as conn:
         status = conn.execute(sa.select(rep.c.status).where(rep.c.id == report_id)).scalar()
-    return status == IN_PROGRESS
+    return status == ReportStatus.IN_PROGRESS
 
 
 def finish(
     conn: Connection,
     report_id: str,
-    status: str,
+    status: ReportStatus,
     now: float,
     *,
     error_code: str | None = None,
@@ -156,7 +158,7 @@ def finish(
     """End an IN_PROGRESS request (a cancelled one stays CANCELLED); False if it had ended."""
     done = conn.execute(
         sa.update(rep)
-        .where(rep.c.id == report_id, rep.c.status == IN_PROGRESS)
+        .where(rep.c.id == report_id, rep.c.status == ReportStatus.IN_PROGRESS)
         .values(
             status=status, error_code=error_code, error_message=error_message,
             written=orjson.dumps(list(written)).decode(), updated_at=now,

@@ -31,10 +31,10 @@ from tidegate.errors import Conflict, NotFound
 from tidegate.events.model import Origin
 from tidegate.registry import metadata
 from tidegate.registry.metadata import by_repository
+from tidegate.states import FilterAction
 
 EXPIRES_TAG = "tidegate:expires"  # ISO 8601 date or time; Inspector filters have no expiry
 MAX_TAGS = 50  # per resource, as AWS tagging allows; the model bounds only keys and values
-ACTIONS = ("NONE", "SUPPRESS")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ def _check_criteria(spec_criteria: Mapping[str, Any], action: str, origin: Origi
     a rule cannot mean: no criteria at all, or a status (a rule decides the status)."""
     if not any(spec_criteria.values()):
         raise criteria.invalid("filterCriteria", "at least one criterion is required")
-    if action == "SUPPRESS" and spec_criteria.get("findingStatus"):
+    if action == FilterAction.SUPPRESS and spec_criteria.get("findingStatus"):
         raise criteria.invalid(
             "filterCriteria.findingStatus",
             "a suppression rule sets the status; it cannot also select by it",
@@ -200,7 +200,7 @@ def create(
                 description=spec.description, reason=spec.reason, tags=tags,
                 owner_id=origin.account, author=author, now=now, expires_at=expires_at,
             )  # fmt: skip
-            if action == "SUPPRESS":
+            if action == FilterAction.SUPPRESS:
                 reconcile(conn, origin, now)
     except sa.exc.IntegrityError:  # the same name created concurrently
         raise Conflict(f"a filter named {name!r} already exists",
@@ -232,7 +232,8 @@ def update(engine: Engine, origin: Origin, arn: str, spec: FilterSpec, now: floa
             if value is not None
         }  # fmt: skip
         finding_filters.update(conn, old.id, values, now)
-        if "SUPPRESS" in (old.action, action) and ("action" in values or "criteria" in values):
+        suppressing = FilterAction.SUPPRESS in (old.action, action)
+        if suppressing and ("action" in values or "criteria" in values):
             reconcile(conn, origin, now)
         return _existing(conn, arn)
 
@@ -242,7 +243,7 @@ def delete(engine: Engine, origin: Origin, arn: str, now: float) -> FilterRow:
     with engine.begin() as conn:
         old = _existing(conn, arn, lock=True)
         finding_filters.delete(conn, old.id)
-        if old.action == "SUPPRESS":
+        if old.action == FilterAction.SUPPRESS:
             reconcile(conn, origin, now)
     return old
 
@@ -302,7 +303,8 @@ def report(conn: Connection, origin: Origin, now: float) -> list[RuleReport]:
             [sa.func.count()], f.c.status.in_(store.OPEN), *criteria.where(rule.criteria, origin)
         )
         matching = int(conn.execute(query).scalar_one())
-        out.append(RuleReport(rule, matching, rule.action == "SUPPRESS" and not rule.holds_at(now)))
+        expired = rule.action == FilterAction.SUPPRESS and not rule.holds_at(now)
+        out.append(RuleReport(rule, matching, expired))
     return out
 
 

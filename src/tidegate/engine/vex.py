@@ -18,11 +18,11 @@ from sqlalchemy.engine import Connection, Engine
 from tidegate import schema as t
 from tidegate.db import reading
 from tidegate.engine import finding_criteria as criteria
+from tidegate.engine.findings import OPEN
 from tidegate.oci.manifest import Manifest
 from tidegate.scanner import vex as parser
 
 v = t.vex_statements
-OPEN = ("ACTIVE", "SUPPRESSED")
 
 
 def is_vex(parsed: Manifest) -> bool:

@@ -19,9 +19,14 @@ from tidegate.engine import finding_criteria as filters
 from tidegate.events.model import Origin
 from tidegate.inspector.errors import invalid
 from tidegate.inspector.findings import base_query
+from tidegate.scanner.severity import INSPECTOR_SEVERITIES
+from tidegate.states import FindingStatus, ScanType
 
 f, r, m = t.findings, t.repositories, t.manifests
-SEVERITIES = ("critical", "high", "medium", "low", "informational", "untriaged")
+SEVERITIES = tuple(s.lower() for s in INSPECTOR_SEVERITIES)  # severityCounts members
+# Inspector's sortBy names (RepositorySortBy, ...; not severities) -> the count they sort by.
+SORT_COLUMNS = {"CRITICAL": "critical", "HIGH": "high", "ALL": "total", "AFFECTED_IMAGES": "images"}
+DEFAULT_SORT = "CRITICAL"
 
 
 def _image_arn(origin: Origin) -> sa.ColumnElement[str]:
@@ -101,7 +106,7 @@ def aggregate(
     if given:
         other = next(iter(given))
         raise invalid(f"aggregationRequest.{other}", f"does not match aggregationType {kind_name}")
-    clauses: list[sa.ColumnElement[bool]] = [f.c.status == "ACTIVE"]
+    clauses: list[sa.ColumnElement[bool]] = [f.c.status == FindingStatus.ACTIVE]
     for member, items in own.items():
         if member in ("sortBy", "sortOrder"):
             continue
@@ -128,9 +133,7 @@ def aggregate(
     query = base_query(columns, {}, origin).where(*clauses)
     if keys:
         query = query.group_by(*keys)
-    sort_by = own.get("sortBy", "CRITICAL")
-    sort_column = {"CRITICAL": "critical", "HIGH": "high", "ALL": "total",
-                   "AFFECTED_IMAGES": "images"}[sort_by]  # fmt: skip
+    sort_column = SORT_COLUMNS[own.get("sortBy", DEFAULT_SORT)]
     sort: sa.ColumnClause[Any] = sa.literal_column(sort_column)
     order: list[Any] = [sort.asc() if own.get("sortOrder") == "ASC" else sort.desc()]
     order += [sa.literal_column(f"k{i}") for i in range(len(keys))]
@@ -180,7 +183,7 @@ def _repositories(
         .select_from(s)
         .join(r, r.c.id == s.c.repository_id)
         .join(m, sa.and_(m.c.repository_id == s.c.repository_id, m.c.digest == s.c.digest))
-        .where(s.c.scan_type == "ENHANCED")
+        .where(s.c.scan_type == ScanType.ENHANCED)
     )
     if own.get("repositories"):
         query = query.where(filters._strings(r.c.name, own["repositories"]))
@@ -194,8 +197,7 @@ def _repositories(
         for severity, n in counts.items():
             total[severity.lower()] = total.get(severity.lower(), 0) + int(n)
             total["total"] += int(n)
-    sort = {"CRITICAL": "critical", "HIGH": "high", "ALL": "total",
-            "AFFECTED_IMAGES": "images"}[own.get("sortBy", "CRITICAL")]  # fmt: skip
+    sort = SORT_COLUMNS[own.get("sortBy", DEFAULT_SORT)]
     sign = 1 if own.get("sortOrder") == "ASC" else -1
     ranked = sorted(
         ((n, c) for n, c in totals.items() if c["total"]),

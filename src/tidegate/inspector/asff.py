@@ -14,12 +14,25 @@ from typing import Any
 
 from tidegate.events.model import Origin
 from tidegate.inspector.report_formats import iso
+from tidegate.scanner.severity import Severity
+from tidegate.states import FindingStatus
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR_ID = "tidegate/enhanced-scanning"
 # Security Hub's label -> normalized mapping; Tidegate's UNDEFINED/UNTRIAGED have no label.
-NORMALIZED = {"INFORMATIONAL": 0, "LOW": 1, "MEDIUM": 40, "HIGH": 70, "CRITICAL": 90}
-WORKFLOW = {"ACTIVE": "NEW", "SUPPRESSED": "SUPPRESSED", "CLOSED": "RESOLVED"}
+NORMALIZED: dict[str, int] = {
+    Severity.INFORMATIONAL: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 40,
+    Severity.HIGH: 70,
+    Severity.CRITICAL: 90,
+}
+# A finding's status -> the ASFF Workflow.Status Security Hub shows.
+WORKFLOW: dict[str, str] = {
+    FindingStatus.ACTIVE: "NEW",
+    FindingStatus.SUPPRESSED: "SUPPRESSED",
+    FindingStatus.CLOSED: "RESOLVED",
+}
 TITLE_MAX, DESCRIPTION_MAX = 256, 1024
 
 
@@ -87,9 +100,9 @@ def _types(vulnerability_id: str) -> list[str]:
 
 def to_asff(finding: Mapping[str, Any], origin: Origin) -> dict[str, Any]:
     """One ECR-shaped enhanced finding as an `AwsSecurityFinding`."""
-    severity = str(finding.get("severity", "INFORMATIONAL"))
-    label = severity if severity in NORMALIZED else "INFORMATIONAL"
-    status = str(finding.get("status", "ACTIVE"))
+    severity = str(finding.get("severity", Severity.INFORMATIONAL))
+    label = severity if severity in NORMALIZED else Severity.INFORMATIONAL
+    status = str(finding.get("status", FindingStatus.ACTIVE))
     vulnerability = _vulnerability(finding)
     title = str(finding.get("title") or vulnerability["Id"])
     recommendation = finding.get("remediation", {}).get("recommendation", {})
@@ -117,7 +130,7 @@ def to_asff(finding: Mapping[str, Any], origin: Origin) -> dict[str, Any]:
         "Resources": [_resource(r, origin) for r in finding.get("resources", [])],
         "Vulnerabilities": [vulnerability],
         "Workflow": {"Status": WORKFLOW.get(status, "NEW")},
-        "RecordState": "ARCHIVED" if status == "CLOSED" else "ACTIVE",
+        "RecordState": "ARCHIVED" if status == FindingStatus.CLOSED else "ACTIVE",
     }  # fmt: skip
     return _pruned(out)
 

@@ -15,19 +15,24 @@ from tidegate.engine import finding_criteria as filters
 from tidegate.engine import policy
 from tidegate.events.model import Origin
 from tidegate.inspector.errors import invalid
-from tidegate.states import ScanType
+from tidegate.states import CoverageReason, CoverageStatus, ScanFrequency, ScanStatus, ScanType
 
 # image_scans.status -> Inspector (statusCode, reason)
 _IMAGE_STATUS = {
-    "COMPLETE": ("ACTIVE", "SUCCESSFUL"),
-    "ACTIVE": ("ACTIVE", "SUCCESSFUL"),
-    "IN_PROGRESS": ("ACTIVE", "SCAN_IN_PROGRESS"),
-    "PENDING": ("ACTIVE", "PENDING_INITIAL_SCAN"),
-    "FAILED": ("INACTIVE", "INTERNAL_ERROR"),
-    "UNSUPPORTED_IMAGE": ("INACTIVE", "UNSUPPORTED_MEDIA_TYPE"),
-    "SCAN_ELIGIBILITY_EXPIRED": ("INACTIVE", "SCAN_ELIGIBILITY_EXPIRED"),
+    ScanStatus.COMPLETE: (CoverageStatus.ACTIVE, CoverageReason.SUCCESSFUL),
+    ScanStatus.ACTIVE: (CoverageStatus.ACTIVE, CoverageReason.SUCCESSFUL),
+    ScanStatus.IN_PROGRESS: (CoverageStatus.ACTIVE, CoverageReason.SCAN_IN_PROGRESS),
+    ScanStatus.PENDING: (CoverageStatus.ACTIVE, CoverageReason.PENDING_INITIAL_SCAN),
+    ScanStatus.FAILED: (CoverageStatus.INACTIVE, CoverageReason.INTERNAL_ERROR),
+    ScanStatus.UNSUPPORTED_IMAGE: (CoverageStatus.INACTIVE, CoverageReason.UNSUPPORTED_MEDIA_TYPE),
+    ScanStatus.SCAN_ELIGIBILITY_EXPIRED: (
+        CoverageStatus.INACTIVE,
+        CoverageReason.SCAN_ELIGIBILITY_EXPIRED,
+    ),
 }
-_MANUAL_REASON = {"MANUAL": "SCAN_FREQUENCY_MANUAL", "SCAN_ON_PUSH": "SCAN_FREQUENCY_SCAN_ON_PUSH"}
+_SUCCESSFUL = (CoverageStatus.ACTIVE, CoverageReason.SUCCESSFUL)
+_MANUAL = (CoverageStatus.INACTIVE, CoverageReason.SCAN_FREQUENCY_MANUAL)
+_PENDING = (CoverageStatus.ACTIVE, CoverageReason.PENDING_INITIAL_SCAN)
 
 # CoverageFilterCriteria member -> the CoveredResource value it compares.
 _STRING_FIELDS: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -48,14 +53,13 @@ def resources(conn: Connection, origin: Origin) -> list[dict[str, Any]]:
         return []
     r, m, s = t.repositories, t.manifests, t.image_scans
     out: list[dict[str, Any]] = []
-    frequency: dict[int, str] = {}
+    frequency: dict[int, ScanFrequency] = {}
     for repo_id, name, scan_on_push in conn.execute(
         sa.select(r.c.id, r.c.name, r.c.scan_on_push).order_by(r.c.name)
     ):
-        freq = policy.effective_scanning(config, name, bool(scan_on_push)).frequency.value
+        freq = policy.effective_scanning(config, name, bool(scan_on_push)).frequency
         frequency[repo_id] = freq
-        status = ("INACTIVE", _MANUAL_REASON["MANUAL"]) if freq == "MANUAL" else (
-            "ACTIVE", "SUCCESSFUL")  # fmt: skip
+        status = _MANUAL if freq is ScanFrequency.MANUAL else _SUCCESSFUL
         out.append(_resource(origin, "AWS_ECR_REPOSITORY", origin.repository_arn(name), name,
                              status, {"ecrRepository": {"name": name, "scanFrequency": freq}},
                              None))  # fmt: skip
@@ -70,16 +74,16 @@ def resources(conn: Connection, origin: Origin) -> list[dict[str, Any]]:
     rows = list(conn.execute(query))
     tags = _tags(conn, [row.id for row in rows])
     for row in rows:
-        if row.scan_type == "ENHANCED" and row.status in _IMAGE_STATUS:
+        if row.scan_type == ScanType.ENHANCED and row.status in _IMAGE_STATUS:
             status = _IMAGE_STATUS[row.status]
-        elif frequency.get(row.repository_id) == "MANUAL":
-            status = ("INACTIVE", "SCAN_FREQUENCY_MANUAL")
+        elif frequency.get(row.repository_id) is ScanFrequency.MANUAL:
+            status = _MANUAL
         else:
-            status = ("ACTIVE", "PENDING_INITIAL_SCAN")
+            status = _PENDING
         meta: dict[str, Any] = {"tags": tags.get(row.id, [])}
         if row.last_pulled_at is not None:
             meta["imagePulledAt"] = row.last_pulled_at
-        scanned = row.completed_at if row.scan_type == "ENHANCED" else None
+        scanned = row.completed_at if row.scan_type == ScanType.ENHANCED else None
         out.append(_resource(origin, "AWS_ECR_CONTAINER_IMAGE",
                              origin.image_arn(row.name, row.digest), row.name, status,
                              {"ecrImage": meta}, scanned))  # fmt: skip
@@ -87,7 +91,8 @@ def resources(conn: Connection, origin: Origin) -> list[dict[str, Any]]:
 
 
 def _resource(
-    origin: Origin, kind: str, arn: str, repository: str, status: tuple[str, str],
+    origin: Origin, kind: str, arn: str, repository: str,
+    status: tuple[CoverageStatus, CoverageReason],
     metadata: dict[str, Any], scanned: float | None,
 ) -> dict[str, Any]:  # fmt: skip
     out: dict[str, Any] = {

@@ -24,6 +24,7 @@ from tidegate.inspector.errors import invalid
 from tidegate.inspector.reports import ReportOperations
 from tidegate.registry.repositories import write_setting
 from tidegate.registry.service import RegistryService
+from tidegate.states import ScanType
 
 DEFAULT_PAGE = 50
 
@@ -113,7 +114,7 @@ def batch_get_finding_details(ctx: InspectorContext, p: dict[str, Any]) -> dict[
         rows = conn.execute(
             sa.select(f.c.finding_key, d.c.details)
             .join(d, d.c.id == f.c.details_id)
-            .where(f.c.scan_type == "ENHANCED", f.c.finding_key.in_(set(keys.values())))
+            .where(f.c.scan_type == ScanType.ENHANCED, f.c.finding_key.in_(set(keys.values())))
         )
         found = {key: orjson.loads(text) for key, text in rows}
     details, errors = [], []

@@ -27,6 +27,7 @@ from tidegate.inspector.destination import (
 )
 from tidegate.inspector.errors import InspectorError
 from tidegate.inspector.report_formats import EXTENSIONS, RENDERERS
+from tidegate.states import FindingStatus, ReportStatus
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def report_criteria(criteria: Mapping[str, Any]) -> dict[str, Any]:
     findingStatus (as Inspector's CreateFindingsReport does)."""
     out = dict(criteria)
     if not out.get("findingStatus"):
-        out["findingStatus"] = [{"comparison": "EQUALS", "value": "ACTIVE"}]
+        out["findingStatus"] = [{"comparison": "EQUALS", "value": FindingStatus.ACTIVE}]
     return out
 
 
@@ -142,7 +143,7 @@ class ReportJobs:
     def run(self, job: Job) -> JobOutcome:
         report_id = str(job.payload.get("report_id", ""))
         report = store.get(self.db, report_id, str(job.payload.get("report_kind", "")))
-        if report is None or report.status != store.IN_PROGRESS:
+        if report is None or report.status != ReportStatus.IN_PROGRESS:
             return nothing_to_write  # cancelled before it started, or already ended
         try:
             dest = destination_for(self.settings, report.destination)
@@ -151,21 +152,21 @@ class ReportJobs:
         except _Cancelled:
             return nothing_to_write
         except _NothingToReport as exc:
-            return self._end(report.id, store.FAILED, "NO_FINDINGS_FOUND", str(exc))
+            return self._end(report.id, ReportStatus.FAILED, "NO_FINDINGS_FOUND", str(exc))
         except DestinationError as exc:
-            return self._end(report.id, store.FAILED, exc.code, exc.message)
+            return self._end(report.id, ReportStatus.FAILED, exc.code, exc.message)
         except Exception as exc:  # the request ends FAILED; the job must not retry forever
             log.exception("report failed", extra={"fields": {"report": report.id}})
-            return self._end(report.id, store.FAILED, "INTERNAL_ERROR", type(exc).__name__)
-        return self._end(report.id, store.SUCCEEDED, None, None, written)
+            return self._end(report.id, ReportStatus.FAILED, "INTERNAL_ERROR", type(exc).__name__)
+        return self._end(report.id, ReportStatus.SUCCEEDED, None, None, written)
 
     def give_up(self, conn: Connection, job: Job, error: str) -> None:
         report_id = str(job.payload.get("report_id", ""))
-        store.finish(conn, report_id, store.FAILED, self.clock(), error_code="INTERNAL_ERROR",
-                     error_message=error[:500])  # fmt: skip
+        store.finish(conn, report_id, ReportStatus.FAILED, self.clock(),
+                     error_code="INTERNAL_ERROR", error_message=error[:500])  # fmt: skip
 
     def _end(
-        self, report_id: str, status: str, code: str | None, message: str | None,
+        self, report_id: str, status: ReportStatus, code: str | None, message: str | None,
         written: list[str] | None = None,
     ) -> JobOutcome:  # fmt: skip
         now = self.clock()

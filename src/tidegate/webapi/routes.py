@@ -18,6 +18,7 @@ from tidegate.inputs import ascii_decimal
 from tidegate.registry.service import RegistryService
 from tidegate.scanner.vulndb import layout
 from tidegate.scanner.vulndb.model import FixState
+from tidegate.states import FindingStatus
 from tidegate.webapi.errors import handles_errors
 from tidegate.webapi.errors import json_response as _json
 
@@ -32,7 +33,7 @@ def finding_filter(params: dict[str, str]) -> aggregate.FindingFilter:
     if any(s not in known for s in states):
         raise InvalidParameter(f"fixState must be among {', '.join(sorted(known))}")
     try:
-        status, include_closed = aggregate.status_filter(params.get("status", "ACTIVE"))
+        status, include_closed = aggregate.status_filter(params.get("status", FindingStatus.ACTIVE))
     except ValueError:
         raise InvalidParameter(
             f"status must be one of {', '.join(aggregate.STATUSES)}, not {params['status']!r}"
