@@ -1,26 +1,26 @@
-"""Inspector2 REST-JSON on the ECR API's host and port: each modeled `requestUri` is a route;
-SigV4 scoped to `inspector2`, model validation, `inspector2:` authorization, dispatch."""
+"""Inspector2 REST-JSON on the ECR API's host and port: each modeled `requestUri` is a route.
+What Inspector does its own way in the shared AWS call (`aws_dispatch`): the route table, SigV4
+scoped to `inspector2`, ValidationException for a bad body, `inspector2:` on any resource."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tidegate.auth.service import AuthService, signed_request
+from tidegate.auth.keys import AccessKey
+from tidegate.auth.principal import Principal
+from tidegate.auth.service import AuthService
 from tidegate.auth.sigv4 import SignatureProblem
+from tidegate.aws_dispatch import AwsApi, Call, WireError, dispatch
 from tidegate.config import Settings
-from tidegate.ecr.api import MAX_BODY
 from tidegate.engine.finding_criteria import CriteriaInvalid
 from tidegate.errors import ErrorCode, TidegateError
-from tidegate.inputs import InputTooDeep, load_json
+from tidegate.inputs import InputTooDeep
 from tidegate.inspector.errors import InspectorError, invalid
 from tidegate.inspector.model import (
     LABEL_RE,
@@ -31,7 +31,6 @@ from tidegate.inspector.model import (
     validate_input,
 )
 from tidegate.inspector.operations import OPERATIONS, InspectorContext
-from tidegate.request_body import read_limited
 
 log = logging.getLogger(__name__)
 
@@ -43,44 +42,51 @@ _AUTH_TYPES = {
 }
 
 
-def _response(payload: dict[str, Any], status: int, request_id: str, error: str | None) -> Response:
-    headers = {"x-amzn-RequestId": request_id}
-    if error is not None:
-        headers["x-amzn-ErrorType"] = error
-    return Response(orjson.dumps(payload), status_code=status,
-                    media_type="application/json", headers=headers)  # fmt: skip
-
-
-async def _body(request: Request) -> bytes:
-    body = await read_limited(request, MAX_BODY)
-    if body is None:
-        raise InspectorError("ValidationException", "request body too large")
-    return body
-
-
-def _params(body: bytes) -> dict[str, Any]:
-    try:
-        params = load_json(body or b"{}")
-    except (InputTooDeep, ValueError):
+def _find(request: Request) -> Call[InspectorContext]:
+    found = route_of(request.method, request.scope["path"])
+    action, labels = found if found is not None else (None, {})
+    handler = OPERATIONS.get(action or "")
+    if action is None or handler is None:
         raise InspectorError(
-            "ValidationException", "the request body is not valid JSON", reason="CANNOT_PARSE"
-        ) from None
-    if not isinstance(params, dict):
-        raise InspectorError(
-            "ValidationException", "the request body must be a JSON object", reason="CANNOT_PARSE"
+            "ValidationException", f"Tidegate does not implement {action or 'this route'}"
         )
-    return params
+    return Call(action, handler, labels)
 
 
-def _authenticate(auth: AuthService, request: Request, body: bytes) -> Any:
-    signed = signed_request(request, body)
-    try:
-        return auth.verify_sigv4(signed, SERVICE)
-    except SignatureProblem as exc:
-        raise InspectorError(exc.kind, exc.message, status=_AUTH_TYPES.get(exc.kind, 403)) from None
+def _uri_params(request: Request, call: Call[InspectorContext]) -> dict[str, Any]:
+    query: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        query.setdefault(key, []).append(value)
+    return uri_params(call.action, call.labels, query)
 
 
-def _error_of(exc: TidegateError) -> InspectorError:
+def _refuse_signature(exc: SignatureProblem) -> InspectorError:
+    return InspectorError(exc.kind, exc.message, status=_AUTH_TYPES.get(exc.kind, 403))
+
+
+def _too_large() -> InspectorError:
+    return InspectorError("ValidationException", "request body too large")
+
+
+def _unparsable(message: str) -> InspectorError:
+    return InspectorError("ValidationException", message, reason="CANNOT_PARSE")
+
+
+def _too_deep(_exc: InputTooDeep) -> InspectorError:
+    return _unparsable("the request body is not valid JSON")
+
+
+def _resources(_auth: AuthService, _action: str, _params: dict[str, Any]) -> list[str]:
+    return ["*"]
+
+
+def _context(
+    request: Request, _caller: AccessKey | None, principal: Principal | None
+) -> InspectorContext:
+    return InspectorContext(request.app.state.settings, request.app.state.registry, principal)
+
+
+def _inspector_error_of(exc: TidegateError) -> InspectorError:
     if isinstance(exc, InspectorError):
         return exc
     if isinstance(exc, CriteriaInvalid):
@@ -97,49 +103,36 @@ def _error_of(exc: TidegateError) -> InspectorError:
     return InspectorError("ValidationException", exc.message)
 
 
+def _error_of(exc: TidegateError, _settings: Settings) -> WireError:
+    error = _inspector_error_of(exc)
+    return WireError(error.type_name, error.status, error.body())
+
+
+INSPECTOR_API: AwsApi[InspectorContext] = AwsApi(
+    name="Inspector",
+    log=log,
+    content_type="application/json",
+    signing_service=SERVICE,
+    action_prefix="inspector2",
+    find=_find,
+    refuse_signature=_refuse_signature,
+    too_large=_too_large,
+    too_deep=_too_deep,
+    unparsable=_unparsable,
+    validate=validate_input,
+    resources=_resources,
+    context=_context,
+    error_of=_error_of,
+    internal_error=WireError(
+        "InternalServerException", 500, {"message": "An internal error occurred."}
+    ),
+    uri_params=_uri_params,
+)
+
+
 async def inspector_dispatch(request: Request) -> Response:
     """Handle one Inspector2 call; every response carries x-amzn-RequestId."""
-    request_id = str(uuid.uuid4())
-    settings: Settings = request.app.state.settings
-    auth: AuthService = request.app.state.auth
-    try:
-        body = await _body(request)
-        caller = None
-        if settings.auth_enabled:
-            caller = await run_in_threadpool(_authenticate, auth, request, body)
-        found = route_of(request.method, request.scope["path"])
-        action, labels = found if found is not None else (None, {})
-        handler = OPERATIONS.get(action or "")
-        if action is None or handler is None:
-            raise InspectorError(
-                "ValidationException", f"Tidegate does not implement {action or 'this route'}"
-            )
-        query: dict[str, list[str]] = {}
-        for key, value in request.query_params.multi_items():
-            query.setdefault(key, []).append(value)
-        params = {**_params(body), **uri_params(action, labels, query)}
-        validate_input(action, params)
-        principal = None
-        if caller is not None:
-            principal = auth.principal_of(caller)
-            request.state.principal = principal
-            client = request.client.host if request.client else None
-            context = auth.authorizer.context(principal, client, request.url.scheme == "https")
-            await run_in_threadpool(
-                auth.authorizer.require, principal, f"inspector2:{action}", "*", context
-            )
-        ctx = InspectorContext(settings, request.app.state.registry, principal)
-        result = await run_in_threadpool(handler, ctx, params)
-    except TidegateError as exc:
-        error = _error_of(exc)
-        if error.status >= 500:
-            log.error("Inspector operation failed", exc_info=exc)
-        return _response(error.body(), error.status, request_id, error.type_name)
-    except Exception:
-        log.exception("unexpected error in the Inspector API")
-        return _response({"message": "An internal error occurred."}, 500, request_id,
-                         "InternalServerException")  # fmt: skip
-    return _response(result, 200, request_id, None)
+    return await dispatch(INSPECTOR_API, request)
 
 
 def inspector_routes() -> list[Route]:
