@@ -58,12 +58,13 @@ def build_services(settings: Settings) -> tuple[RegistryService, events.EventsRu
     event_runtime = events.install(registry, settings)
     origin = Origin(settings.registry_id, settings.region)
     reports = ReportJobs(settings, registry.engine, origin)
-    engine = ScanEngine(registry, settings, kinds={report_store.JOB_KIND: reports.kind()})
+    scan_engine = ScanEngine(registry, settings, kinds={report_store.JOB_KIND: reports.kind()})
+    clock = scan_engine.clock
     registry.hooks.on_push.append(scans.on_push)
-    registry.hooks.on_delete.append(retention.delete_hook(engine.origin, engine.clock))
-    registry.hooks.on_push.append(vex_hooks.push_hook(engine.origin, registry.store, engine.clock))
-    registry.hooks.on_delete.append(vex_hooks.delete_hook(engine.origin, engine.clock))
-    return registry, event_runtime, engine
+    registry.hooks.on_delete.append(retention.delete_hook(origin, clock))
+    registry.hooks.on_push.append(vex_hooks.push_hook(origin, registry.store, clock))
+    registry.hooks.on_delete.append(vex_hooks.delete_hook(origin, clock))
+    return registry, event_runtime, scan_engine
 
 
 def prepare(settings: Settings) -> None:
@@ -83,7 +84,7 @@ def create_app(settings: Settings, *, primary: bool = True) -> Starlette:
     """The application of one server process; only the `primary` one of a `--workers N`
     group runs the background duties (scan workers when `run_workers`, the DB update
     schedule, WAL checkpoints, the `metrics_bind` listener)."""
-    registry, event_runtime, engine = build_services(settings)
+    registry, event_runtime, scan_engine = build_services(settings)
     updates = DbUpdateScheduler(settings, registry.engine)
     # Without workers, nothing else here keeps the DB directory at the shared version.
     follower = vulndb_share.Follower(registry.engine, settings.vulndb_dir)
@@ -103,7 +104,7 @@ def create_app(settings: Settings, *, primary: bool = True) -> Starlette:
                 )
         await events.start(app)
         if settings.run_workers and primary:
-            engine.start()
+            scan_engine.start()
             updates.start()
         else:
             follower.start()
@@ -112,7 +113,7 @@ def create_app(settings: Settings, *, primary: bool = True) -> Starlette:
         finally:
             follower.stop()
             updates.stop()
-            engine.stop()
+            scan_engine.stop()
             await events.stop(app)
             if stop_metrics is not None:
                 stop_metrics()
@@ -142,7 +143,7 @@ def create_app(settings: Settings, *, primary: bool = True) -> Starlette:
     app.state.settings = settings
     app.state.registry = registry
     app.state.events = event_runtime
-    app.state.scan_engine = engine
+    app.state.scan_engine = scan_engine
     install_ecr(app, settings, registry)
     install_console(app, settings, registry, EcrForConsole(settings, registry, app.state.auth))
     return app

@@ -31,19 +31,19 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args, workers=args.concurrency)
     configure_logging(settings.log_format, settings.log_level)
-    registry, _events, engine = build_services(settings)
+    registry, _events, scan_engine = build_services(settings)
     if args.drain:
-        engine.check_vulndb()
-        engine.drain(timeout=3600)
-        engine.stop()
+        scan_engine.check_vulndb()
+        scan_engine.drain(timeout=3600)
+        scan_engine.stop()
         return 0
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     checkpoints = WalCheckpointer(registry.engine)
     checkpoints.start()
-    engine.start()
+    scan_engine.start()
     stop.wait()
-    engine.stop()
+    scan_engine.stop()
     checkpoints.stop()
     return 0
