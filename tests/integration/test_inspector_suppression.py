@@ -24,6 +24,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.integration.console.test_access import signed_in
 from tests.support.cli_users import new_user
 from tests.support.scan_fixtures import db_update, events, skopeo_push
 from tests.support.seed import log4j_image
@@ -418,6 +419,7 @@ def test_vex_referrers_suppress_or_annotate_their_image(
     assert by_vuln[LOG4SHELL]["findings"] == 1
     assert (by_vuln[SECOND]["status"], by_vuln[SECOND]["findings"]) == ("under_investigation", 1)
     assert by_vuln[SECOND]["statement"] == "checking the config"
+    _vex_is_shown_on_the_findings(server, by_vuln)
 
     ecr = server.ecr()
     ecr.batch_delete_image(repositoryName="shop/api", imageIds=[{"imageTag": "vex-log4shell"}])
@@ -429,6 +431,40 @@ def test_vex_referrers_suppress_or_annotate_their_image(
         httpx.get(f"{server.url}/api/vex", params={"repository": "shop/api"}).json()["statements"]
         == []
     )
+
+
+def _vex_is_shown_on_the_findings(server: TidegateServer, by_vuln: dict[str, Any]) -> None:
+    """/api/findings, `tidegate findings` and the console's image page show each finding the
+    statements that apply: the suppressed one its not_affected, the active one its triage."""
+    not_affected = {"status": "not_affected",
+                    "justification": "vulnerable_code_not_in_execute_path",
+                    "statement": "message lookups are disabled",
+                    "document": by_vuln[LOG4SHELL]["document"],
+                    "vulnerabilityId": LOG4SHELL}  # fmt: skip
+    triage = {"status": "under_investigation", "justification": None,
+              "statement": "checking the config", "document": by_vuln[SECOND]["document"],
+              "vulnerabilityId": SECOND}  # fmt: skip
+    (hidden,) = _api(server, repository="shop/api", status="SUPPRESSED")["groups"]
+    assert (hidden["vulnerabilityId"], hidden["vex"]) == (LOG4SHELL, [not_affected])
+    (active,) = _api(server, repository="shop/api")["groups"]
+    assert (active["vulnerabilityId"], active["vex"]) == (SECOND, [triage])
+    assert all("vex" not in g for g in _api(server, repository="shop/web", status="ALL")["groups"])
+    listed = _tidegate(server, "findings", "--repository", "shop/api", "--status", "ALL",
+                       "--format", "json")  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    by_id = {g["vulnerabilityId"]: g["vex"] for g in json.loads(listed.stdout)}
+    assert by_id == {LOG4SHELL: [not_affected], SECOND: [triage]}
+    table = _tidegate(server, "findings", "--repository", "shop/api", "--status", "SUPPRESSED")
+    assert table.returncode == 0, table.stderr
+    (row,) = [line for line in table.stdout.splitlines() if line.startswith(LOG4SHELL)]
+    assert row.endswith("not_affected: vulnerable_code_not_in_execute_path")
+    client = signed_in(server, server.access_key())
+    digest, _size = _manifest_digest(server, "shop/api", "v1")
+    page = client.get(f"/console/repositories/shop/api/images/{digest}")
+    assert page.status_code == 200, page.text
+    findings = page.text.split('id="findings"')[1]  # the image page lists ACTIVE findings
+    assert 'VEX: under_investigation</span> <span class="muted">checking the config' in findings
+    assert "not_affected" not in findings
 
 
 def _upload(server: TidegateServer, repo: str, blob: bytes) -> str:

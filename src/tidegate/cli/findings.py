@@ -20,8 +20,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="list findings grouped by vulnerability, repository, image, layer or package",
         description="Aggregate the current (ACTIVE) findings of every scanned image, worst "
         "first, the way the Inspector console groups them; findings suppression rules hide are "
-        "SUPPRESSED (--status SUPPRESSED lists them). Then every Inspector filter with the open "
-        "findings it matches: STALE ones match none any more. With --format asff, print each "
+        "SUPPRESSED (--status SUPPRESSED lists them); the VEX column shows the statements of "
+        "pushed VEX documents that apply (not_affected and fixed ones suppress). Then every "
+        "Inspector filter with the open findings it matches: STALE ones match none any more. "
+        "With --format asff, print each "
         "enhanced finding in the AWS Security Finding Format as a Security Hub "
         'BatchImportFindings request body ({"Findings": [...]}).',
     )
@@ -135,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     origin = Origin(settings.registry_id, settings.region)
     with reading(registry.engine) as conn:
         groups = aggregate.aggregate(
-            conn, aggregate.GroupBy(args.group_by), flt, limit=args.limit or 100
+            conn, aggregate.GroupBy(args.group_by), flt, limit=args.limit or 100, with_vex=True
         )
         rules = suppression.report(conn, origin, time.time())
         worst = _worst(aggregate.aggregate(conn, aggregate.GroupBy.REPOSITORY, flt, limit=10**9))
@@ -165,14 +167,23 @@ def _print(groups: list[dict[str, Any]], group_by: str) -> None:
                  "image": ["repository", "imageDigest"],
                  "layer": ["repository", "imageDigest", "layerHash"],
                  "package": ["packageName"]}[group_by]  # fmt: skip
-    print(f"{'GROUP':70} {'SEVERITY':9} {'CRIT':>5} {'HIGH':>5} {'ALL':>5} {'IMAGES':>6}")
+    print(f"{'GROUP':70} {'SEVERITY':9} {'CRIT':>5} {'HIGH':>5} {'ALL':>5} {'IMAGES':>6} VEX")
     for g in groups:
         label = " ".join(str(g[k])[:71] for k in key_names)[:70]
         counts = g["severityCounts"]
         print(
             f"{label:70} {g['severity']:9} {counts.get('critical', 0):>5} "
-            f"{counts.get('high', 0):>5} {counts['all']:>5} {g['affectedImages']:>6}"
+            f"{counts.get('high', 0):>5} {counts['all']:>5} {g['affectedImages']:>6} "
+            f"{_vex_text(g.get('vex', []))}".rstrip()
         )
+
+
+def _vex_text(statements: list[dict[str, Any]]) -> str:
+    """`not_affected: vulnerable_code_not_in_execute_path; under_investigation`."""
+    return "; ".join(
+        f"{s['status']}: {s['justification']}" if s["justification"] else s["status"]
+        for s in statements
+    )
 
 
 def _print_rules(rules: list[Any]) -> None:

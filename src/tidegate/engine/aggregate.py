@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tidegate import schema as t
 from tidegate.db import reading
+from tidegate.engine import vex
 from tidegate.engine.findings_view import SEVERITY_ORDER
 from tidegate.scanner.severity import Severity
 from tidegate.states import FindingStatus
@@ -47,6 +48,7 @@ class Group:
     vulnerabilities: set[str] = field(default_factory=set)
     fixable: int = 0
     exploitable: int = 0
+    vex: list[dict[str, Any]] = field(default_factory=list)  # statements applying to some
 
     def as_dict(self) -> dict[str, Any]:
         worst = next((s for s in SEVERITY_ORDER if self.severity_counts.get(s)), "")
@@ -60,15 +62,22 @@ class Group:
             "vulnerabilities": len(self.vulnerabilities),
             "fixAvailableCount": self.fixable,
             "exploitAvailableCount": self.exploitable,
+            **({"vex": self.vex} if self.vex else {}),
         }  # fmt: skip
 
 
 def _rows(conn: Connection, flt: FindingFilter) -> Iterable[sa.RowMapping]:
     f, r = t.findings, t.repositories
-    query = sa.select(
-        f.c.vuln_id, f.c.digest, f.c.layer, f.c.package_name, f.c.package_version,
+    columns = (
+        f.c.id, f.c.vuln_id, f.c.digest, f.c.layer, f.c.package_name, f.c.package_version,
         f.c.severity, f.c.fix_available, f.c.exploit_available, r.c.name.label("repository"),
-    ).join(r, r.c.id == f.c.repository_id)  # fmt: skip
+    )  # fmt: skip
+    return conn.execute(_select(columns, flt)).mappings()
+
+
+def _select(columns: Iterable[Any], flt: FindingFilter) -> sa.Select[Any]:
+    f, r = t.findings, t.repositories
+    query = sa.select(*columns).select_from(f.join(r, r.c.id == f.c.repository_id))
     if flt.status is not None:
         query = query.where(f.c.status == flt.status)
     elif not flt.include_closed:
@@ -86,7 +95,7 @@ def _rows(conn: Connection, flt: FindingFilter) -> Iterable[sa.RowMapping]:
         query = query.where(
             sa.or_(f.c.vuln_id.ilike(like), f.c.package_name.ilike(like), r.c.name.ilike(like))
         )
-    return conn.execute(query).mappings()
+    return query
 
 
 def _key(group_by: GroupBy, row: sa.RowMapping) -> tuple[tuple[str, str], ...]:
@@ -108,10 +117,17 @@ def _key(group_by: GroupBy, row: sa.RowMapping) -> tuple[tuple[str, str], ...]:
 
 
 def aggregate(
-    conn: Connection, group_by: GroupBy, flt: FindingFilter, *, limit: int = 1000
+    conn: Connection,
+    group_by: GroupBy,
+    flt: FindingFilter,
+    *,
+    limit: int = 1000,
+    with_vex: bool = False,
 ) -> list[dict[str, Any]]:
-    """Groups sorted worst first (critical, then high, then total count)."""
+    """Groups sorted worst first (critical, then high, then total count); `with_vex` adds
+    each group's `vex`: the VEX statements applying to its findings (when any do)."""
     groups: dict[tuple[tuple[str, str], ...], Group] = defaultdict(lambda: Group({}))
+    applied = vex.applying(conn, _select([t.findings.c.id], flt)) if with_vex else {}
     for row in _rows(conn, flt):
         key = _key(group_by, row)
         group = groups[key]
@@ -122,6 +138,10 @@ def aggregate(
         group.vulnerabilities.add(row["vuln_id"])
         group.fixable += row["fix_available"] == "YES"
         group.exploitable += row["exploit_available"] == "YES"
+        for statement in applied.get(row["id"], ()):
+            shown = statement.as_dict()
+            if shown not in group.vex:
+                group.vex.append(shown)
     ranked = sorted(
         groups.values(),
         key=lambda g: (
@@ -137,9 +157,9 @@ def aggregate(
 def aggregate_report(
     engine: Engine, group_by: GroupBy, flt: FindingFilter, *, limit: int = 1000
 ) -> list[dict[str, Any]]:
-    """`aggregate` in its own read transaction (for the API layers)."""
+    """`aggregate` in its own read transaction, with VEX statements (for the API layers)."""
     with reading(engine) as conn:
-        return aggregate(conn, group_by, flt, limit=limit)
+        return aggregate(conn, group_by, flt, limit=limit, with_vex=True)
 
 
 ALL = "ALL"  # the status filter's word for findings of every status

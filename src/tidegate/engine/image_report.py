@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tidegate import schema as t
+from tidegate.engine import vex
 from tidegate.engine.findings_view import SEVERITY_ORDER
 from tidegate.engine.inventories import decode_inventory
 from tidegate.inputs import load_json
@@ -58,6 +59,7 @@ class FindingRow:
     last_observed_at: float
     title: str
     url: str
+    vex: tuple[vex.AppliedStatement, ...] = ()  # the VEX statements that apply to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +174,7 @@ def _order(q: FindingQuery) -> list[sa.ColumnElement[Any]]:
     return [first.desc() if q.descending else first.asc(), f.c.vuln_id, f.c.id]
 
 
-def _finding_row(m: sa.RowMapping) -> FindingRow:
+def _finding_row(m: sa.RowMapping, statements: list[vex.AppliedStatement]) -> FindingRow:
     details = json.loads(m["details"] or "{}")
     vectors = [c for c in details.get("cvss", []) if c.get("vector")]
     return FindingRow(
@@ -193,13 +195,15 @@ def _finding_row(m: sa.RowMapping) -> FindingRow:
         last_observed_at=m["last_observed_at"],
         title=str(details.get("title", "")),
         url=advisory_url(m["vuln_id"]),
+        vex=tuple(statements),
     )
 
 
 def finding_page(
     conn: Connection, repo_id: int, digest: str, q: FindingQuery, *, offset: int, limit: int
 ) -> tuple[list[FindingRow], int]:
-    """One page of the image's open findings and how many match in all."""
+    """One page of the image's open findings (each with the VEX statements that apply) and
+    how many match in all."""
     f, d = t.findings, t.finding_details
     where = _where(repo_id, digest, q)
     ids = list(
@@ -216,7 +220,8 @@ def finding_page(
             sa.select(f, d.c.details).join(d, d.c.id == f.c.details_id).where(f.c.id.in_(ids))
         ).mappings()
     }
-    return [_finding_row(rows[i]) for i in ids if i in rows], total
+    applied = vex.applying(conn, ids)
+    return [_finding_row(rows[i], applied.get(i, [])) for i in ids if i in rows], total
 
 
 def all_findings(conn: Connection, repo_id: int, digest: str) -> list[FindingRow]:

@@ -3,7 +3,8 @@
 A `not_affected` or `fixed` statement suppresses the open findings of its vulnerability (and
 package, when it names one) in its image, or every image of the repository for a document
 pushed without a subject; `affected` and `under_investigation` only annotate them
-(`statements` shows every statement with the findings it covers).
+(`statements` shows every statement with the findings it covers; `applying` gives the
+findings theirs, by the same match).
 """
 
 from __future__ import annotations
@@ -80,14 +81,68 @@ def clause(conn: Connection) -> sa.ColumnElement[bool] | None:
     return None
 
 
-def suppressing(f: sa.Table) -> sa.ColumnElement[bool]:
-    return sa.exists().where(
+def _matching(f: sa.Table) -> tuple[sa.ColumnElement[bool], ...]:
+    """A statement row applies to a finding of `f`: its vulnerability, its package when the
+    statement names one, and its image (or every image of the repository)."""
+    return (
         v.c.repository_id == f.c.repository_id,
         v.c.vuln_id == f.c.vuln_id,
         sa.or_(v.c.subject_digest == f.c.digest, v.c.subject_digest.is_(None)),
         sa.or_(v.c.package_name == "", v.c.package_name == f.c.package_name),
-        v.c.status.in_(parser.SUPPRESSING),
     )
+
+
+def suppressing(f: sa.Table) -> sa.ColumnElement[bool]:
+    return sa.exists().where(*_matching(f), v.c.status.in_(parser.SUPPRESSING))
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedStatement:
+    """A statement as the findings it applies to show it."""
+
+    document_digest: str
+    vuln_id: str
+    status: str
+    justification: str
+    statement: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status, "justification": self.justification or None,
+            "statement": self.statement or None, "document": self.document_digest,
+            "vulnerabilityId": self.vuln_id,
+        }  # fmt: skip
+
+
+def applying(
+    conn: Connection, finding_ids: Sequence[int] | sa.Select[tuple[int]]
+) -> dict[int, list[AppliedStatement]]:
+    """The statements that apply to these findings (their ids, or a select of ids), by
+    finding id, oldest statement first; findings none applies to are left out. The match is
+    `suppressing`'s, over every status; one query for the whole set."""
+    f = t.findings
+    ids: Sequence[int] | sa.Select[tuple[int]] = finding_ids
+    if isinstance(finding_ids, sa.Select):
+        if conn.execute(sa.select(v.c.id).limit(1)).first() is None:
+            return {}
+        ids = finding_ids.correlate(None)  # its own findings, not the outer query's
+    elif not finding_ids:
+        return {}
+    query = (
+        sa.select(f.c.id.label("finding_id"), v.c.document_digest, v.c.vuln_id, v.c.status,
+                  v.c.justification, v.c.statement)
+        .select_from(f.join(v, sa.and_(*_matching(f))))
+        .where(f.c.id.in_(ids))
+        .order_by(f.c.id, v.c.id)
+    )  # fmt: skip
+    out: dict[int, list[AppliedStatement]] = {}
+    for row in conn.execute(query).mappings():
+        applied = AppliedStatement(row["document_digest"], row["vuln_id"], row["status"],
+                                   row["justification"], row["statement"])  # fmt: skip
+        found = out.setdefault(row["finding_id"], [])
+        if applied not in found:  # a statement's rows: one per package name and image
+            found.append(applied)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
