@@ -60,8 +60,8 @@ _REPO_RE = re.compile(rb'"repositoryName"\s*:\s*"([^"\\]{1,256})"')
 _ARN_MEMBERS = ("resourceArn", "arn", "filterArn")  # where an Inspector2 request names one
 # (method, percent-decoded path) -> the Inspector2 operation and its URI labels, or None.
 InspectorRoute = Callable[[str, str], tuple[str, Mapping[str, str]] | None]
-# The interfaces whose errors arrive as x-amzn-ErrorType, with the status of a throttle.
-_AWS_JSON = {"ecr": 400, "inspector2": 429}
+# The interfaces whose errors arrive as x-amzn-ErrorType (their throttle is in `_throttle`).
+_AWS_JSON = frozenset({"ecr", "inspector2"})
 
 
 @dataclass(frozen=True, slots=True)

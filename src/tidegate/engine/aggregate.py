@@ -48,7 +48,9 @@ class Group:
     vulnerabilities: set[str] = field(default_factory=set)
     fixable: int = 0
     exploitable: int = 0
-    vex: list[dict[str, Any]] = field(default_factory=list)  # statements applying to some
+    # The statements applying to some of its findings, first seen first (a dict as an
+    # ordered set: one statement applies to many findings of a group).
+    vex: dict[vex.AppliedStatement, None] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         worst = next((s for s in SEVERITY_ORDER if self.severity_counts.get(s)), "")
@@ -62,7 +64,7 @@ class Group:
             "vulnerabilities": len(self.vulnerabilities),
             "fixAvailableCount": self.fixable,
             "exploitAvailableCount": self.exploitable,
-            **({"vex": self.vex} if self.vex else {}),
+            **({"vex": [s.as_dict() for s in self.vex]} if self.vex else {}),
         }  # fmt: skip
 
 
@@ -139,9 +141,7 @@ def aggregate(
         group.fixable += row["fix_available"] == "YES"
         group.exploitable += row["exploit_available"] == "YES"
         for statement in applied.get(row["id"], ()):
-            shown = statement.as_dict()
-            if shown not in group.vex:
-                group.vex.append(shown)
+            group.vex.setdefault(statement)
     ranked = sorted(
         groups.values(),
         key=lambda g: (
