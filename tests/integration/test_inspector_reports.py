@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -396,7 +397,7 @@ REPORTS = "inspector-reports"  # the destination bucket; the registry's blobs ar
 
 @pytest.fixture(scope="module")
 def weed(root: Path) -> Iterator[SeaweedS3]:
-    with SeaweedS3(root / "weed" / "data", bucket="registry") as s3:
+    with SeaweedS3(root / "weed" / "data", bucket="registry", kms=True) as s3:
         s3.client().create_bucket(Bucket=REPORTS)
         yield s3
 
@@ -416,17 +417,32 @@ def _object(weed: SeaweedS3, key: str) -> bytes:
     return body
 
 
+def _kms_dest(weed: SeaweedS3, inspector: Any, prefix: str) -> dict[str, str]:
+    """A destination encrypted with the store's real KMS key, named by its full ARN."""
+    arn = f"arn:aws:kms:us-east-1:{_account(inspector)}:key/{weed.kms_key_id()}"
+    return {"bucketName": REPORTS, "keyPrefix": prefix, "kmsKeyArn": arn}
+
+
+def _sse(weed: SeaweedS3, key: str) -> tuple[str, str]:
+    head = weed.client().head_object(Bucket=REPORTS, Key=key)
+    return head.get("ServerSideEncryption", ""), head.get("SSEKMSKeyId", "")
+
+
 @pytest.mark.s3
 @pytest.mark.slow
 def test_s3_storage_writes_reports_and_sboms_to_the_bucket(
     s3_server: TidegateServer, weed: SeaweedS3, root: Path
 ) -> None:
     inspector = _client(s3_server)
+    key_id = weed.kms_key_id()
     report_id = inspector.create_findings_report(
-        reportFormat="CSV", filterCriteria=WEB, s3Destination=dest(REPORTS, "weekly/web")
-    )["reportId"]
+        reportFormat="CSV", filterCriteria=WEB,
+        s3Destination=_kms_dest(weed, inspector, "weekly/web"),
+    )["reportId"]  # fmt: skip
     status = _wait(inspector.get_findings_report_status, report_id)
     assert status["status"] == "SUCCEEDED", status
+    # Stored SSE-KMS under the request's key; S3 decrypts it for a reader with the key.
+    assert _sse(weed, f"weekly/web/{report_id}.csv") == ("aws:kms", key_id)
     text = _object(weed, f"weekly/web/{report_id}.csv").decode()
     rows = list(csv.DictReader(io.StringIO(text)))
     listed = inspector.list_findings(filterCriteria=WEB)["findings"]
@@ -441,10 +457,11 @@ def test_s3_storage_writes_reports_and_sboms_to_the_bucket(
     criteria = {"ecrRepositoryName": [{"comparison": "EQUALS", "value": "team/api"}]}
     export_id = inspector.create_sbom_export(
         reportFormat="CYCLONEDX_1_4", resourceFilterCriteria=criteria,
-        s3Destination=dest(REPORTS, "cdx"),
+        s3Destination=_kms_dest(weed, inspector, "cdx"),
     )["reportId"]  # fmt: skip
     assert _wait(inspector.get_sbom_export, export_id)["status"] == "SUCCEEDED"
     keys = weed.client().list_objects_v2(Bucket=REPORTS, Prefix="cdx/")["Contents"]
+    assert _sse(weed, keys[0]["Key"]) == ("aws:kms", key_id)
     assert [k["Key"].rsplit("/", 1)[0] for k in keys] == [f"cdx/SBOM/{_account(inspector)}/"
                                                          f"{export_id}/team/api"]  # fmt: skip
     bom = json.loads(_object(weed, keys[0]["Key"]))
@@ -480,6 +497,27 @@ def test_a_missing_bucket_fails_the_report_and_the_server_keeps_serving(
     assert len(inspector.list_findings()["findings"]) == 6
 
 
+@pytest.mark.s3
+@pytest.mark.slow
+def test_a_kms_key_the_store_cannot_use_fails_the_report_and_leaves_nothing(
+    s3_server: TidegateServer, weed: SeaweedS3
+) -> None:
+    inspector = _client(s3_server)
+    unknown = f"arn:aws:kms:us-east-1:{_account(inspector)}:key/{uuid.uuid4()}"
+    report_id = inspector.create_findings_report(
+        reportFormat="JSON", s3Destination={**_kms_dest(weed, inspector, "nokey"),
+                                            "kmsKeyArn": unknown},
+    )["reportId"]  # fmt: skip
+    status = _wait(inspector.get_findings_report_status, report_id)
+    assert status["status"] == "FAILED", status
+    assert status["errorCode"] in _reporting_error_codes()
+    assert f"s3://{REPORTS}/nokey/{report_id}.json" in status["errorMessage"]
+    assert f"SSE-KMS with key '{unknown.rsplit('/', 1)[1]}'" in status["errorMessage"]
+    listed = weed.client().list_objects_v2(Bucket=REPORTS, Prefix="nokey/")
+    assert listed.get("Contents", []) == []
+    assert len(inspector.list_findings()["findings"]) == 6
+
+
 def _reporting_error_codes() -> list[str]:
     model = Loader().load_service_model("inspector2", "service-2")
     return list(model["shapes"]["ReportingErrorCode"]["enum"])
@@ -489,13 +527,16 @@ def _reporting_error_codes() -> list[str]:
 @pytest.mark.slow
 def test_s3_objects_appear_whole_or_not_at_all(weed: SeaweedS3) -> None:
     """Past one part the body goes up as a multipart upload, completed only at its end; a
-    failure midway aborts it, and refused credentials are INVALID_PERMISSIONS."""
-    destination = S3Destination(weed.client(), REPORTS, "big")
+    failure midway aborts it, and refused credentials are INVALID_PERMISSIONS. Every part
+    is encrypted with the KMS key."""
+    key_id = weed.kms_key_id()
+    destination = S3Destination(weed.client(), REPORTS, "big", kms_key_id=key_id)
     body = os.urandom(PART_SIZE) + b"x" * (PART_SIZE // 2) + b"tail"
     step = 1 << 20
     chunks = (body[i : i + step] for i in range(0, len(body), step))
     assert destination.write("r.json", chunks) == "big/r.json"
     assert _object(weed, "big/r.json") == body
+    assert _sse(weed, "big/r.json") == ("aws:kms", key_id)
 
     def failing() -> Iterator[bytes]:
         yield body[: PART_SIZE + step]

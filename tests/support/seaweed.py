@@ -6,10 +6,15 @@
 
 Every listening port is moved to a free one (S3, master, volume, filer, admin, WebDAV and
 their gRPC twins), so parallel runs never collide; telemetry is off (no test reaches out).
+
+`SeaweedS3(..., kms=True)` also runs SeaweedFS's built-in KMS provider (type "local", from
+an `-s3.config` file), so SSE-KMS writes are really encrypted; its one key is made at each
+start, and `kms_key_id()` names it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -46,9 +51,10 @@ def weed_binary() -> str:
 class SeaweedS3:
     """One `weed mini` process with one bucket; `endpoint_url` stays the same across restarts."""
 
-    def __init__(self, data_dir: Path, *, bucket: str = "tidegate") -> None:
+    def __init__(self, data_dir: Path, *, bucket: str = "tidegate", kms: bool = False) -> None:
         self.data_dir = data_dir
         self.bucket = bucket
+        self.kms = kms
         self.ports = {flag: free_port() for flag in _PORT_FLAGS}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"weed-{self.ports['s3.port']}.log"
@@ -82,6 +88,35 @@ class SeaweedS3:
         pages = paginator.paginate(Bucket=self.bucket, Prefix=prefix)
         return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
 
+    def kms_key_id(self) -> str:
+        """The ID of the store's KMS key (random per start), as S3 reports it on an object
+        written with the provider's default alias."""
+        assert self.kms, "started without kms=True"
+        client = self.client()
+        probe = ".kms-probe"
+        written = client.put_object(
+            Bucket=self.bucket, Key=probe, Body=b"", ServerSideEncryption="aws:kms",
+            SSEKMSKeyId="alias/seaweedfs-default",
+        )  # fmt: skip
+        client.delete_object(Bucket=self.bucket, Key=probe)
+        return str(written["SSEKMSKeyId"])
+
+    def _s3_config(self) -> Path:
+        """The identity every client uses and, with `kms`, the local KMS provider."""
+        config: dict[str, object] = {
+            "identities": [{
+                "name": "admin",
+                "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }],
+        }  # fmt: skip
+        if self.kms:
+            config["kms"] = {"default_provider": "local",
+                             "providers": {"local": {"type": "local"}}}  # fmt: skip
+        path = self.data_dir.parent / f"weed-{self.ports['s3.port']}.json"
+        path.write_text(json.dumps(config))
+        return path
+
     def multipart_uploads(self) -> list[str]:
         answer = self.client().list_multipart_uploads(Bucket=self.bucket)
         return sorted(u["Key"] for u in answer.get("Uploads", []))
@@ -94,6 +129,8 @@ class SeaweedS3:
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.autoCreateBucket=false",
             *(f"-{flag}={port}" for flag, port in self.ports.items()),
         ]  # fmt: skip
+        if self.kms:
+            cmd.append(f"-s3.config={self._s3_config()}")
         log = self.log_path.open("ab")
         env = {**os.environ, **self.env()}
         self.proc = subprocess.Popen(

@@ -3,7 +3,9 @@
 The embedded default is a folder: {bucketName, keyPrefix} maps to
 `<data_dir>/exports/<bucketName>/<keyPrefix>/<key>`. With `[storage] driver = "s3"` it is
 the object `<keyPrefix>/<key>` in bucket `bucketName` at the storage endpoint, with the
-storage credentials. Every write goes through `Destination`; `destination_for` chooses.
+storage credentials, encrypted by the store with the request's `kmsKeyArn` (SSE-KMS), as
+Inspector writes its reports. Every write goes through `Destination`; `destination_for`
+chooses.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from tidegate.config import Settings, StorageDriver
 from tidegate.inspector.errors import invalid
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_KMS_KEY = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_+=.@-]+")
+_KMS_KEY = re.compile(
+    r"arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<resource>(key|alias)/[A-Za-z0-9/_+=.@-]+)"
+)
 # 8 MiB parts: above S3's 5 MiB minimum for all but the last part.
 PART_SIZE = 8 << 20
 # S3 error codes -> Inspector's ReportingErrorCode (the rest are INTERNAL_ERROR).
@@ -39,6 +44,9 @@ _S3_CODES = {
     "AuthorizationHeaderMalformed": "INCOMPATIBLE_BUCKET_REGION",
     "IllegalLocationConstraintException": "INCOMPATIBLE_BUCKET_REGION",
 }
+# S3 names a refused SSE-KMS key "KMS.<KMS exception>" (NotFoundException, DisabledException,
+# KMSInvalidStateException, AccessDeniedException...): the key or its policy, not S3.
+_KMS_REFUSAL = "KMS."
 
 
 class DestinationError(Exception):
@@ -90,6 +98,18 @@ def check_destination(dest: Mapping[str, Any], account: str, field: str = "s3Des
         )
 
 
+def sse_kms_key_id(kms_key_arn: str, *, account: str, region: str) -> str:
+    """The `SSEKMSKeyId` to send for `kms_key_arn`: for a key or alias of the registry's own
+    account in the bucket's region the key ID (`1234abcd-…`) or alias name (`alias/x`),
+    which S3 resolves to the same key there; any other ARN as it is. S3-compatible engines
+    with a KMS (SeaweedFS, MinIO KES) name keys that way and do not parse ARNs."""
+    match = _KMS_KEY.fullmatch(kms_key_arn)
+    if match is None or match["account"] != account or match["region"] != region:
+        return kms_key_arn
+    resource = match["resource"]
+    return resource.removeprefix("key/")
+
+
 def _is_ip(name: str) -> bool:
     try:
         ipaddress.ip_address(name)
@@ -99,7 +119,9 @@ def _is_ip(name: str) -> bool:
 
 
 class FolderDestination:
-    """`<root>/<bucket>/<prefix>/<key>`, written to a temporary file and renamed."""
+    """`<root>/<bucket>/<prefix>/<key>`, written to a temporary file and renamed. There is no
+    KMS beside a folder: files are created 0600 (mkstemp) and the data directory's
+    permissions guard them, as they guard the blobs."""
 
     def __init__(self, root: Path, bucket: str, prefix: str) -> None:
         self.root = root
@@ -136,15 +158,26 @@ class FolderDestination:
 class S3Destination:
     """Objects `<prefix>/<key>` in `bucket`: one PUT when the body fits in a part, else a
     multipart upload completed after the last chunk and aborted on any error, so a reader
-    never sees part of a report."""
+    never sees part of a report. With `kms_key_id` every object is stored SSE-KMS with that
+    key; S3 encrypts each part as it arrives."""
 
     def __init__(
-        self, client: Any, bucket: str, prefix: str, *, part_size: int = PART_SIZE
+        self,
+        client: Any,
+        bucket: str,
+        prefix: str,
+        *,
+        kms_key_id: str = "",
+        part_size: int = PART_SIZE,
     ) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.kms_key_id = kms_key_id
         self.part_size = part_size
+        self._sse: dict[str, str] = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
+        )
 
     def full_key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -164,11 +197,16 @@ class S3Destination:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        mapped = _S3_CODES.get(code) or ("INVALID_PERMISSIONS" if status == 403 else None)
+        mapped = _S3_CODES.get(code) or (
+            "INVALID_PERMISSIONS" if status == 403 or code.startswith(_KMS_REFUSAL) else None
+        )
         if mapped == "BUCKET_NOT_FOUND":
             reason = f"bucket '{self.bucket}' does not exist"
         else:
             reason = f"S3 answered {code or status}: {error.get('Message') or 'no message'}"
+            if self.kms_key_id and (status >= 500 or code.startswith(_KMS_REFUSAL)):
+                # Engines answer an unknown or unusable key with a bare 500 InternalError.
+                reason += f" (writing SSE-KMS with key '{self.kms_key_id}')"
         return DestinationError(mapped or "INTERNAL_ERROR", f"cannot write {where}: {reason}")
 
     def _upload(self, full: str, chunks: Iterable[bytes]) -> None:
@@ -182,14 +220,14 @@ class S3Destination:
                 while len(buffer) >= self.part_size:
                     if upload_id is None:
                         started = self.client.create_multipart_upload(
-                            Bucket=self.bucket, Key=full, ContentType=kind
+                            Bucket=self.bucket, Key=full, ContentType=kind, **self._sse
                         )
                         upload_id = str(started["UploadId"])
                     parts.append(self._part(full, upload_id, len(parts) + 1, buffer))
                     del buffer[: self.part_size]
             if upload_id is None:
                 self.client.put_object(Bucket=self.bucket, Key=full, Body=bytes(buffer),
-                                       ContentType=kind)  # fmt: skip
+                                       ContentType=kind, **self._sse)  # fmt: skip
                 return
             if buffer:
                 parts.append(self._part(full, upload_id, len(parts) + 1, buffer))
@@ -220,10 +258,16 @@ def exports_root(settings: Settings) -> Path:
 
 def destination_for(settings: Settings, dest: Mapping[str, Any]) -> Destination:
     """The destination a request's `s3Destination` names (already checked): the storage
-    driver's bucket namespace when it is S3, else a folder under the data directory."""
+    driver's bucket namespace when it is S3, encrypted with its `kmsKeyArn`, else a folder
+    under the data directory."""
     bucket, prefix = str(dest["bucketName"]), str(dest.get("keyPrefix") or "")
     if settings.storage.driver is StorageDriver.S3:
         from tidegate.registry.storage.s3 import s3_client  # boto3 only when S3 is chosen
 
-        return S3Destination(s3_client(settings.storage), bucket, prefix)
+        key = sse_kms_key_id(
+            str(dest["kmsKeyArn"]),
+            account=settings.registry_id,
+            region=settings.storage.region or settings.region,
+        )
+        return S3Destination(s3_client(settings.storage), bucket, prefix, kms_key_id=key)
     return FolderDestination(exports_root(settings), bucket, prefix)

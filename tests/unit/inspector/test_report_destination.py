@@ -19,6 +19,7 @@ from tidegate.inspector.destination import (
     S3Destination,
     check_destination,
     destination_for,
+    sse_kms_key_id,
 )
 from tidegate.inspector.errors import InspectorError
 from tidegate.inspector.report_formats import CSV_COLUMNS, render_csv, render_json
@@ -95,6 +96,18 @@ def test_an_s3_storage_driver_writes_reports_to_its_endpoint(tmp_path: Path) -> 
     assert isinstance(dest, S3Destination)
     assert (dest.bucket, dest.full_key("r.csv")) == ("reports", "w/r.csv")
     assert dest.client.meta.endpoint_url == "http://127.0.0.1:1"
+    # The registry's account is 000000000000 here: the key is another account's, by ARN.
+    assert dest.kms_key_id == KMS
+
+
+def test_own_keys_go_to_s3_by_id_and_others_by_arn() -> None:
+    own = {"account": ACCOUNT, "region": "us-east-1"}
+    assert sse_kms_key_id(KMS, **own) == "0b3b3d1c-1111-2222-3333-444455556666"
+    alias = "arn:aws:kms:us-east-1:123456789012:alias/reports/weekly"
+    assert sse_kms_key_id(alias, **own) == "alias/reports/weekly"
+    elsewhere = "arn:aws:kms:eu-west-1:123456789012:key/0b3b3d1c-1111-2222-3333-444455556666"
+    assert sse_kms_key_id(elsewhere, **own) == elsewhere
+    assert sse_kms_key_id(KMS, account="210987654321", region="us-east-1") == KMS
 
 
 def test_an_unwritable_destination_is_invalid_permissions(tmp_path: Path) -> None:
