@@ -18,7 +18,7 @@ from tidegate.scanner.vulndb.manager import update
 from tidegate.scanner.vulndb.model import Advisory
 from tidegate.scanner.vulndb.store import VulnStore
 from tidegate.scanner.vulndb.transfer import export_db, import_db
-from tidegate.scanner.vulndb.updaters.registry import BY_NAME
+from tidegate.scanner.vulndb.updaters.feeds import BY_NAME
 
 
 def add_parser(subparsers: Any) -> None:

@@ -36,7 +36,7 @@ from tidegate.webapi.errors import handles_errors
 log = logging.getLogger(__name__)
 
 
-def scrape_registry(registry: RegistryService, vulndb_dir: Path) -> CollectorRegistry:
+def scrape_metrics(registry: RegistryService, vulndb_dir: Path) -> CollectorRegistry:
     """Every process's counters and histograms (multiprocess files) plus the shared gauges."""
     collected = CollectorRegistry(auto_describe=True)
     if os.environ.get(ENV):
@@ -46,7 +46,7 @@ def scrape_registry(registry: RegistryService, vulndb_dir: Path) -> CollectorReg
 
 
 def render(registry: RegistryService, vulndb_dir: Path) -> bytes:
-    return generate_latest(scrape_registry(registry, vulndb_dir))
+    return generate_latest(scrape_metrics(registry, vulndb_dir))
 
 
 @handles_errors
@@ -125,7 +125,7 @@ def serve_metrics_on(bind: str, registry: RegistryService, vulndb_dir: Path) -> 
     server, thread = start_http_server(
         int(port),
         addr=host.strip("[]") or "127.0.0.1",
-        registry=scrape_registry(registry, vulndb_dir),
+        registry=scrape_metrics(registry, vulndb_dir),
     )
 
     def stop() -> None:

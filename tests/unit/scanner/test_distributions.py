@@ -9,7 +9,7 @@ from tidegate.scanner.analyzers.os.release import ECOSYSTEMS
 from tidegate.scanner.model import Distro
 from tidegate.scanner.versions import UnknownEcosystem, scheme_for
 from tidegate.scanner.vulndb.updaters import alpine, amazon, ubuntu
-from tidegate.scanner.vulndb.updaters.registry import SOURCES, precedence
+from tidegate.scanner.vulndb.updaters.feeds import SOURCES, precedence
 
 
 def test_every_row_is_known_to_detection() -> None:

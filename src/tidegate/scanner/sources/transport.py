@@ -8,7 +8,7 @@ from tidegate.errors import InvalidParameter
 from tidegate.scanner.sources.archive import DockerArchiveSource, OCIArchiveSource
 from tidegate.scanner.sources.base import ImageSource
 from tidegate.scanner.sources.layout import OCILayoutSource
-from tidegate.scanner.sources.registry import RegistrySource
+from tidegate.scanner.sources.remote import RemoteSource
 
 TRANSPORTS = ("oci", "oci-archive", "docker-archive", "docker")
 
@@ -53,7 +53,7 @@ def open_source(
         raise InvalidParameter(msg)
     if transport == "docker":
         host, repo, ref = parse_registry_ref(rest)
-        return RegistrySource(
+        return RemoteSource(
             host, repo, ref, username=username, password=password, insecure=insecure
         )
     path, ref = _split_path_ref(rest)

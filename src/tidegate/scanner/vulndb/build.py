@@ -24,7 +24,7 @@ from tidegate.scanner.vulndb.codec import encode_header, entry_row, pack, unpack
 from tidegate.scanner.vulndb.incremental import changed_ids, copy_clean, mark_dirty
 from tidegate.scanner.vulndb.merge import merge_key
 from tidegate.scanner.vulndb.model import Advisory
-from tidegate.scanner.vulndb.updaters.registry import precedence
+from tidegate.scanner.vulndb.updaters.feeds import precedence
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;

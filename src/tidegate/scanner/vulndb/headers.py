@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from tidegate.scanner.severity import resolve
 from tidegate.scanner.vulndb.model import Advisory
-from tidegate.scanner.vulndb.updaters.registry import precedence
+from tidegate.scanner.vulndb.updaters.feeds import precedence
 
 
 def merge_headers(

@@ -20,7 +20,7 @@ from tidegate.scanner.vulndb import layout
 from tidegate.scanner.vulndb.build import Builder
 from tidegate.scanner.vulndb.diff import record_changes
 from tidegate.scanner.vulndb.staging import StageJob, StageOutcome, run_jobs
-from tidegate.scanner.vulndb.updaters.registry import SOURCES, select
+from tidegate.scanner.vulndb.updaters.feeds import SOURCES, select
 
 log = logging.getLogger(__name__)
 KEEP_VERSIONS = 3

@@ -32,7 +32,7 @@ from tidegate.scanner.vulndb.updaters.base import (
     Unchanged,
     UpdaterError,
 )
-from tidegate.scanner.vulndb.updaters.registry import BY_NAME, make_updater
+from tidegate.scanner.vulndb.updaters.feeds import BY_NAME, make_updater
 
 log = logging.getLogger(__name__)
 # Biggest first, so two workers finish at about the same time.

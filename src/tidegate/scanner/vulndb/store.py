@@ -22,7 +22,7 @@ from tidegate.scanner.vulndb.diff import compare_files
 from tidegate.scanner.vulndb.entries import PackageEntries
 from tidegate.scanner.vulndb.headers import merge_headers
 from tidegate.scanner.vulndb.model import Advisory
-from tidegate.scanner.vulndb.updaters.registry import precedence
+from tidegate.scanner.vulndb.updaters.feeds import precedence
 
 
 class NoDatabase(NotFound):

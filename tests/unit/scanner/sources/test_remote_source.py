@@ -11,7 +11,7 @@ from tests.support import oci_build as ob
 from tests.support.registry_server import DistributionRegistry, TokenRegistry
 from tidegate.scanner.image.errors import ScanFailed
 from tidegate.scanner.inventory import analyze_image
-from tidegate.scanner.sources.registry import RegistrySource
+from tidegate.scanner.sources.remote import RemoteSource
 from tidegate.scanner.sources.transport import open_source
 
 STATUS = "Package: {}\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n"
@@ -60,16 +60,16 @@ def test_auth_challenges(mode: str, tmp_path: Path) -> None:
     ob.build_oci_layout(tmp_path / "l", _layers())
     server = TokenRegistry(tmp_path / "l", "private/app", "alice", "s3cret", mode)
     try:
-        good = RegistrySource(
+        good = RemoteSource(
             server.host, "private/app", "v1", username="alice", password="s3cret", insecure=True
         )
         [img] = analyze_image(good)
         assert [p.name for p in img.inventory.packages] == ["a"]
-        anon = RegistrySource(server.host, "private/app", "v1", insecure=True)
+        anon = RemoteSource(server.host, "private/app", "v1", insecure=True)
         with pytest.raises(ScanFailed):
             analyze_image(anon)
         server.corrupt_blobs = True
-        again = RegistrySource(
+        again = RemoteSource(
             server.host, "private/app", "v1", username="alice", password="s3cret", insecure=True
         )
         with pytest.raises(ScanFailed, match="does not match its digest"):

@@ -60,7 +60,7 @@ class _VerifyingStream(io.RawIOBase):
         super().close()
 
 
-class RegistrySource:
+class RemoteSource:
     """An image in a remote registry; `insecure` uses plain HTTP (skopeo's --tls-verify=false)."""
 
     def __init__(
