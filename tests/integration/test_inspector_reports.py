@@ -420,7 +420,7 @@ def _object(weed: SeaweedS3, key: str) -> bytes:
 def _kms_dest(weed: SeaweedS3, inspector: Any, prefix: str) -> dict[str, str]:
     """A destination encrypted with the store's real KMS key, named by its full ARN."""
     arn = f"arn:aws:kms:us-east-1:{_account(inspector)}:key/{weed.kms_key_id()}"
-    return {"bucketName": REPORTS, "keyPrefix": prefix, "kmsKeyArn": arn}
+    return {**dest(REPORTS, prefix), "kmsKeyArn": arn}
 
 
 def _sse(weed: SeaweedS3, key: str) -> tuple[str, str]:

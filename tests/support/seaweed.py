@@ -55,6 +55,7 @@ class SeaweedS3:
         self.data_dir = data_dir
         self.bucket = bucket
         self.kms = kms
+        self._kms_key_id: str | None = None  # asked once per start
         self.ports = {flag: free_port() for flag in _PORT_FLAGS}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"weed-{self.ports['s3.port']}.log"
@@ -92,6 +93,8 @@ class SeaweedS3:
         """The ID of the store's KMS key (random per start), as S3 reports it on an object
         written with the provider's default alias."""
         assert self.kms, "started without kms=True"
+        if self._kms_key_id is not None:
+            return self._kms_key_id
         client = self.client()
         probe = ".kms-probe"
         written = client.put_object(
@@ -99,20 +102,20 @@ class SeaweedS3:
             SSEKMSKeyId="alias/seaweedfs-default",
         )  # fmt: skip
         client.delete_object(Bucket=self.bucket, Key=probe)
-        return str(written["SSEKMSKeyId"])
+        self._kms_key_id = str(written["SSEKMSKeyId"])
+        return self._kms_key_id
 
     def _s3_config(self) -> Path:
-        """The identity every client uses and, with `kms`, the local KMS provider."""
-        config: dict[str, object] = {
+        """The `-s3.config` of a store with a KMS: the identity every client uses (a config
+        file replaces the one the environment gives) and the local KMS provider."""
+        config = {
             "identities": [{
                 "name": "admin",
                 "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
                 "actions": ["Admin", "Read", "Write", "List", "Tagging"],
             }],
+            "kms": {"default_provider": "local", "providers": {"local": {"type": "local"}}},
         }  # fmt: skip
-        if self.kms:
-            config["kms"] = {"default_provider": "local",
-                             "providers": {"local": {"type": "local"}}}  # fmt: skip
         path = self.data_dir.parent / f"weed-{self.ports['s3.port']}.json"
         path.write_text(json.dumps(config))
         return path
@@ -123,6 +126,7 @@ class SeaweedS3:
 
     def start(self, timeout: float = 60.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._kms_key_id = None  # the local KMS makes a new key at every start
         cmd = [
             weed_binary(), "mini", f"-dir={self.data_dir}", "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1", f"-bucket={self.bucket}", "-master.telemetry=false",

@@ -175,9 +175,13 @@ class S3Destination:
         self.prefix = prefix.strip("/")
         self.kms_key_id = kms_key_id
         self.part_size = part_size
-        self._sse: dict[str, str] = (
-            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
-        )
+
+    @property
+    def _sse(self) -> dict[str, str]:
+        """The encryption arguments of every PUT and multipart upload (none without a key)."""
+        if not self.kms_key_id:
+            return {}
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
 
     def full_key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -197,14 +201,15 @@ class S3Destination:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        kms_refused = code.startswith(_KMS_REFUSAL)
         mapped = _S3_CODES.get(code) or (
-            "INVALID_PERMISSIONS" if status == 403 or code.startswith(_KMS_REFUSAL) else None
+            "INVALID_PERMISSIONS" if status == 403 or kms_refused else None
         )
         if mapped == "BUCKET_NOT_FOUND":
             reason = f"bucket '{self.bucket}' does not exist"
         else:
             reason = f"S3 answered {code or status}: {error.get('Message') or 'no message'}"
-            if self.kms_key_id and (status >= 500 or code.startswith(_KMS_REFUSAL)):
+            if self.kms_key_id and (status >= 500 or kms_refused):
                 # Engines answer an unknown or unusable key with a bare 500 InternalError.
                 reason += f" (writing SSE-KMS with key '{self.kms_key_id}')"
         return DestinationError(mapped or "INTERNAL_ERROR", f"cannot write {where}: {reason}")
