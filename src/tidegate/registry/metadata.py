@@ -78,8 +78,25 @@ def _manifest(row: sa.Row[tuple[object, ...]]) -> ManifestRow:
     )
 
 
+# Built once, executed with parameters: the upload path runs these on every request, and
+# building a statement costs more than SQLite running it.
+_REPO_BY_NAME = sa.select(t.repositories).where(t.repositories.c.name == sa.bindparam("name"))
+_BLOB_LINKED = (
+    sa.select(t.blobs.c.size)
+    .join(t.repository_blobs, t.repository_blobs.c.digest == t.blobs.c.digest)
+    .where(
+        t.repository_blobs.c.repository_id == sa.bindparam("repo_id"),
+        t.blobs.c.digest == sa.bindparam("digest"),
+    )
+)
+_LINK_EXISTS = sa.select(t.repository_blobs.c.digest).where(
+    t.repository_blobs.c.repository_id == sa.bindparam("repo_id"),
+    t.repository_blobs.c.digest == sa.bindparam("digest"),
+)
+
+
 def find_repo(conn: Connection, name: str) -> RepoRow | None:
-    row = conn.execute(sa.select(t.repositories).where(t.repositories.c.name == name)).first()
+    row = conn.execute(_REPO_BY_NAME, {"name": name}).first()
     return _repo(row) if row else None
 
 
@@ -138,11 +155,7 @@ def list_repos(
 
 def blob_linked(conn: Connection, repo_id: int, digest: str) -> int | None:
     """The blob's size when the repository may see it, else None."""
-    row = conn.execute(
-        sa.select(t.blobs.c.size)
-        .join(t.repository_blobs, t.repository_blobs.c.digest == t.blobs.c.digest)
-        .where(t.repository_blobs.c.repository_id == repo_id, t.blobs.c.digest == digest)
-    ).first()
+    row = conn.execute(_BLOB_LINKED, {"repo_id": repo_id, "digest": digest}).first()
     return None if row is None else int(row[0])
 
 
@@ -155,12 +168,7 @@ def record_blob(conn: Connection, digest: str, size: int, now: float) -> None:
 
 
 def link_blob(conn: Connection, repo_id: int, digest: str, now: float) -> None:
-    exists = conn.execute(
-        sa.select(t.repository_blobs.c.digest).where(
-            t.repository_blobs.c.repository_id == repo_id,
-            t.repository_blobs.c.digest == digest,
-        )
-    ).first()
+    exists = conn.execute(_LINK_EXISTS, {"repo_id": repo_id, "digest": digest}).first()
     if exists is None:
         conn.execute(
             sa.insert(t.repository_blobs).values(

@@ -36,7 +36,7 @@ from tidegate.registry import metadata
 from tidegate.registry.lookup_cache import LookupCache
 from tidegate.registry.metadata import ManifestRow, RepoRow
 from tidegate.registry.storage.base import BlobStore
-from tidegate.registry.uploads import UploadManager
+from tidegate.registry.uploads import Appender, UploadManager, UploadState, read_state
 
 # Pull times are approximate (as in ECR): a pull rewrites the row at most this often.
 PULL_RECORD_INTERVAL = 3600.0
@@ -142,6 +142,27 @@ class RegistryService:
         repo = metadata.get_repo(conn, name)
         self.lookups.put(key, generation, repo)
         return repo
+
+    def start_upload(self, name: str) -> UploadState:
+        """A new upload session in the repository (created on first push when allowed)."""
+        return self.uploads.start(self.repository_for_push(name).id)
+
+    def start_appending(self, name: str, start: int | None) -> Appender:
+        """A new session's appender, for a body that is the whole blob (monolithic POST)."""
+        return self.uploads.open(self.start_upload(name), start)
+
+    def open_upload(self, name: str, upload_id: str, start: int | None) -> Appender:
+        """An appender for the repository's upload session at its acknowledged offset.
+
+        The repository, the session and the file in one call: the `/v2/` handlers make it
+        in one thread hop per chunk.
+        """
+        return self.uploads.open(self.upload_state(name, upload_id), start)
+
+    def upload_state(self, name: str, upload_id: str) -> UploadState:
+        with reading(self.engine) as conn:
+            repo = self._repository(conn, metadata.generation(conn), name)
+            return read_state(conn, repo.id, upload_id)
 
     def repository_for_push(self, name: str) -> RepoRow:
         """The repository, created on first push when the registry allows it."""

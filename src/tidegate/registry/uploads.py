@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from tidegate import schema as t
 from tidegate.db import reading
@@ -40,6 +40,24 @@ from tidegate.registry.storage.base import BlobStore, UploadWriter
 _MAX_CACHED_HASHERS = 1024
 
 
+# Built once: every chunk of every upload runs these, and building a statement costs more
+# than SQLite running it.
+_STATE = sa.select(t.uploads.c.offset, t.uploads.c.store_state, t.uploads.c.acked_sha256).where(
+    t.uploads.c.id == sa.bindparam("upload_id"),
+    t.uploads.c.repository_id == sa.bindparam("repository_id"),
+)
+_ACK = (
+    sa.update(t.uploads)
+    .where(t.uploads.c.id == sa.bindparam("upload_id"), t.uploads.c.offset == sa.bindparam("acked"))
+    .values(
+        offset=sa.bindparam("new_offset"),
+        store_state=sa.bindparam("token"),
+        acked_sha256=sa.bindparam("sha256"),
+        updated_at=sa.bindparam("now"),
+    )
+)
+
+
 @dataclass(frozen=True, slots=True)
 class UploadState:
     id: str
@@ -47,6 +65,19 @@ class UploadState:
     offset: int
     token: str = ""
     acked_sha256: str | None = None  # digest of the bytes before `offset`, when recorded
+
+
+def read_state(conn: Connection, repository_id: int, upload_id: str) -> UploadState:
+    """The upload's acknowledged state, read on the caller's connection."""
+    try:
+        uuid.UUID(upload_id)
+    except ValueError as exc:
+        raise BlobUploadUnknown(f"upload {upload_id!r} is not known") from exc
+    row = conn.execute(_STATE, {"upload_id": upload_id, "repository_id": repository_id}).first()
+    if row is None:
+        msg = f"upload {upload_id!r} is not known (finished, cancelled or expired)"
+        raise BlobUploadUnknown(msg)
+    return UploadState(upload_id, repository_id, int(row[0]), str(row[1] or ""), row[2])
 
 
 class _Hashers:
@@ -159,20 +190,8 @@ class UploadManager:
         return UploadState(upload_id, repository_id, 0, token)
 
     def state(self, repository_id: int, upload_id: str) -> UploadState:
-        try:
-            uuid.UUID(upload_id)
-        except ValueError as exc:
-            raise BlobUploadUnknown(f"upload {upload_id!r} is not known") from exc
         with reading(self.engine) as conn:
-            row = conn.execute(
-                sa.select(
-                    t.uploads.c.offset, t.uploads.c.store_state, t.uploads.c.acked_sha256
-                ).where(t.uploads.c.id == upload_id, t.uploads.c.repository_id == repository_id)
-            ).first()
-        if row is None:
-            msg = f"upload {upload_id!r} is not known (finished, cancelled or expired)"
-            raise BlobUploadUnknown(msg)
-        return UploadState(upload_id, repository_id, int(row[0]), str(row[1] or ""), row[2])
+            return read_state(conn, repository_id, upload_id)
 
     def open(self, state: UploadState, start: int | None) -> Appender:
         """An appender at the acknowledged offset; `start` (Content-Range) must equal it."""
@@ -210,17 +229,12 @@ class UploadManager:
             token = appender.sync_and_close()
             offset = appender.offset
             acked = appender.sha256()
+            values = {
+                "upload_id": state.id, "acked": state.offset, "new_offset": offset,
+                "token": token, "sha256": acked, "now": self.clock(),
+            }  # fmt: skip
             with self.engine.begin() as conn:
-                moved = conn.execute(
-                    sa.update(t.uploads)
-                    .where(t.uploads.c.id == state.id, t.uploads.c.offset == state.offset)
-                    .values(
-                        offset=offset,
-                        store_state=token,
-                        acked_sha256=acked,
-                        updated_at=self.clock(),
-                    )
-                ).rowcount
+                moved = conn.execute(_ACK, values).rowcount
             if moved != 1:
                 # Another process acknowledged a chunk of this upload meanwhile (or it ended):
                 # ours is dropped, theirs stands.

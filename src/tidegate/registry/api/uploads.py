@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -65,12 +66,10 @@ async def _append_body(request: Request, appender: Appender) -> None:
         raise
 
 
-async def _receive(request: Request, state: UploadState, start: int | None) -> UploadState:
+async def _receive(request: Request, appender: Appender) -> UploadState:
     """Append the request body to the upload and acknowledge it durably."""
-    uploads = service(request).uploads
-    appender = await call(uploads.open, state, start)
     await _append_body(request, appender)
-    return await call(uploads.ack, appender)
+    return await call(service(request).uploads.ack, appender)
 
 
 def _accepted(name: str, state: UploadState) -> Response:
@@ -105,41 +104,36 @@ async def start_upload(request: Request, name: str) -> Response:
         await authorize(request, source, "pull")
         if await call(registry.mount_blob, name, source, mount):
             return _created(name, mount)
-    repo = await call(registry.repository_for_push, name)
     digest = request.query_params.get("digest")
-    if digest is not None:
-        parsed = parse_digest(digest)
-        state = await call(registry.uploads.start, repo.id)
-        return await _finish(request, name, state, parsed)
-    state = await call(registry.uploads.start, repo.id)
-    return _accepted(name, state)
-
-
-async def _finish(request: Request, name: str, state: UploadState, digest: str) -> Response:
-    uploads = service(request).uploads
+    if digest is None:
+        return _accepted(name, await call(registry.start_upload, name))
+    parsed = parse_digest(digest)
     rng = _content_range(request)
-    appender = await call(uploads.open, state, rng[0] if rng else None)
+    appender = await call(registry.start_appending, name, rng[0] if rng else None)
+    return await _finish(request, name, appender, parsed)
+
+
+async def _finish(request: Request, name: str, appender: Appender, digest: str) -> Response:
     await _append_body(request, appender)
-    await call(uploads.finish, appender, parse_digest(digest), None)
+    await call(service(request).uploads.finish, appender, parse_digest(digest), None)
     return _created(name, digest)
 
 
-async def _state(request: Request, name: str, upload_id: str) -> UploadState:
-    registry = service(request)
-    repo = await call(registry.repository, name)
-    return await call(registry.uploads.state, repo.id, upload_id)
+def _open(request: Request, name: str, upload_id: str) -> Awaitable[Appender]:
+    """The upload's appender at the offset the request's Content-Range names, if any."""
+    rng = _content_range(request)
+    return call(service(request).open_upload, name, upload_id, rng[0] if rng else None)
 
 
 async def patch_upload(request: Request, name: str, upload_id: str) -> Response:
     await authorize(request, name, "push")
-    state = await _state(request, name, upload_id)
     rng = _content_range(request)
     if rng is not None:
         length = _declared_length(request)
         if length is not None and length != rng[1] - rng[0] + 1:
             msg = f"Content-Range covers {rng[1] - rng[0] + 1} bytes, Content-Length {length}"
             raise BlobUploadInvalid(msg)
-    state = await _receive(request, state, rng[0] if rng else None)
+    state = await _receive(request, await _open(request, name, upload_id))
     return _accepted(name, state)
 
 
@@ -149,13 +143,12 @@ async def put_upload(request: Request, name: str, upload_id: str) -> Response:
     if not digest:
         raise DigestInvalid("the digest query parameter is required to complete an upload")
     parse_digest(digest)
-    state = await _state(request, name, upload_id)
-    return await _finish(request, name, state, digest)
+    return await _finish(request, name, await _open(request, name, upload_id), digest)
 
 
 async def get_upload(request: Request, name: str, upload_id: str) -> Response:
     await authorize(request, name, "push")
-    state = await _state(request, name, upload_id)
+    state = await call(service(request).upload_state, name, upload_id)
     response = _accepted(name, state)
     response.status_code = 204
     return response
