@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -76,8 +76,12 @@ class AuditEvent:
     source_ip: str | None
     interface: str
 
+    def row(self) -> dict[str, Any]:
+        """The `audit_events` row (a flat record: no recursive `asdict`)."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
     def as_document(self) -> dict[str, Any]:
-        doc = asdict(self)
+        doc = self.row()
         doc["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.at))
         return doc
 
@@ -99,7 +103,7 @@ class AuditTrail:
     def record(self, event: AuditEvent) -> None:
         """Insert the event; returns once the transaction holding it has ended."""
         with self._cond:
-            self._pending.append(asdict(event))
+            self._pending.append(event.row())
             mine = self._collecting
             while self._done < mine:
                 if self._writing:

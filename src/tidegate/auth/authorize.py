@@ -9,10 +9,12 @@ process within that time without a database round trip per request.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -24,6 +26,25 @@ from tidegate.errors import Denied
 
 CACHE_TTL_SECONDS = 2.0
 _T = TypeVar("_T")
+_CACHE_ONLY: ContextVar[bool] = ContextVar("tidegate_auth_cache_only", default=False)
+
+
+class CacheMiss(Exception):
+    """A lookup made under `cache_only` needed the database."""
+
+
+@contextlib.contextmanager
+def cache_only() -> Iterator[None]:
+    """Within this block a cache lookup that would load raises CacheMiss instead.
+
+    Lets the event loop decide a request from warm caches without a thread hop (which
+    costs more than the decision) and hop only when a lookup must reach the database.
+    """
+    token = _CACHE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CACHE_ONLY.reset(token)
 
 
 class TtlCache:
@@ -51,6 +72,8 @@ class TtlCache:
             hit = self._items.get(key)
             if hit is not None and (hit[0] > now or key in self._loading):
                 return hit[1]  # type: ignore[return-value]  # stored by the same key's loader
+            if _CACHE_ONLY.get():
+                raise CacheMiss(key)
             self._loading.add(key)
         try:
             value = load()

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from tidegate.access import Authorizer, CatalogFilter
+from tidegate.auth.authorize import CacheMiss, cache_only
 from tidegate.auth.policy import Decision
 from tidegate.auth.principal import Principal
 from tidegate.auth.service import AuthService, anonymous_allowed
@@ -93,9 +94,13 @@ def make_v2_authorizer(settings: Settings, auth: AuthService) -> Authorizer:
                     return
                 msg = "authentication required"
                 raise Unauthorized(msg)
-            # One thread hop for both checks: with the caches warm neither touches the
-            # database, and each hop costs more than the checks themselves.
-            await run_in_threadpool(_check, request, name, verb, header, is_api, api_action)
+            # With the caches warm neither check touches the database and a thread hop
+            # would cost more than both: decide here, and hop only when a lookup must load.
+            try:
+                with cache_only():
+                    _check(request, name, verb, header, is_api, api_action)
+            except CacheMiss:
+                await run_in_threadpool(_check, request, name, verb, header, is_api, api_action)
         except Unauthorized as exc:
             exc.headers = challenge(f"{realm}/")
             raise

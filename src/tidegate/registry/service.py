@@ -23,7 +23,6 @@ from tidegate.errors import (
     ManifestInvalid,
     ManifestTooLarge,
     ManifestUnknown,
-    NameUnknown,
     ReferencedByIndex,
     TagImmutable,
     TidegateError,
@@ -160,17 +159,20 @@ class RegistryService:
         return self.uploads.open(self.upload_state(name, upload_id), start)
 
     def upload_state(self, name: str, upload_id: str) -> UploadState:
+        parse_name(name)
         with reading(self.engine) as conn:
-            repo = self._repository(conn, metadata.generation(conn), name)
+            # Not through the lookup cache: pushes bump the generation with every blob they
+            # link, so a cached row would cost the generation read and then miss anyway.
+            repo = metadata.get_repo(conn, name)
             return read_state(conn, repo.id, upload_id)
 
     def repository_for_push(self, name: str) -> RepoRow:
         """The repository, created on first push when the registry allows it."""
         repo_name = parse_name(name)
-        try:
-            return self.repository(name)  # the common case, from the cache: no write lock
-        except NameUnknown:
-            pass
+        with reading(self.engine) as conn:  # the common case: no write lock
+            found = metadata.find_repo(conn, repo_name)
+        if found is not None:
+            return found
         with self.engine.begin() as conn:
             repo = metadata.find_repo(conn, repo_name)
             if repo is None and self.create_on_push:
