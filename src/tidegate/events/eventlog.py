@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from collections.abc import Sequence
 from io import BufferedRandom
 from pathlib import Path
@@ -24,6 +25,11 @@ class EventLog:
     def __init__(self, path: Path, *, tail_lines: int = 100) -> None:
         self.path = path
         self.tail_lines = tail_lines
+        # The tail's ids as this object left the file, and the file's size then: while the
+        # size is unchanged nothing else wrote it, so the next append need not re-read and
+        # re-parse the tail.
+        self._tail: deque[str] | None = None
+        self._size = -1
 
     def append(self, events: Sequence[tuple[str, str]]) -> int:
         """Append `(event_id, body)` pairs not already in the tail; fsync; returns lines added."""
@@ -34,15 +40,21 @@ class EventLog:
             msg = f"batch of {len(events)} exceeds the dedupe window of {self.tail_lines}"
             raise ValueError(msg)
         self._create()
+        tail, self._tail = self._tail, None  # an append that fails re-reads the file next time
         with self.path.open("r+b") as fh:
-            seen = _repair_and_read_tail(fh, self.tail_lines)
+            if tail is None or fh.seek(0, os.SEEK_END) != self._size:
+                tail = deque(_repair_and_read_tail(fh, self.tail_lines), maxlen=self.tail_lines)
+            seen = set(tail)
+            fresh = [(event_id, body) for event_id, body in events if event_id not in seen]
             fh.seek(0, os.SEEK_END)
-            lines = [body.encode() + b"\n" for event_id, body in events if event_id not in seen]
-            if lines:
-                fh.write(b"".join(lines))
+            if fresh:
+                fh.write(b"".join(body.encode() + b"\n" for _, body in fresh))
                 fh.flush()
                 os.fsync(fh.fileno())
-        return len(lines)
+            tail.extend(event_id for event_id, _ in fresh)
+            self._size = fh.tell()
+        self._tail = tail
+        return len(fresh)
 
     def _create(self) -> None:
         if self.path.exists():
@@ -57,8 +69,9 @@ class EventLog:
             os.close(fd)
 
 
-def _repair_and_read_tail(fh: BufferedRandom, lines: int) -> set[str]:
-    """Cut a torn last line off the file and return the event ids of the last `lines` lines."""
+def _repair_and_read_tail(fh: BufferedRandom, lines: int) -> list[str]:
+    """Cut a torn last line off the file and return the event ids of the last `lines` lines,
+    oldest first."""
     size = fh.seek(0, os.SEEK_END)
     data = b""
     pos = size
@@ -73,7 +86,7 @@ def _repair_and_read_tail(fh: BufferedRandom, lines: int) -> set[str]:
         fh.flush()
         os.fsync(fh.fileno())
         data = data[:cut]
-    ids: set[str] = set()
+    ids: list[str] = []
     for line in data.split(b"\n")[-(lines + 1) :]:
         if not line:
             continue
@@ -82,5 +95,5 @@ def _repair_and_read_tail(fh: BufferedRandom, lines: int) -> set[str]:
         except (ValueError, AttributeError):
             continue  # the first line of the window may be a fragment of a longer line
         if isinstance(event_id, str):
-            ids.add(event_id)
+            ids.append(event_id)
     return ids

@@ -41,6 +41,17 @@ def test_a_torn_last_line_is_cut_before_appending(tmp_path: Path) -> None:
     assert [e["id"] for e in lines(log.path)] == ["a", "b"]
 
 
+def test_lines_another_writer_added_between_appends_are_deduped(tmp_path: Path) -> None:
+    # The log keeps the tail it wrote in memory; a file that changed behind it is re-read.
+    log = EventLog(tmp_path / "events.jsonl", tail_lines=5)
+    log.append([("a", body("a"))])
+    with log.path.open("ab") as fh:
+        fh.write(body("b").encode() + b"\n")
+    assert log.append([("b", body("b")), ("c", body("c"))]) == 1
+    assert log.append([("a", body("a")), ("c", body("c"))]) == 0
+    assert [e["id"] for e in lines(log.path)] == ["a", "b", "c"]
+
+
 def test_a_file_that_is_only_a_torn_line_is_emptied(tmp_path: Path) -> None:
     log = EventLog(tmp_path / "events.jsonl", tail_lines=5)
     log.path.write_bytes(b'{"id": "a", "det')
