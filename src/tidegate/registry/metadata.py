@@ -89,6 +89,14 @@ _BLOB_LINKED = (
         t.blobs.c.digest == sa.bindparam("digest"),
     )
 )
+_LINKED_SIZE_BY_NAME = (
+    sa.select(t.blobs.c.size)
+    .join(t.repository_blobs, t.repository_blobs.c.digest == t.blobs.c.digest)
+    .join(t.repositories, t.repositories.c.id == t.repository_blobs.c.repository_id)
+    .where(
+        t.repositories.c.name == sa.bindparam("name"), t.blobs.c.digest == sa.bindparam("digest")
+    )
+)
 _LINK_EXISTS = sa.select(t.repository_blobs.c.digest).where(
     t.repository_blobs.c.repository_id == sa.bindparam("repo_id"),
     t.repository_blobs.c.digest == sa.bindparam("digest"),
@@ -156,6 +164,12 @@ def list_repos(
 def blob_linked(conn: Connection, repo_id: int, digest: str) -> int | None:
     """The blob's size when the repository may see it, else None."""
     row = conn.execute(_BLOB_LINKED, {"repo_id": repo_id, "digest": digest}).first()
+    return None if row is None else int(row[0])
+
+
+def linked_blob_size(conn: Connection, repository: str, digest: str) -> int | None:
+    """As `blob_linked`, for the repository by name (None also when it does not exist)."""
+    row = conn.execute(_LINKED_SIZE_BY_NAME, {"name": repository, "digest": digest}).first()
     return None if row is None else int(row[0])
 
 

@@ -35,7 +35,7 @@ from tidegate.registry import metadata
 from tidegate.registry.lookup_cache import LookupCache
 from tidegate.registry.metadata import ManifestRow, RepoRow
 from tidegate.registry.storage.base import BlobStore
-from tidegate.registry.uploads import Appender, UploadManager, UploadState, read_state
+from tidegate.registry.uploads import Appender, UploadManager, UploadState, read_state_by_name
 
 # Pull times are approximate (as in ECR): a pull rewrites the row at most this often.
 PULL_RECORD_INTERVAL = 3600.0
@@ -161,10 +161,7 @@ class RegistryService:
     def upload_state(self, name: str, upload_id: str) -> UploadState:
         parse_name(name)
         with reading(self.engine) as conn:
-            # Not through the lookup cache: pushes bump the generation with every blob they
-            # link, so a cached row would cost the generation read and then miss anyway.
-            repo = metadata.get_repo(conn, name)
-            return read_state(conn, repo.id, upload_id)
+            return read_state_by_name(conn, name, upload_id)
 
     def repository_for_push(self, name: str) -> RepoRow:
         """The repository, created on first push when the registry allows it."""
@@ -189,15 +186,13 @@ class RegistryService:
 
     def stat_blob(self, name: str, digest: str) -> tuple[Digest, int]:
         parsed = parse_digest(digest)
+        parse_name(name)
         with reading(self.engine) as conn:
-            generation = metadata.generation(conn)
-            key = ("blob", name, parsed)
-            size = self.lookups.get(key, generation)
-            if not isinstance(size, int):
-                repo = self._repository(conn, generation, name)
-                size = metadata.blob_linked(conn, repo.id, parsed)
-                if size is not None:
-                    self.lookups.put(key, generation, size)
+            # One statement when the blob is there: as cheap as the lookup cache's generation
+            # read, and pushes (which bump the generation per blob) would miss that cache.
+            size = metadata.linked_blob_size(conn, name, parsed)
+            if size is None:
+                metadata.get_repo(conn, name)  # NameUnknown before BlobUnknown
         if size is None:
             msg = f"blob {digest} is not known to repository {name!r}"
             raise BlobUnknown(msg, detail={"digest": digest})

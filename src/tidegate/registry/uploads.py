@@ -58,6 +58,20 @@ _ACK = (
 )
 
 
+_STATE_IN_REPOSITORY = (
+    sa.select(
+        t.uploads.c.offset,
+        t.uploads.c.store_state,
+        t.uploads.c.acked_sha256,
+        t.uploads.c.repository_id,
+    )
+    .join(t.repositories, t.repositories.c.id == t.uploads.c.repository_id)
+    .where(
+        t.uploads.c.id == sa.bindparam("upload_id"), t.repositories.c.name == sa.bindparam("name")
+    )
+)
+
+
 @dataclass(frozen=True, slots=True)
 class UploadState:
     id: str
@@ -78,6 +92,24 @@ def read_state(conn: Connection, repository_id: int, upload_id: str) -> UploadSt
         msg = f"upload {upload_id!r} is not known (finished, cancelled or expired)"
         raise BlobUploadUnknown(msg)
     return UploadState(upload_id, repository_id, int(row[0]), str(row[1] or ""), row[2])
+
+
+def read_state_by_name(conn: Connection, repository: str, upload_id: str) -> UploadState:
+    """The upload's state found by its repository's name: one statement for the chunk path.
+
+    NameUnknown when the repository does not exist, else BlobUploadUnknown as `read_state`.
+    """
+    try:
+        uuid.UUID(upload_id)
+    except ValueError:
+        row = None
+    else:
+        row = conn.execute(
+            _STATE_IN_REPOSITORY, {"upload_id": upload_id, "name": repository}
+        ).first()
+    if row is None:
+        return read_state(conn, metadata.get_repo(conn, repository).id, upload_id)
+    return UploadState(upload_id, int(row[3]), int(row[0]), str(row[1] or ""), row[2])
 
 
 class _Hashers:
