@@ -86,52 +86,42 @@ class AuditEvent:
         return doc
 
 
-# How long the first of a group of audit rows waits for more before writing them.
-GATHER_SECONDS = 0.05
-
-
 class AuditTrail:
     """Writes and reads `audit_events`; every record is also one structured log line."""
 
-    def __init__(self, engine: Engine, *, gather_seconds: float = GATHER_SECONDS) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.gather_seconds = gather_seconds
-        # Group commit: the first caller of a group waits `gather_seconds` and writes every
-        # row recorded meanwhile (and those arriving while it commits) in one transaction;
-        # the others hand it their rows and return. Eight concurrent pushes audit three
-        # requests per blob: one SQLite write lock and fsync per event cost ~8% of the
-        # server's CPU on bench/registry_load.py's pushes.
-        self._lock = threading.Lock()
+        # Group commit: events recorded while another caller's insert is committing go
+        # into the next transaction together, so concurrent pushes (three audited requests
+        # per blob) do not queue one SQLite write lock and fsync per event.
+        self._cond = threading.Condition()
         self._pending: list[dict[str, Any]] = []
         self._writing = False
+        self._collecting = 0  # number of the batch `_pending` will be written as
+        self._done = -1  # last batch written (or failed)
 
     def record(self, event: AuditEvent) -> None:
-        """Insert the event: at once when it starts a group (the call returns once the group
-        is committed), else by the call that started the group, within `gather_seconds`
-        and one commit."""
-        with self._lock:
+        """Insert the event; returns once the transaction holding it has ended."""
+        with self._cond:
             self._pending.append(event.row())
-            writer, self._writing = not self._writing, True
+            mine = self._collecting
+            while self._done < mine:
+                if self._writing:
+                    self._cond.wait()
+                    continue
+                self._writing = True
+                rows, self._pending = self._pending, []
+                batch, self._collecting = self._collecting, self._collecting + 1
+                self._cond.release()
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(sa.insert(t.audit_events), rows)
+                finally:
+                    self._cond.acquire()
+                    self._writing = False
+                    self._done = batch
+                    self._cond.notify_all()
         log.info("audit", extra={"fields": event.as_document()})
-        if writer:
-            self._write_pending()
-
-    def _write_pending(self) -> None:
-        # The request is answered already: gathering costs no client time.
-        time.sleep(self.gather_seconds)
-        try:
-            while True:
-                with self._lock:
-                    rows, self._pending = self._pending, []
-                    if not rows:
-                        self._writing = False
-                        return
-                with self.engine.begin() as conn:
-                    conn.execute(sa.insert(t.audit_events), rows)
-        except BaseException:
-            with self._lock:
-                self._writing = False  # rows still pending go with the next event's group
-            raise
 
     def query(
         self,
