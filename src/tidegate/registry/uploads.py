@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -42,9 +43,17 @@ _MAX_CACHED_HASHERS = 1024
 
 # Built once: every chunk of every upload runs these, and building a statement costs more
 # than SQLite running it.
-_STATE = sa.select(t.uploads.c.offset, t.uploads.c.store_state, t.uploads.c.acked_sha256).where(
+_STATE_COLUMNS = (t.uploads.c.offset, t.uploads.c.store_state, t.uploads.c.acked_sha256)
+_STATE = sa.select(*_STATE_COLUMNS).where(
     t.uploads.c.id == sa.bindparam("upload_id"),
     t.uploads.c.repository_id == sa.bindparam("repository_id"),
+)
+_STATE_IN_REPOSITORY = (
+    sa.select(*_STATE_COLUMNS, t.uploads.c.repository_id)
+    .join(t.repositories, t.repositories.c.id == t.uploads.c.repository_id)
+    .where(
+        t.uploads.c.id == sa.bindparam("upload_id"), t.repositories.c.name == sa.bindparam("name")
+    )
 )
 _ACK = (
     sa.update(t.uploads)
@@ -58,20 +67,6 @@ _ACK = (
 )
 
 
-_STATE_IN_REPOSITORY = (
-    sa.select(
-        t.uploads.c.offset,
-        t.uploads.c.store_state,
-        t.uploads.c.acked_sha256,
-        t.uploads.c.repository_id,
-    )
-    .join(t.repositories, t.repositories.c.id == t.uploads.c.repository_id)
-    .where(
-        t.uploads.c.id == sa.bindparam("upload_id"), t.repositories.c.name == sa.bindparam("name")
-    )
-)
-
-
 @dataclass(frozen=True, slots=True)
 class UploadState:
     id: str
@@ -81,17 +76,28 @@ class UploadState:
     acked_sha256: str | None = None  # digest of the bytes before `offset`, when recorded
 
 
-def read_state(conn: Connection, repository_id: int, upload_id: str) -> UploadState:
-    """The upload's acknowledged state, read on the caller's connection."""
+def _known_id(upload_id: str) -> bool:
     try:
         uuid.UUID(upload_id)
-    except ValueError as exc:
-        raise BlobUploadUnknown(f"upload {upload_id!r} is not known") from exc
+    except ValueError:
+        return False
+    return True
+
+
+def _state_of(upload_id: str, repository_id: int, row: Sequence[Any]) -> UploadState:
+    """The state from a row that starts with `_STATE_COLUMNS`."""
+    return UploadState(upload_id, repository_id, int(row[0]), str(row[1] or ""), row[2])
+
+
+def read_state(conn: Connection, repository_id: int, upload_id: str) -> UploadState:
+    """The upload's acknowledged state, read on the caller's connection."""
+    if not _known_id(upload_id):
+        raise BlobUploadUnknown(f"upload {upload_id!r} is not known")
     row = conn.execute(_STATE, {"upload_id": upload_id, "repository_id": repository_id}).first()
     if row is None:
         msg = f"upload {upload_id!r} is not known (finished, cancelled or expired)"
         raise BlobUploadUnknown(msg)
-    return UploadState(upload_id, repository_id, int(row[0]), str(row[1] or ""), row[2])
+    return _state_of(upload_id, repository_id, row)
 
 
 def read_state_by_name(conn: Connection, repository: str, upload_id: str) -> UploadState:
@@ -99,17 +105,11 @@ def read_state_by_name(conn: Connection, repository: str, upload_id: str) -> Upl
 
     NameUnknown when the repository does not exist, else BlobUploadUnknown as `read_state`.
     """
-    try:
-        uuid.UUID(upload_id)
-    except ValueError:
-        row = None
-    else:
-        row = conn.execute(
-            _STATE_IN_REPOSITORY, {"upload_id": upload_id, "name": repository}
-        ).first()
-    if row is None:
+    params = {"upload_id": upload_id, "name": repository}
+    row = conn.execute(_STATE_IN_REPOSITORY, params).first() if _known_id(upload_id) else None
+    if row is None:  # name the miss as read_state would
         return read_state(conn, metadata.get_repo(conn, repository).id, upload_id)
-    return UploadState(upload_id, int(row[3]), int(row[0]), str(row[1] or ""), row[2])
+    return _state_of(upload_id, int(row[3]), row)
 
 
 class _Hashers:

@@ -119,9 +119,10 @@ async def _finish(request: Request, name: str, appender: Appender, digest: str) 
     return _created(name, digest)
 
 
-def _open(request: Request, name: str, upload_id: str) -> Awaitable[Appender]:
-    """The upload's appender at the offset the request's Content-Range names, if any."""
-    rng = _content_range(request)
+def _open(
+    request: Request, name: str, upload_id: str, rng: tuple[int, int] | None
+) -> Awaitable[Appender]:
+    """The upload's appender, at the offset the request's Content-Range `rng` names."""
     return call(service(request).open_upload, name, upload_id, rng[0] if rng else None)
 
 
@@ -133,7 +134,7 @@ async def patch_upload(request: Request, name: str, upload_id: str) -> Response:
         if length is not None and length != rng[1] - rng[0] + 1:
             msg = f"Content-Range covers {rng[1] - rng[0] + 1} bytes, Content-Length {length}"
             raise BlobUploadInvalid(msg)
-    state = await _receive(request, await _open(request, name, upload_id))
+    state = await _receive(request, await _open(request, name, upload_id, rng))
     return _accepted(name, state)
 
 
@@ -143,7 +144,8 @@ async def put_upload(request: Request, name: str, upload_id: str) -> Response:
     if not digest:
         raise DigestInvalid("the digest query parameter is required to complete an upload")
     parse_digest(digest)
-    return await _finish(request, name, await _open(request, name, upload_id), digest)
+    appender = await _open(request, name, upload_id, _content_range(request))
+    return await _finish(request, name, appender, digest)
 
 
 async def get_upload(request: Request, name: str, upload_id: str) -> Response:
